@@ -1,0 +1,83 @@
+//! Command line and environment configuration. A leaf: imports nothing from this crate.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run Marathon apps on Kubernetes.
+#[derive(Debug, Parser)]
+#[command(name = "marathon-operator", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the controllers, the Marathon REST API and the admin server in one process.
+    ///
+    /// Without a configured cluster (no KUBECONFIG, no ~/.kube/config, not in a pod) it starts
+    /// the local testbed control plane first (scripts/testbed up) and installs the CRDs.
+    Run(RunArgs),
+    /// Print the CustomResourceDefinitions as YAML, or write them to crds/ and the chart.
+    Crdgen(CrdgenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Namespace the Marathon API writes MarathonApps into.
+    #[arg(long, env = "MARATHON_NAMESPACE", default_value = "default")]
+    pub namespace: String,
+
+    /// Watch only this namespace; all namespaces when absent.
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+
+    /// Address of the Marathon REST API (/v2/...).
+    #[arg(long, env = "MARATHON_API_ADDR", default_value = "0.0.0.0:8080")]
+    pub api_addr: SocketAddr,
+
+    /// Address of the admin server (/healthz, /readyz, /metrics).
+    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:8081")]
+    pub admin_addr: SocketAddr,
+
+    /// When to start the local testbed control plane.
+    #[arg(long, env = "MARATHON_OPERATOR_TESTBED", value_enum, default_value_t = TestbedMode::Auto)]
+    pub testbed: TestbedMode,
+
+    /// Path of the testbed script (default: scripts/testbed in the source tree).
+    #[arg(long, env = "MARATHON_OPERATOR_TESTBED_SCRIPT")]
+    pub testbed_script: Option<PathBuf>,
+
+    /// Apply the CRDs at start-up (always done on the local testbed).
+    #[arg(long, env = "INSTALL_CRDS")]
+    pub install_crds: bool,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestbedMode {
+    /// Start the testbed only when no cluster is configured.
+    Auto,
+    /// Always start (or reuse) the local testbed.
+    Always,
+    /// Never start it; fail when no cluster is configured.
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CrdgenArgs {
+    /// Write crds/*.yaml and the chart's copies under this source tree instead of printing.
+    #[arg(long)]
+    pub write: Option<PathBuf>,
+}

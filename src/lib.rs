@@ -1,0 +1,36 @@
+//! marathon-operator: run Marathon apps on Kubernetes.
+//!
+//! # Architecture
+//!
+//! ```text
+//! Marathon JSON --POST /v2/apps--> marathon_api --SSA--> MarathonApp (CR) <-- kubectl apply
+//!                                                          |
+//!                                       controllers (reconcile, SSA, owner refs)
+//!                                                          v
+//!                  Deployment | StatefulSet, Service, HPA, PVC, PV, Events
+//! ```
+//!
+//! # Dependency direction
+//!
+//! Dependencies point one way only, and `tests/architecture.rs` enforces it:
+//!
+//! * [`crd`]: the resource types (`MarathonApp`, `HostVolume`). Imports nothing from this crate.
+//! * [`translate`]: pure Marathon spec -> Kubernetes objects. Depends on [`crd`] only;
+//!   no client, no `async`, no tokio. Same input, same bytes out.
+//! * [`controllers`]: reconcile resources with a `kube::Client`. Depends on [`crd`],
+//!   [`translate`] and [`metrics`]; never on [`marathon_api`].
+//! * [`marathon_api`]: the Marathon `/v2` REST facade. Depends on [`crd`], [`translate`]
+//!   and [`metrics`]; writes only `MarathonApp` resources, never workload objects.
+//! * [`admin`], [`metrics`], [`telemetry`], [`config`]: leaves.
+//! * [`testbed`]: starts a local control plane for `run` when no cluster is configured.
+//! * `main.rs` wires everything and is the only place that spawns long-running tasks.
+
+pub mod admin;
+pub mod config;
+pub mod controllers;
+pub mod crd;
+pub mod marathon_api;
+pub mod metrics;
+pub mod telemetry;
+pub mod testbed;
+pub mod translate;

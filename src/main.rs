@@ -1,0 +1,183 @@
+//! Wiring only: parse the command line, then run the chosen subcommand.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use kube::Client;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use marathon_operator::admin::{self, Readiness};
+use marathon_operator::config::{Cli, Command, CrdgenArgs, RunArgs, TestbedMode};
+use marathon_operator::marathon_api::{self, FacadeConfig};
+use marathon_operator::metrics::Metrics;
+use marathon_operator::{controllers, crd, telemetry, testbed};
+
+#[derive(Debug, thiserror::Error)]
+enum MainError {
+    #[error(transparent)]
+    Testbed(#[from] testbed::TestbedError),
+    #[error("no cluster is configured and --testbed=never was given")]
+    NoCluster,
+    #[error("failed to read kubeconfig {path}")]
+    Kubeconfig {
+        path: String,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error("failed to create a Kubernetes client")]
+    Client(#[source] kube::Error),
+    #[error(transparent)]
+    Crds(#[from] controllers::CrdInstallError),
+    #[error("failed to serve on {addr}")]
+    Serve {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to render the CRDs")]
+    Render(#[source] serde_norway::Error),
+    #[error("failed to write {path}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Crdgen(args) => crdgen(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let mut message = err.to_string();
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> Result<(), MainError> {
+    telemetry::init(args.log_format);
+    let use_testbed = match args.testbed {
+        TestbedMode::Always => true,
+        TestbedMode::Auto => !testbed::cluster_configured(),
+        TestbedMode::Never if !testbed::cluster_configured() => return Err(MainError::NoCluster),
+        TestbedMode::Never => false,
+    };
+    let client = if use_testbed {
+        let script = args.testbed_script.clone().unwrap_or_else(testbed::default_script);
+        info!(script = %script.display(), "no cluster configured; starting the local testbed");
+        let kubeconfig = testbed::up(&script).await?;
+        info!(kubeconfig = %kubeconfig.display(), "testbed is up");
+        client_from_kubeconfig(&kubeconfig).await?
+    } else {
+        Client::try_default().await.map_err(MainError::Client)?
+    };
+    if use_testbed || args.install_crds {
+        controllers::install_crds(client.clone()).await?;
+        info!("CRDs installed");
+    }
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    let metrics = Metrics::shared();
+    let readiness = Readiness::default();
+
+    let api = marathon_api::router(FacadeConfig { namespace: args.namespace.clone() });
+    let admin = admin::router(metrics.clone(), readiness.clone());
+    let api_listener = bind(args.api_addr).await?;
+    let admin_listener = bind(args.admin_addr).await?;
+    info!(url = %format!("http://{}", api_listener.local_addr().map_err(|source| MainError::Serve { addr: args.api_addr, source })?), "Marathon API listening");
+    info!(addr = %args.admin_addr, "admin server listening (/healthz, /readyz, /metrics)");
+    readiness.set_ready(true);
+
+    let api_server = serve(api_listener, api, args.api_addr, shutdown.clone());
+    let admin_server = serve(admin_listener, admin, args.admin_addr, shutdown.clone());
+    let (api_result, admin_result) = tokio::join!(api_server, admin_server);
+    api_result.and(admin_result)
+}
+
+async fn client_from_kubeconfig(path: &Path) -> Result<Client, MainError> {
+    let kubeconfig_error =
+        |source| MainError::Kubeconfig { path: path.display().to_string(), source };
+    let kubeconfig = Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(kubeconfig_error)?;
+    Client::try_from(config).map_err(MainError::Client)
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, MainError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| MainError::Serve { addr, source })
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    addr: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) -> Result<(), MainError> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .map_err(|source| MainError::Serve { addr, source })
+}
+
+/// One signal (Ctrl-C or SIGTERM) stops every server and controller.
+async fn shutdown_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(err) => {
+                error!(%err, "cannot listen for SIGTERM; only Ctrl-C stops the process");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    info!("shutting down");
+    shutdown.cancel();
+}
+
+fn crdgen(args: CrdgenArgs) -> Result<(), MainError> {
+    let files = crd::yaml::files().map_err(MainError::Render)?;
+    let Some(root) = args.write else {
+        for (_, yaml) in &files {
+            print!("---\n{yaml}");
+        }
+        return Ok(());
+    };
+    for dir in crd::yaml::OUTPUT_DIRS {
+        let dir = root.join(dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| MainError::Write { path: dir.display().to_string(), source })?;
+        for (name, yaml) in &files {
+            let path = dir.join(name);
+            std::fs::write(&path, yaml)
+                .map_err(|source| MainError::Write { path: path.display().to_string(), source })?;
+        }
+    }
+    Ok(())
+}

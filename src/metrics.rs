@@ -1,0 +1,145 @@
+//! Prometheus metrics, one registry for the whole process, served on the admin port.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControllerLabels {
+    pub controller: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailureLabels {
+    pub controller: &'static str,
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+/// Reconcile metrics shared by every controller.
+#[derive(Clone)]
+pub struct ReconcileMetrics {
+    pub runs: Family<ControllerLabels, Counter>,
+    pub failures: Family<FailureLabels, Counter>,
+    pub duration: Family<ControllerLabels, Histogram>,
+    /// Objects waiting for (or in) a reconcile, as last reported by each controller.
+    pub queue_depth: Family<ControllerLabels, Gauge>,
+}
+
+/// HTTP metrics of the Marathon API.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    pub requests: Family<HttpLabels, Counter>,
+}
+
+/// All metrics of the process, and the registry that encodes them.
+pub struct Metrics {
+    registry: Registry,
+    pub reconcile: ReconcileMetrics,
+    pub http: HttpMetrics,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("marathon_operator");
+        let reconcile = ReconcileMetrics {
+            runs: Family::default(),
+            failures: Family::default(),
+            duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 2.0, 14))
+            }),
+            queue_depth: Family::default(),
+        };
+        registry.register("reconciles", "Reconciles run", reconcile.runs.clone());
+        registry.register(
+            "reconcile_failures",
+            "Reconciles that failed, by reason",
+            reconcile.failures.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time spent in one reconcile",
+            reconcile.duration.clone(),
+        );
+        registry.register(
+            "reconcile_queue_depth",
+            "Objects queued for reconcile",
+            reconcile.queue_depth.clone(),
+        );
+        let http = HttpMetrics { requests: Family::default() };
+        registry.register("http_requests", "Marathon API requests", http.requests.clone());
+        Self { registry, reconcile, http }
+    }
+}
+
+impl Metrics {
+    pub fn shared() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// The OpenMetrics text of every registered metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl ReconcileMetrics {
+    /// Counts a run and returns a guard that records its duration when dropped.
+    pub fn start(&self, controller: &'static str) -> ReconcileTimer {
+        self.runs.get_or_create(&ControllerLabels { controller }).inc();
+        ReconcileTimer { metrics: self.clone(), controller, started: Instant::now() }
+    }
+
+    pub fn failed(&self, controller: &'static str, reason: &'static str) {
+        self.failures.get_or_create(&FailureLabels { controller, reason }).inc();
+    }
+}
+
+pub struct ReconcileTimer {
+    metrics: ReconcileMetrics,
+    controller: &'static str,
+    started: Instant,
+}
+
+impl Drop for ReconcileTimer {
+    fn drop(&mut self) {
+        self.metrics
+            .duration
+            .get_or_create(&ControllerLabels { controller: self.controller })
+            .observe(self.started.elapsed().as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_reconcile_runs_and_failures() {
+        let metrics = Metrics::default();
+        drop(metrics.reconcile.start("marathonapp"));
+        metrics.reconcile.failed("marathonapp", "ApplyFailed");
+        let text = metrics.encode();
+        assert!(text.contains("marathon_operator_reconciles_total{controller=\"marathonapp\"} 1"));
+        assert!(text.contains(
+            "marathon_operator_reconcile_failures_total{controller=\"marathonapp\",reason=\"ApplyFailed\"} 1"
+        ));
+        assert!(text.contains("marathon_operator_reconcile_duration_seconds_count"));
+    }
+}

@@ -1,0 +1,16 @@
+//! Logging set-up. A leaf: imports nothing from this crate but the log format.
+
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+use crate::config::LogFormat;
+
+/// Installs the global tracing subscriber; `RUST_LOG` overrides the default `info` filter.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    // A second init (tests) is harmless, so the error is ignored on purpose.
+    let _ = match format {
+        LogFormat::Plain => registry.with(fmt::layer().with_target(true)).try_init(),
+        LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true)).try_init(),
+    };
+}
