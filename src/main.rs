@@ -1,5 +1,6 @@
 //! Wiring only: parse the command line, then run the chosen subcommand.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -164,8 +165,15 @@ async fn shutdown_on_signal(shutdown: CancellationToken) {
 fn crdgen(args: CrdgenArgs) -> Result<(), MainError> {
     let files = crd::yaml::files().map_err(MainError::Render)?;
     let Some(root) = args.write else {
+        let mut out = std::io::stdout().lock();
         for (_, yaml) in &files {
-            print!("---\n{yaml}");
+            // A closed pipe (`crdgen | head`) is the reader's choice, not an error.
+            if let Err(source) = write!(out, "---\n{yaml}") {
+                if source.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(());
+                }
+                return Err(MainError::Write { path: "stdout".into(), source });
+            }
         }
         return Ok(());
     };
