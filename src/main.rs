@@ -79,7 +79,10 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
         TestbedMode::Never => false,
     };
     let client = if use_testbed {
-        let script = args.testbed_script.clone().unwrap_or_else(testbed::default_script);
+        let script = args
+            .testbed_script
+            .clone()
+            .unwrap_or_else(testbed::default_script);
         info!(script = %script.display(), "no cluster configured; starting the local testbed");
         let kubeconfig = testbed::up(&script).await?;
         info!(kubeconfig = %kubeconfig.display(), "testbed is up");
@@ -97,7 +100,9 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
     let metrics = Metrics::shared();
     let readiness = Readiness::default();
 
-    let api = marathon_api::router(FacadeConfig { namespace: args.namespace.clone() });
+    let api = marathon_api::router(FacadeConfig {
+        namespace: args.namespace.clone(),
+    });
     let admin = admin::router(metrics.clone(), readiness.clone());
     let api_listener = bind(args.api_addr).await?;
     let admin_listener = bind(args.admin_addr).await?;
@@ -112,8 +117,10 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
 }
 
 async fn client_from_kubeconfig(path: &Path) -> Result<Client, MainError> {
-    let kubeconfig_error =
-        |source| MainError::Kubeconfig { path: path.display().to_string(), source };
+    let kubeconfig_error = |source| MainError::Kubeconfig {
+        path: path.display().to_string(),
+        source,
+    };
     let kubeconfig = Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
@@ -122,7 +129,9 @@ async fn client_from_kubeconfig(path: &Path) -> Result<Client, MainError> {
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, MainError> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|source| MainError::Serve { addr, source })
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| MainError::Serve { addr, source })
 }
 
 async fn serve(
@@ -172,19 +181,26 @@ fn crdgen(args: CrdgenArgs) -> Result<(), MainError> {
                 if source.kind() == std::io::ErrorKind::BrokenPipe {
                     return Ok(());
                 }
-                return Err(MainError::Write { path: "stdout".into(), source });
+                return Err(MainError::Write {
+                    path: "stdout".into(),
+                    source,
+                });
             }
         }
         return Ok(());
     };
     for dir in crd::yaml::OUTPUT_DIRS {
         let dir = root.join(dir);
-        std::fs::create_dir_all(&dir)
-            .map_err(|source| MainError::Write { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| MainError::Write {
+            path: dir.display().to_string(),
+            source,
+        })?;
         for (name, yaml) in &files {
             let path = dir.join(name);
-            std::fs::write(&path, yaml)
-                .map_err(|source| MainError::Write { path: path.display().to_string(), source })?;
+            std::fs::write(&path, yaml).map_err(|source| MainError::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
         }
     }
     Ok(())
