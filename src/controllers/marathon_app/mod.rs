@@ -1,0 +1,268 @@
+//! The MarathonApp controller: validate -> record version -> translate -> apply -> clean up ->
+//! status. It is the only writer of the app's workload objects.
+
+mod children;
+pub mod status;
+pub mod versions;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::core::error_boundary::DeserializeGuard;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::{info, instrument, warn};
+
+use super::error::Error;
+use super::{Context, FIELD_MANAGER, events};
+use crate::crd::{MarathonApp, MarathonAppStatus, VersionInfo};
+use crate::translate::{self, names};
+
+pub const CONTROLLER: &str = "marathonapp";
+/// Lets the controller say which volumes it kept when an app is deleted.
+pub const FINALIZER: &str = "marathonapps.marathon-operator.dev/cleanup";
+/// Set to a version (`GET /v2/apps/{id}/versions`) to roll the app back to that definition.
+pub const ANNOTATION_ROLLBACK_TO: &str = "marathon-operator.dev/rollback-to";
+/// Any new value rolls every task without a spec change (Marathon's `/restart`).
+pub const ANNOTATION_RESTART: &str = "marathon-operator.dev/restart";
+/// `"true"` deletes the app's PersistentVolumeClaims with it; without it they are kept.
+pub const ANNOTATION_DELETE_VOLUMES: &str = "marathon-operator.dev/delete-volumes";
+/// Pod template annotation that carries the restart request into the workload.
+pub const ANNOTATION_RESTARTED_AT: &str = "marathon-operator.dev/restarted-at";
+
+/// How often an app is looked at again when nothing happens (watches do the real work).
+const RESYNC: Duration = Duration::from_secs(300);
+/// While a rollout runs, status is refreshed at least this often.
+const ROLLOUT_RESYNC: Duration = Duration::from_secs(10);
+
+#[instrument(skip_all, fields(namespace = guard.namespace().unwrap_or_default(), name = guard.name_any()))]
+pub async fn reconcile(
+    guard: Arc<DeserializeGuard<MarathonApp>>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let _timer = ctx.metrics.reconcile.start(CONTROLLER);
+    let app = match &guard.0 {
+        Ok(app) => Arc::new(app.clone()),
+        Err(invalid) => {
+            // One unreadable resource must not stall the others: report it and wait for a fix.
+            warn!(error = %invalid.error, "MarathonApp cannot be read");
+            let reference = ObjectRef::<MarathonApp>::new(&guard.name_any())
+                .within(&guard.namespace().unwrap_or_default());
+            ctx.events
+                .publish_ref(reference.into(), EventType::Warning, "InvalidObject", &invalid.error)
+                .await;
+            return Ok(Action::await_change());
+        }
+    };
+    let namespace = app.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
+    let api: Api<MarathonApp> = Api::namespaced(ctx.client.clone(), &namespace);
+    let result = finalizer(&api, FINALIZER, app, |event| async {
+        match event {
+            FinalizerEvent::Apply(app) => apply(&app, &ctx).await,
+            FinalizerEvent::Cleanup(app) => cleanup(&app, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    if result.is_ok() {
+        ctx.backoff.reset(&key(&guard));
+    }
+    result
+}
+
+pub fn error_policy(guard: Arc<DeserializeGuard<MarathonApp>>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile.failed(CONTROLLER, error.reason());
+    if error.is_permanent() {
+        return Action::await_change();
+    }
+    let delay = ctx.backoff.next_delay(&key(&guard));
+    warn!(error = %error.chain(), retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+fn key(guard: &DeserializeGuard<MarathonApp>) -> String {
+    format!("{}/{}", guard.namespace().unwrap_or_default(), guard.name_any())
+}
+
+async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
+    if let Some(version) = app.annotations().get(ANNOTATION_ROLLBACK_TO) {
+        return rollback(app, version, ctx).await;
+    }
+    let now = Timestamp::now();
+    let versions = versions::record(&ctx.client, app, ctx.config.max_revisions, now).await?;
+
+    // Tasks see the config-change version, so scaling alone never restarts them.
+    let mut versioned = app.clone();
+    versioned.spec.version = Some(versions.version.clone());
+    versioned.spec.version_info = Some(VersionInfo {
+        last_scaling_at: Some(versions.last_scaling_at.clone()),
+        last_config_change_at: Some(versions.last_config_change_at.clone()),
+        ..VersionInfo::default()
+    });
+    let host_volumes = ctx.host_volumes_in(&app.namespace().unwrap_or_default());
+    let translation = match translate::translate(&versioned, &host_volumes, &ctx.config.translate) {
+        Ok(translation) => translation,
+        Err(error) => {
+            let message = error.to_string();
+            let reason = error.reason();
+            ctx.events.publish(app, EventType::Warning, reason, &message).await;
+            let status = status::degraded(app.status.as_ref(), app.meta().generation, reason, &message, now);
+            patch_status(app, ctx, &status).await?;
+            return Err(Error::Translate(error));
+        }
+    };
+    let restart = app.annotations().get(ANNOTATION_RESTART).cloned();
+    let applied = match children::apply_all(&ctx.client, app, translation.objects, restart.as_deref()).await {
+        Ok(applied) => applied,
+        Err(error) => {
+            let status = status::degraded(app.status.as_ref(), app.meta().generation, error.reason(), &error.chain(), now);
+            patch_status(app, ctx, &status).await?;
+            return Err(error);
+        }
+    };
+
+    let warnings: Vec<String> =
+        translation.warnings.iter().map(|w| format!("{}: {}", w.path, w.reason)).collect();
+    let reported: BTreeSet<&String> =
+        app.status.iter().flat_map(|s| s.warnings.iter().flatten()).collect();
+    for warning in warnings.iter().filter(|w| !reported.contains(w)) {
+        ctx.events.publish(app, EventType::Warning, "TranslationWarning", warning).await;
+    }
+
+    let app_name = app.name_any();
+    let pods = ctx.pods_of(&app.namespace().unwrap_or_default(), &applied.base_name);
+    let status = status::build(
+        app.status.as_ref(),
+        status::Observation {
+            app_id: &app.spec.id,
+            app_uid: &app.uid().unwrap_or_default(),
+            generation: app.meta().generation,
+            has_health_checks: app.spec.health_checks.as_ref().is_some_and(|h| !h.is_empty()),
+            version: &versions.version,
+            version_info: VersionInfo {
+                last_scaling_at: Some(versions.last_scaling_at.clone()),
+                last_config_change_at: Some(versions.last_config_change_at.clone()),
+                ..VersionInfo::default()
+            },
+            workload: applied.workload.clone(),
+            pods: &pods,
+            selector: selector_string(&applied.base_name),
+            warnings,
+            untranslated: app.spec.unknown_fields(),
+            now,
+        },
+    );
+    if app.status.as_ref() != Some(&status) {
+        patch_status(app, ctx, &status).await?;
+    }
+    if status.deployment.is_some() {
+        info!(app = %app_name, "rollout in progress");
+        return Ok(Action::requeue(ROLLOUT_RESYNC));
+    }
+    Ok(Action::requeue(RESYNC))
+}
+
+/// The label selector of the app's pods, as the scale subresource reports it.
+fn selector_string(base_name: &str) -> String {
+    names::selector_labels(base_name)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+async fn patch_status(app: &MarathonApp, ctx: &Context, status: &MarathonAppStatus) -> Result<(), Error> {
+    let api: Api<MarathonApp> =
+        Api::namespaced(ctx.client.clone(), &app.namespace().unwrap_or_default());
+    let body = json!({
+        "apiVersion": MarathonApp::api_version(&()),
+        "kind": MarathonApp::kind(&()),
+        "status": status,
+    });
+    api.patch_status(&app.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body))
+        .await
+        .map_err(Error::Status)?;
+    Ok(())
+}
+
+/// Replaces the spec with the one recorded for `version` and drops the request, in one
+/// patch. The spec change is then reconciled (and recorded as a new version) as usual.
+async fn rollback(app: &MarathonApp, version: &str, ctx: &Context) -> Result<Action, Error> {
+    let revisions = versions::list(&ctx.client, app).await?;
+    let Some(spec) = versions::spec_of_version(&revisions, version) else {
+        let message = format!("version {version} is not in the app's history");
+        ctx.events.publish(app, EventType::Warning, "UnknownVersion", &message).await;
+        return Err(Error::UnknownVersion(version.to_owned()));
+    };
+    let api: Api<MarathonApp> =
+        Api::namespaced(ctx.client.clone(), &app.namespace().unwrap_or_default());
+    let key = ANNOTATION_ROLLBACK_TO.replace('~', "~0").replace('/', "~1");
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        { "op": "replace", "path": "/spec", "value": spec },
+        { "op": "remove", "path": format!("/metadata/annotations/{key}") },
+    ]))
+    .map_err(|_| Error::MissingField("spec"))?;
+    api.patch(&app.name_any(), &PatchParams::default(), &Patch::<()>::Json(patch))
+        .await
+        .map_err(Error::Rollback)?;
+    ctx.events
+        .publish(app, EventType::Normal, "RolledBack", &format!("definition of version {version} restored"))
+        .await;
+    Ok(Action::await_change())
+}
+
+/// Runs before the app goes: its workload goes through garbage collection (owner references);
+/// claims that hold data stay unless the user asked for them to go.
+async fn cleanup(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
+    let namespace = app.namespace().unwrap_or_default();
+    let selector = format!("{}={}", names::LABEL_APP, children::base_name(app));
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(ctx.client.clone(), &namespace);
+    let found = claims
+        .list_metadata(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|source| Error::List { kind: "PersistentVolumeClaim", source })?;
+    let claim_names: Vec<String> = found.items.iter().map(|c| c.name_any()).collect();
+    if claim_names.is_empty() {
+        return Ok(Action::await_change());
+    }
+    let delete = app.annotations().get(ANNOTATION_DELETE_VOLUMES).is_some_and(|v| v == "true");
+    if delete {
+        for name in &claim_names {
+            match claims.delete(name, &Default::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(source) => {
+                    return Err(Error::Delete { kind: "PersistentVolumeClaim", name: name.clone(), source });
+                }
+            }
+        }
+        let note = format!("deleted PersistentVolumeClaims as requested: {}", claim_names.join(", "));
+        ctx.events.publish(app, EventType::Normal, "VolumesDeleted", &note).await;
+    } else {
+        let note = format!(
+            "kept PersistentVolumeClaims holding the app's data: {} (annotate the app with {ANNOTATION_DELETE_VOLUMES}=\"true\" before deleting it to remove them)",
+            claim_names.join(", ")
+        );
+        ctx.events.publish(app, EventType::Normal, "VolumesKept", &note).await;
+    }
+    Ok(Action::await_change())
+}
+
+/// Pods of an app, for status (from the trimmed pod cache).
+pub fn app_of_pod(pod: &Pod) -> Option<ObjectRef<MarathonApp>> {
+    let labels = pod.labels();
+    if labels.get(names::LABEL_MANAGED_BY).map(String::as_str) != Some(names::MANAGER) {
+        return None;
+    }
+    let app = labels.get(names::LABEL_APP)?;
+    Some(ObjectRef::new(app).within(&pod.namespace()?))
+}
