@@ -1,12 +1,13 @@
 //! The project's custom resources. Types, constants and pure helpers only: this module imports
 //! nothing else from the crate.
 
+pub mod condition;
 mod host_volume;
 mod marathon_app;
 pub mod yaml;
 
 pub use host_volume::{HostVolume, HostVolumeSpec, HostVolumeStatus};
-pub use marathon_app::{MarathonApp, MarathonAppSpec, MarathonAppStatus};
+pub use marathon_app::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

@@ -1,0 +1,322 @@
+//! The main container: image, command, user, privileges, well-known Docker parameters and
+//! resources.
+//!
+//! Resource policy (docs/mapping.md): requests are `cpus` (cores), `mem` (MiB) and `disk`
+//! (ephemeral storage, MiB); `gpus` are `nvidia.com/gpu` requests and limits. Memory is always
+//! limited (Mesos enforced it): `resourceLimits.mem`, else `mem`. CPU is limited by
+//! `resourceLimits.cpus`, else by `cpus` under [`ResourcePolicy::LimitsEqualRequests`] (DC/OS
+//! enforced CPU with CFS quotas) and not at all under [`ResourcePolicy::NoCpuLimit`].
+//! `"unlimited"` removes the limit.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ResourceRequirements, SeccompProfile, SecurityContext,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+use super::ResourcePolicy;
+use super::warnings::Warnings;
+use crate::crd::{ContainerType, MarathonAppSpec, ResourceLimit};
+
+/// Resource name of GPUs.
+pub(crate) const GPU_RESOURCE: &str = "nvidia.com/gpu";
+
+/// Parts of the pod spec that Docker parameters can set.
+#[derive(Debug, Default)]
+pub(crate) struct PodExtras {
+    pub hostname: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn cpu(cores: f64) -> Quantity {
+    Quantity(format!("{}m", (cores * 1000.0).round() as i64))
+}
+
+fn mebibytes(mib: f64) -> Quantity {
+    Quantity(format!("{}Mi", mib.ceil() as i64))
+}
+
+/// Requests and limits under `policy`.
+pub(crate) fn resources(spec: &MarathonAppSpec, policy: ResourcePolicy) -> ResourceRequirements {
+    let (cpus, mem, disk) = (spec.effective_cpus(), spec.effective_mem(), spec.effective_disk());
+    let gpus = spec.gpus.unwrap_or(0);
+    let mut requests = BTreeMap::new();
+    let mut limits = BTreeMap::new();
+    if cpus > 0.0 {
+        requests.insert("cpu".to_string(), cpu(cpus));
+    }
+    if mem > 0.0 {
+        requests.insert("memory".to_string(), mebibytes(mem));
+    }
+    if disk > 0.0 {
+        requests.insert("ephemeral-storage".to_string(), mebibytes(disk));
+    }
+    if gpus > 0 {
+        requests.insert(GPU_RESOURCE.to_string(), Quantity(gpus.to_string()));
+        limits.insert(GPU_RESOURCE.to_string(), Quantity(gpus.to_string()));
+    }
+    let rl = spec.resource_limits.as_ref();
+    match rl.and_then(|r| r.cpus.as_ref()) {
+        Some(ResourceLimit::Value(v)) if v.as_f64() > 0.0 => {
+            limits.insert("cpu".to_string(), cpu(v.as_f64().max(cpus)));
+        }
+        Some(_) => {}
+        None if policy == ResourcePolicy::LimitsEqualRequests && cpus > 0.0 => {
+            limits.insert("cpu".to_string(), cpu(cpus));
+        }
+        None => {}
+    }
+    match rl.and_then(|r| r.mem.as_ref()) {
+        Some(ResourceLimit::Value(v)) if v.as_f64() > 0.0 => {
+            limits.insert("memory".to_string(), mebibytes(v.as_f64().max(mem)));
+        }
+        Some(_) => {}
+        None if mem > 0.0 => {
+            limits.insert("memory".to_string(), mebibytes(mem));
+        }
+        None => {}
+    }
+    ResourceRequirements {
+        requests: (!requests.is_empty()).then_some(requests),
+        limits: (!limits.is_empty()).then_some(limits),
+        claims: None,
+    }
+}
+
+/// `user` as a numeric uid: `root` is 0, digits are the uid; names cannot be resolved.
+fn uid(user: &str) -> Option<i64> {
+    if user == "root" { Some(0) } else { user.parse().ok() }
+}
+
+/// The image the app runs in, and whether it came from the app.
+pub(crate) fn image(spec: &MarathonAppSpec, base_image: &str) -> (String, bool) {
+    match spec.container.as_ref().and_then(|c| c.docker.as_ref()) {
+        Some(d) if !d.image.is_empty() => (d.image.clone(), true),
+        _ => (base_image.to_string(), false),
+    }
+}
+
+/// Builds the main container (without env, ports, probes and mounts, added by the caller).
+pub(crate) fn build_container(
+    spec: &MarathonAppSpec,
+    base_image: &str,
+    sandbox: &str,
+    policy: ResourcePolicy,
+    extras: &mut PodExtras,
+    warnings: &mut Warnings,
+) -> Container {
+    let (image, from_app) = image(spec, base_image);
+    let mut c = Container { name: "main".into(), image: Some(image), ..Container::default() };
+    // `cmd: null` or "" is absent (dcos-migrate bug 1).
+    let cmd = spec.cmd.as_deref().filter(|c| !c.trim().is_empty());
+    let args = spec.args.as_ref().filter(|a| !a.is_empty());
+    match (cmd, args) {
+        (Some(cmd), maybe_args) => {
+            c.command = Some(vec!["/bin/sh".into(), "-c".into(), cmd.to_string()]);
+            if maybe_args.is_some() {
+                warnings.push("args", "Marathon rejects cmd together with args; args ignored");
+            }
+        }
+        // Without an image there is no entrypoint: args[0] is the program.
+        (None, Some(args)) if !from_app => c.command = Some(args.clone()),
+        (None, Some(args)) => c.args = Some(args.clone()),
+        (None, None) => {}
+    }
+    if !from_app {
+        c.working_dir = Some(sandbox.to_string());
+        if cmd.is_some() || args.is_some() {
+            warnings.push(
+                "container",
+                format!("no container image: the command runs in the base image {base_image}"),
+            );
+        }
+    }
+    let mut sc = SecurityContext::default();
+    if let Some(user) = &spec.user {
+        match uid(user) {
+            Some(id) => sc.run_as_user = Some(id),
+            None => warnings.push(
+                "user",
+                format!("user {user:?} is not a numeric uid; the image's user is used"),
+            ),
+        }
+    }
+    let docker = spec.container.as_ref().and_then(|c| c.docker.as_ref());
+    if let Some(d) = docker {
+        if d.privileged == Some(true) {
+            sc.privileged = Some(true);
+        }
+        if d.force_pull_image == Some(true) {
+            c.image_pull_policy = Some("Always".into());
+        }
+        for (i, p) in d.parameters.iter().flatten().enumerate() {
+            docker_parameter(&p.key, &p.value, i, &mut c, &mut sc, extras, warnings);
+        }
+        if d.credential.is_some() {
+            warnings.push(
+                "container.docker.credential",
+                "deprecated registry credential; use pullConfig",
+            );
+        }
+    }
+    if spec.tty == Some(true) {
+        c.tty = Some(true);
+        c.stdin = Some(true);
+    }
+    if let Some(linux) = spec.container.as_ref().and_then(|c| c.linux_info.as_ref()) {
+        if let Some(seccomp) = &linux.seccomp {
+            if seccomp.unconfined == Some(true) {
+                sc.seccomp_profile =
+                    Some(SeccompProfile { type_: "Unconfined".into(), localhost_profile: None });
+            } else if let Some(name) = &seccomp.profile_name {
+                sc.seccomp_profile = Some(SeccompProfile {
+                    type_: "Localhost".into(),
+                    localhost_profile: Some(name.clone()),
+                });
+                warnings.push(
+                    "container.linuxInfo.seccomp.profileName",
+                    "must exist as a Localhost profile on every node",
+                );
+            }
+        }
+        if linux.ipc_info.is_some() {
+            warnings
+                .push("container.linuxInfo.ipcInfo", "IPC namespace settings are not translated");
+        }
+    }
+    if sc != SecurityContext::default() {
+        c.security_context = Some(sc);
+    }
+    if spec.container_type() == Some(ContainerType::Mesos) && !from_app {
+        // UCR without an image ran in the agent's root filesystem.
+        warnings.push(
+            "container.type",
+            "the Mesos containerizer's host filesystem is replaced by the base image",
+        );
+    }
+    c.resources = Some(resources(spec, policy));
+    c
+}
+
+/// Maps one `docker run --key=value` parameter; the rest are reported.
+fn docker_parameter(
+    key: &str,
+    value: &str,
+    i: usize,
+    c: &mut Container,
+    sc: &mut SecurityContext,
+    extras: &mut PodExtras,
+    warnings: &mut Warnings,
+) {
+    let path = format!("container.docker.parameters[{i}]");
+    let cap = |v: &str| v.trim().trim_start_matches("CAP_").to_ascii_uppercase();
+    match key.trim_start_matches('-') {
+        "user" | "u" => match uid(value.split(':').next().unwrap_or(value)) {
+            Some(id) => sc.run_as_user = Some(id),
+            None => warnings.push(path, format!("user {value:?} is not a numeric uid; ignored")),
+        },
+        "cap-add" => sc
+            .capabilities
+            .get_or_insert_with(Capabilities::default)
+            .add
+            .get_or_insert_default()
+            .push(cap(value)),
+        "cap-drop" => sc
+            .capabilities
+            .get_or_insert_with(Capabilities::default)
+            .drop
+            .get_or_insert_default()
+            .push(cap(value)),
+        "privileged" => sc.privileged = Some(value != "false"),
+        "read-only" => sc.read_only_root_filesystem = Some(value != "false"),
+        "workdir" | "w" => c.working_dir = Some(value.to_string()),
+        "hostname" | "h" => extras.hostname = Some(value.to_string()),
+        "label" | "l" => {
+            let (k, v) = value.split_once('=').unwrap_or((value, ""));
+            extras.annotations.insert(k.to_string(), v.to_string());
+        }
+        "env" | "e" => {
+            let (k, v) = value.split_once('=').unwrap_or((value, ""));
+            c.env.get_or_insert_default().push(k8s_openapi::api::core::v1::EnvVar {
+                name: k.to_string(),
+                value: Some(v.to_string()),
+                value_from: None,
+            });
+        }
+        other => warnings.push(
+            path,
+            format!("docker parameter {other:?} has no Kubernetes equivalent; ignored"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: serde_json::Value) -> MarathonAppSpec {
+        MarathonAppSpec::from_marathon_json(json).unwrap()
+    }
+
+    #[test]
+    fn resource_policy() {
+        let s = spec(serde_json::json!({"id": "/a", "cpus": 0.5, "mem": 64, "disk": 100}));
+        let r = resources(&s, ResourcePolicy::LimitsEqualRequests);
+        assert_eq!(r.requests.as_ref().unwrap()["cpu"].0, "500m");
+        assert_eq!(r.limits.as_ref().unwrap()["cpu"].0, "500m");
+        assert_eq!(r.limits.as_ref().unwrap()["memory"].0, "64Mi");
+        assert!(!r.limits.as_ref().unwrap().contains_key("ephemeral-storage"));
+        let r = resources(&s, ResourcePolicy::NoCpuLimit);
+        assert!(!r.limits.unwrap().contains_key("cpu"));
+        let s = spec(
+            serde_json::json!({"id": "/a", "cpus": 1, "resourceLimits": {"cpus": "unlimited", "mem": 256}}),
+        );
+        let r = resources(&s, ResourcePolicy::LimitsEqualRequests);
+        let limits = r.limits.unwrap();
+        assert!(!limits.contains_key("cpu"));
+        assert_eq!(limits["memory"].0, "256Mi");
+    }
+
+    #[test]
+    fn cmd_null_is_absent_and_args_keep_entrypoint() {
+        let mut w = Warnings::default();
+        let mut x = PodExtras::default();
+        let s = spec(
+            serde_json::json!({"id": "/a", "cmd": null, "args": ["--port", "80"], "container": {"docker": {"image": "nginx"}}}),
+        );
+        let c = build_container(
+            &s,
+            "busybox",
+            "/mnt/mesos/sandbox",
+            ResourcePolicy::LimitsEqualRequests,
+            &mut x,
+            &mut w,
+        );
+        assert_eq!(c.command, None);
+        assert_eq!(c.args.unwrap(), ["--port", "80"]);
+    }
+
+    #[test]
+    fn docker_parameters() {
+        let mut w = Warnings::default();
+        let mut x = PodExtras::default();
+        let s = spec(serde_json::json!({"id": "/a", "cmd": "run", "container": {"docker": {
+            "image": "x", "privileged": true, "forcePullImage": true,
+            "parameters": [{"key": "cap-add", "value": "SYS_ADMIN"}, {"key": "log-driver", "value": "none"}, {"key": "label", "value": "a=b"}]}}}));
+        let c = build_container(
+            &s,
+            "busybox",
+            "/s",
+            ResourcePolicy::LimitsEqualRequests,
+            &mut x,
+            &mut w,
+        );
+        let sc = c.security_context.unwrap();
+        assert_eq!(sc.privileged, Some(true));
+        assert_eq!(sc.capabilities.unwrap().add.unwrap(), ["SYS_ADMIN"]);
+        assert_eq!(c.image_pull_policy.as_deref(), Some("Always"));
+        assert_eq!(x.annotations["a"], "b");
+        assert_eq!(w.finish().len(), 1);
+    }
+}

@@ -1,0 +1,331 @@
+//! Ports: `portDefinitions` (host networking) or `portMappings` (container/bridge networking,
+//! also the deprecated `container.docker.portMappings` and `ipAddress.discovery.ports`) resolved
+//! once into [`AppPort`]s that the container, env, probe, Service and Ingress builders share.
+//!
+//! A pod has its own IP, so the port an app listens on (`PORT<n>`) is chosen once per app:
+//! the declared container port, else the declared (service) port, else `10000 + n`.
+//! `requirePorts` and fixed `hostPort`s become `hostPort`s.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ContainerPort, Service, ServicePort, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::names::{MAX_LABEL, child_name, port_name, service_name};
+use super::warnings::Warnings;
+
+/// Networking mode after legacy fields are folded in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NetMode {
+    Host,
+    Bridge,
+    Container,
+}
+
+/// One Marathon port, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct AppPort {
+    /// Kubernetes port name (unique in the pod, at most 15 characters).
+    pub name: String,
+    /// The Marathon name, for `PORT_<NAME>` and readiness `portName`.
+    pub marathon_name: Option<String>,
+    /// The declared port (containerPort or port definition), 0 when Marathon would pick one.
+    pub declared: i32,
+    /// The port the app listens on in the pod (`PORT<n>`).
+    pub container_port: i32,
+    pub host_port: Option<i32>,
+    /// The Service port (Marathon service port when fixed, else the container port).
+    pub service_port: i32,
+    /// `TCP`, `UDP` or both.
+    pub protocols: Vec<&'static str>,
+    pub labels: BTreeMap<String, String>,
+    /// Path of the Marathon port, for warnings.
+    pub path: String,
+}
+
+/// Raw port as read from whichever Marathon field held it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RawPort {
+    pub name: Option<String>,
+    pub container_port: Option<i32>,
+    pub host_port: Option<i32>,
+    pub service_port: Option<i32>,
+    pub protocol: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub path: String,
+}
+
+fn protocols(raw: Option<&str>) -> Vec<&'static str> {
+    match raw.map(str::to_ascii_lowercase).as_deref() {
+        Some("udp") => vec!["UDP"],
+        Some("udp,tcp" | "tcp,udp") => vec!["TCP", "UDP"],
+        _ => vec!["TCP"],
+    }
+}
+
+/// Resolves raw ports. `require_ports` applies to host mode only.
+pub(crate) fn resolve(
+    mode: NetMode,
+    raw: &[RawPort],
+    require_ports: bool,
+    warnings: &mut Warnings,
+) -> Vec<AppPort> {
+    let mut out: Vec<AppPort> = Vec::with_capacity(raw.len());
+    let mut used_names: Vec<String> = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let declared = match mode {
+            NetMode::Host => r.service_port.unwrap_or(0),
+            _ => r.container_port.unwrap_or(0),
+        }
+        .clamp(0, 65535);
+        let fixed_service = r.service_port.filter(|p| (1..=65535).contains(p));
+        let container_port = if declared > 0 {
+            declared
+        } else if let Some(p) = fixed_service {
+            p
+        } else {
+            10000 + i32::try_from(i).unwrap_or(0)
+        };
+        let host_port = match mode {
+            NetMode::Host if require_ports && declared > 0 => Some(declared),
+            NetMode::Bridge | NetMode::Container => r.host_port.filter(|p| *p > 0),
+            _ => None,
+        };
+        let mut name = port_name(r.name.as_deref(), i);
+        if used_names.contains(&name) {
+            warnings.push(
+                format!("{}.name", r.path),
+                format!("port name {name:?} is not unique after rewriting; renamed"),
+            );
+            name = format!("port{i}");
+        }
+        used_names.push(name.clone());
+        if r.name.as_deref().is_some_and(|n| n != name) {
+            warnings.push(
+                format!("{}.name", r.path),
+                format!("not a valid Kubernetes port name; the container port is named {name:?}"),
+            );
+        }
+        out.push(AppPort {
+            name,
+            marathon_name: r.name.clone(),
+            declared,
+            container_port,
+            host_port,
+            service_port: fixed_service.unwrap_or(container_port),
+            protocols: protocols(r.protocol.as_deref()),
+            labels: r.labels.clone(),
+            path: r.path.clone(),
+        });
+    }
+    out
+}
+
+/// The name of the second (UDP) container port of a `udp,tcp` port.
+fn udp_name(name: &str) -> String {
+    let mut base = name.to_string();
+    base.truncate(11);
+    format!("{}-udp", base.trim_end_matches('-'))
+}
+
+fn proto_name(port: &AppPort, proto: &str) -> String {
+    if port.protocols.len() > 1 && proto == "UDP" {
+        udp_name(&port.name)
+    } else {
+        port.name.clone()
+    }
+}
+
+/// Container ports, each named.
+pub(crate) fn container_ports(ports: &[AppPort]) -> Vec<ContainerPort> {
+    ports
+        .iter()
+        .flat_map(|p| {
+            p.protocols.iter().map(move |proto| ContainerPort {
+                name: Some(proto_name(p, proto)),
+                container_port: p.container_port,
+                host_port: p.host_port,
+                protocol: Some((*proto).to_string()),
+                host_ip: None,
+            })
+        })
+        .collect()
+}
+
+fn service_ports(p: &AppPort, number: i32) -> impl Iterator<Item = ServicePort> + '_ {
+    p.protocols.iter().map(move |proto| ServicePort {
+        name: Some(proto_name(p, proto)),
+        port: number,
+        target_port: Some(IntOrString::String(proto_name(p, proto))),
+        protocol: Some((*proto).to_string()),
+        ..ServicePort::default()
+    })
+}
+
+fn push_unique(
+    list: &mut Vec<ServicePort>,
+    port: ServicePort,
+    path: &str,
+    warnings: &mut Warnings,
+) {
+    let clash = list
+        .iter()
+        .any(|q| (q.port == port.port && q.protocol == port.protocol) || q.name == port.name);
+    if clash {
+        warnings.push(
+            path,
+            format!("service port {} is used twice; dropped from the Service", port.port),
+        );
+    } else {
+        list.push(port);
+    }
+}
+
+/// `VIP_<n>` label value `name:port` or `ip:port` -> `(Service name, port)`.
+fn parse_vip(value: &str) -> Option<(Option<&str>, i32)> {
+    let (host, port) = value.rsplit_once(':')?;
+    let port = port.parse::<i32>().ok().filter(|p| (1..=65535).contains(p))?;
+    let is_ip = host.parse::<std::net::IpAddr>().is_ok();
+    Some(((!is_ip).then_some(host), port))
+}
+
+/// The app's Services: one ClusterIP Service with every port (named after the app), plus one
+/// per named VIP (named after the VIP). `meta` builds metadata for a Service name.
+pub(crate) fn build_services(
+    app: &str,
+    ports: &[AppPort],
+    selector: &BTreeMap<String, String>,
+    meta: &dyn Fn(&str) -> ObjectMeta,
+    warnings: &mut Warnings,
+) -> Vec<Service> {
+    let main = service_name(app);
+    let mut by_name: BTreeMap<String, Vec<ServicePort>> = BTreeMap::new();
+    for p in ports {
+        let list = by_name.entry(main.clone()).or_default();
+        for sp in service_ports(p, p.service_port) {
+            push_unique(list, sp, &p.path, warnings);
+        }
+        for (key, value) in &p.labels {
+            if !(key.starts_with("VIP_") || key == "vip") {
+                continue;
+            }
+            let path = format!("{}.labels.{key}", p.path);
+            match parse_vip(value) {
+                Some((Some(vip), number)) => {
+                    let list = by_name.entry(service_name(vip)).or_default();
+                    for sp in service_ports(p, number) {
+                        push_unique(list, sp, &path, warnings);
+                    }
+                }
+                Some((None, _)) => warnings.push(
+                    path,
+                    format!("static VIP address {value:?} cannot be kept; clients must use the Service {main:?}"),
+                ),
+                None => warnings.push(path, format!("{value:?} is not a VIP of the form name:port")),
+            }
+        }
+    }
+    by_name
+        .into_iter()
+        .filter(|(_, ports)| !ports.is_empty())
+        .map(|(name, ports)| Service {
+            metadata: meta(&name),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(selector.clone()),
+                ports: Some(ports),
+                ..ServiceSpec::default()
+            }),
+            status: None,
+        })
+        .collect()
+}
+
+/// The headless Service that governs a StatefulSet (per-pod DNS names).
+pub(crate) fn build_headless(
+    app: &str,
+    ports: &[AppPort],
+    selector: &BTreeMap<String, String>,
+    meta: ObjectMeta,
+) -> Service {
+    let ports: Vec<ServicePort> =
+        ports.iter().flat_map(|p| service_ports(p, p.container_port)).collect();
+    let _ = app;
+    Service {
+        metadata: meta,
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".into()),
+            selector: Some(selector.clone()),
+            ports: (!ports.is_empty()).then_some(ports),
+            publish_not_ready_addresses: Some(true),
+            ..ServiceSpec::default()
+        }),
+        status: None,
+    }
+}
+
+/// Name of the headless Service of a StatefulSet.
+pub(crate) fn headless_name(app: &str) -> String {
+    service_name(&child_name(app, "headless", MAX_LABEL))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(name: Option<&str>, cp: Option<i32>, sp: Option<i32>) -> RawPort {
+        RawPort {
+            name: name.map(str::to_string),
+            container_port: cp,
+            service_port: sp,
+            path: "p".into(),
+            ..RawPort::default()
+        }
+    }
+
+    #[test]
+    fn listen_ports_follow_marathon_declarations() {
+        let mut w = Warnings::default();
+        let ports = resolve(
+            NetMode::Host,
+            &[raw(Some("http"), None, Some(8080)), raw(None, None, Some(0))],
+            true,
+            &mut w,
+        );
+        assert_eq!(ports[0].container_port, 8080);
+        assert_eq!(ports[0].host_port, Some(8080), "requirePorts");
+        assert_eq!(ports[1].container_port, 10001);
+        assert_eq!(ports[1].name, "port1");
+        let bridge = resolve(NetMode::Bridge, &[raw(None, Some(80), Some(10019))], false, &mut w);
+        assert_eq!((bridge[0].container_port, bridge[0].service_port), (80, 10019));
+    }
+
+    #[test]
+    fn vips_name_services() {
+        let mut w = Warnings::default();
+        let mut r = raw(Some("http"), Some(80), None);
+        r.labels.insert("VIP_0".into(), "/nginx-vip:10080".into());
+        let mut ip = raw(Some("other"), Some(81), None);
+        ip.labels.insert("VIP_0".into(), "192.168.0.1:80".into());
+        let ports = resolve(NetMode::Container, &[r, ip], false, &mut w);
+        let sel = BTreeMap::new();
+        let meta = |n: &str| ObjectMeta { name: Some(n.into()), ..ObjectMeta::default() };
+        let svcs = build_services("web", &ports, &sel, &meta, &mut w);
+        let names: Vec<_> = svcs.iter().map(|s| s.metadata.name.clone().unwrap()).collect();
+        assert_eq!(names, ["nginx-vip", "web"]);
+        assert_eq!(svcs[0].spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port, 10080);
+        assert_eq!(w.finish().len(), 1, "static VIP IP reported");
+    }
+
+    #[test]
+    fn udp_tcp_gives_two_ports() {
+        let mut w = Warnings::default();
+        let mut r = raw(Some("dns"), Some(53), None);
+        r.protocol = Some("udp,tcp".into());
+        let ports = resolve(NetMode::Bridge, &[r], false, &mut w);
+        let cps = container_ports(&ports);
+        assert_eq!(cps.len(), 2);
+        assert_eq!(cps[1].name.as_deref(), Some("dns-udp"));
+    }
+}

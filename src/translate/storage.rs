@@ -1,0 +1,334 @@
+//! Volumes: host paths (directly, or through a HostVolume's claim), persistent local volumes
+//! (StatefulSet claim templates), external volumes (PVCs), secret files (mode 0400), the
+//! sandbox directory and `fetch` (an init container that downloads into the sandbox).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Container, EmptyDirVolumeSource, HostPathVolumeSource, KeyToPath, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, SecretVolumeSource, Volume,
+    VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::env::secret_ref;
+use super::names::{MAX_LABEL, child_name};
+use super::warnings::Warnings;
+use crate::crd::{HostVolume, MarathonAppSpec, VolumeKind, VolumeMode};
+
+/// Name of the sandbox volume.
+pub(crate) const SANDBOX: &str = "sandbox";
+/// Default mode of secret files: owner read only.
+pub(crate) const SECRET_MODE: i32 = 0o400;
+
+/// What storage contributes to the pod and the object set.
+#[derive(Debug, Default)]
+pub(crate) struct Storage {
+    pub volumes: Vec<Volume>,
+    pub mounts: Vec<VolumeMount>,
+    pub claim_templates: Vec<PersistentVolumeClaim>,
+    pub pvcs: Vec<PersistentVolumeClaim>,
+    pub init_containers: Vec<Container>,
+}
+
+/// A claim template or PVC name from a Marathon path (`data`, `/var/lib/x`).
+fn volume_name(path: &str) -> String {
+    let name = super::names::app_name(path);
+    child_name("vol", &name, MAX_LABEL)
+}
+
+fn mib(size: i64) -> Quantity {
+    Quantity(format!("{}Mi", size.max(1)))
+}
+
+fn claim_spec(size: Quantity, class: Option<String>, mode: &str) -> PersistentVolumeClaimSpec {
+    PersistentVolumeClaimSpec {
+        access_modes: Some(vec![mode.into()]),
+        storage_class_name: class,
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(BTreeMap::from([("storage".to_string(), size)])),
+            limits: None,
+        }),
+        ..PersistentVolumeClaimSpec::default()
+    }
+}
+
+/// Mount path of a Marathon container path: relative paths live in the sandbox.
+fn mount_path(container_path: &str, sandbox: &str) -> String {
+    if container_path.starts_with('/') {
+        container_path.to_string()
+    } else {
+        format!("{}/{}", sandbox.trim_end_matches('/'), container_path)
+    }
+}
+
+fn mount(name: &str, path: String, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path,
+        read_only: read_only.then_some(true),
+        ..VolumeMount::default()
+    }
+}
+
+/// Translates `container.volumes`. `pvc_meta` builds metadata for an app-level PVC.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build(
+    spec: &MarathonAppSpec,
+    host_volumes: &[HostVolume],
+    sandbox: &str,
+    external_class: Option<&str>,
+    pvc_meta: &dyn Fn(&str) -> ObjectMeta,
+    disk_mib: f64,
+    warnings: &mut Warnings,
+) -> Storage {
+    let mut s = Storage::default();
+    s.volumes.push(Volume {
+        name: SANDBOX.into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            medium: None,
+            mode: None,
+            size_limit: (disk_mib > 0.0).then(|| Quantity(format!("{}Mi", disk_mib.ceil() as i64))),
+        }),
+        ..Volume::default()
+    });
+    s.mounts.push(mount(SANDBOX, sandbox.to_string(), false));
+    let volumes = spec.container.as_ref().and_then(|c| c.volumes.as_ref());
+    // Persistent volumes first: a relative hostPath may refer to one by its containerPath.
+    let persistent: BTreeMap<&str, String> = volumes
+        .into_iter()
+        .flatten()
+        .filter(|v| v.persistent.is_some())
+        .map(|v| (v.container_path.as_str(), volume_name(&v.container_path)))
+        .collect();
+    for (i, v) in volumes.into_iter().flatten().enumerate() {
+        let path = format!("container.volumes[{i}]");
+        let read_only = v.mode == Some(VolumeMode::ReadOnly);
+        match v.kind() {
+            VolumeKind::Persistent => {
+                let Some(p) = &v.persistent else { continue };
+                let name = volume_name(&v.container_path);
+                let class = p.profile_name.as_deref().map(super::names::app_name);
+                if p.max_size.is_some() {
+                    warnings.push(
+                        format!("{path}.persistent.maxSize"),
+                        "not enforced; the claim requests size",
+                    );
+                }
+                if p.constraints.as_ref().is_some_and(|c| !c.is_empty()) {
+                    warnings.push(
+                        format!("{path}.persistent.constraints"),
+                        "disk constraints are not translated; choose a storage class",
+                    );
+                }
+                s.claim_templates.push(PersistentVolumeClaim {
+                    metadata: ObjectMeta { name: Some(name.clone()), ..ObjectMeta::default() },
+                    spec: Some(claim_spec(mib(p.size), class, "ReadWriteOnce")),
+                    status: None,
+                });
+                s.mounts.push(mount(&name, mount_path(&v.container_path, sandbox), false));
+            }
+            VolumeKind::External => {
+                let Some(e) = &v.external else { continue };
+                let ext_name = e.name.clone().unwrap_or_else(|| v.container_path.clone());
+                let name = volume_name(&format!("ext-{ext_name}"));
+                let shared = e.shared == Some(true);
+                let size = Quantity(format!("{}Gi", e.size.unwrap_or(1).max(1)));
+                warnings.push(
+                    format!("{path}.external"),
+                    format!(
+                        "external volume {ext_name:?} becomes a new claim; its data must be copied"
+                    ),
+                );
+                s.pvcs.push(PersistentVolumeClaim {
+                    metadata: pvc_meta(&name),
+                    spec: Some(claim_spec(
+                        size,
+                        external_class.map(str::to_string),
+                        if shared { "ReadWriteMany" } else { "ReadWriteOnce" },
+                    )),
+                    status: None,
+                });
+                s.volumes.push(Volume {
+                    name: name.clone(),
+                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                        claim_name: name.clone(),
+                        read_only: None,
+                    }),
+                    ..Volume::default()
+                });
+                s.mounts.push(mount(&name, mount_path(&v.container_path, sandbox), read_only));
+            }
+            VolumeKind::Secret => {
+                let secret = v.secret.as_deref().unwrap_or_default();
+                let Some((secret_name, key)) = spec
+                    .secrets
+                    .as_ref()
+                    .and_then(|m| m.get(secret))
+                    .and_then(|src| secret_ref(&src.source))
+                else {
+                    warnings.push(
+                        format!("{path}.secret"),
+                        format!("secret {secret:?} is not declared in secrets; not mounted"),
+                    );
+                    continue;
+                };
+                let name = child_name("secret", &i.to_string(), MAX_LABEL);
+                let file = v.container_path.rsplit('/').next().unwrap_or("secret").to_string();
+                s.volumes.push(Volume {
+                    name: name.clone(),
+                    secret: Some(SecretVolumeSource {
+                        secret_name: Some(secret_name),
+                        items: Some(vec![KeyToPath { key, path: file.clone(), ..KeyToPath::default() }]),
+                        default_mode: Some(SECRET_MODE),
+                        ..SecretVolumeSource::default()
+                    }),
+                    ..Volume::default()
+                });
+                s.mounts.push(VolumeMount {
+                    sub_path: Some(file),
+                    read_only: Some(true),
+                    ..mount(&name, mount_path(&v.container_path, sandbox), true)
+                });
+            }
+            VolumeKind::HostPath => {
+                let host = v.host_path.as_deref().unwrap_or_default();
+                let target = mount_path(&v.container_path, sandbox);
+                if let Some(claim) = persistent.get(host) {
+                    s.mounts.push(mount(claim, target, read_only));
+                } else if let Some(hv) = host_volumes.iter().find(|hv| hv.spec.host_path == host) {
+                    let claim = hv.metadata.name.clone().unwrap_or_default();
+                    let name = child_name("hostvol", &i.to_string(), MAX_LABEL);
+                    s.volumes.push(Volume {
+                        name: name.clone(),
+                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                            claim_name: claim,
+                            read_only: read_only.then_some(true),
+                        }),
+                        ..Volume::default()
+                    });
+                    s.mounts.push(mount(&name, target, read_only));
+                } else if host.starts_with('/') {
+                    let name = child_name("host", &i.to_string(), MAX_LABEL);
+                    s.volumes.push(Volume {
+                        name: name.clone(),
+                        host_path: Some(HostPathVolumeSource {
+                            path: host.to_string(),
+                            type_: None,
+                        }),
+                        ..Volume::default()
+                    });
+                    s.mounts.push(mount(&name, target, read_only));
+                } else {
+                    // A relative host path is a directory of the sandbox.
+                    s.mounts.push(VolumeMount {
+                        sub_path: Some(host.to_string()),
+                        ..mount(SANDBOX, target, read_only)
+                    });
+                }
+            }
+            VolumeKind::Unknown => warnings.push(path, "volume of unknown kind; not translated"),
+        }
+    }
+    s
+}
+
+/// Single-quotes `s` for `/bin/sh`.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The init container that does Mesos's fetcher's job: download each URI into the sandbox,
+/// extract archives, set the executable bit.
+pub(crate) fn fetch_container(
+    spec: &MarathonAppSpec,
+    image: &str,
+    sandbox: &str,
+    warnings: &mut Warnings,
+) -> Option<Container> {
+    let mut uris: Vec<(String, bool, bool, Option<String>)> = Vec::new();
+    for f in spec.fetch.iter().flatten() {
+        uris.push((
+            f.uri.clone(),
+            f.extract.unwrap_or(true),
+            f.executable.unwrap_or(false),
+            f.dest_path.clone(),
+        ));
+    }
+    for u in spec.uris.iter().flatten() {
+        uris.push((u.clone(), true, false, None));
+    }
+    if uris.is_empty() {
+        return None;
+    }
+    let mut script = String::from("set -e\n");
+    for (i, (uri, extract, executable, dest)) in uris.iter().enumerate() {
+        if !(uri.starts_with("http://") || uri.starts_with("https://")) {
+            warnings.push(
+                format!("fetch[{i}].uri"),
+                "only http(s) URIs can be fetched; the download will fail",
+            );
+        }
+        let base =
+            uri.split(['?', '#']).next().unwrap_or(uri).rsplit('/').next().unwrap_or("download");
+        let file = dest.clone().unwrap_or_else(|| base.to_string());
+        let q = quote(&file);
+        script.push_str(&format!("wget -q -O {q} {}\n", quote(uri)));
+        let lower = file.to_ascii_lowercase();
+        if *extract {
+            if lower.ends_with(".tar.gz")
+                || lower.ends_with(".tgz")
+                || lower.ends_with(".tar")
+                || lower.ends_with(".tar.bz2")
+                || lower.ends_with(".tar.xz")
+                || lower.ends_with(".txz")
+            {
+                script.push_str(&format!("tar -xf {q}\n"));
+            } else if lower.ends_with(".zip") {
+                script.push_str(&format!("unzip -o -q {q}\n"));
+            } else if lower.ends_with(".gz") {
+                script.push_str(&format!("gunzip -f {q}\n"));
+            }
+        }
+        if *executable {
+            script.push_str(&format!("chmod +x {q}\n"));
+        }
+    }
+    Some(Container {
+        name: "fetch".into(),
+        image: Some(image.to_string()),
+        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+        working_dir: Some(sandbox.to_string()),
+        volume_mounts: Some(vec![mount(SANDBOX, sandbox.to_string(), false)]),
+        ..Container::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_is_shell_safe() {
+        assert_eq!(quote("a'b"), r"'a'\''b'");
+    }
+
+    #[test]
+    fn mount_and_claim_names_agree() {
+        // dcos-migrate bug 2: mount `jenkins_home` vs template `jenkins-home`.
+        let spec = MarathonAppSpec::from_marathon_json(serde_json::json!({
+            "id": "/j", "container": {"type": "MESOS", "volumes": [
+                {"containerPath": "jenkins_home", "mode": "RW", "persistent": {"size": 512}},
+                {"containerPath": "/var/jenkins_home", "hostPath": "jenkins_home", "mode": "RW"}]}
+        }))
+        .unwrap();
+        let mut w = Warnings::default();
+        let s =
+            build(&spec, &[], "/mnt/mesos/sandbox", None, &|_| ObjectMeta::default(), 0.0, &mut w);
+        let template = s.claim_templates[0].metadata.name.clone().unwrap();
+        let names: Vec<_> = s.mounts.iter().map(|m| m.name.clone()).collect();
+        assert_eq!(names, ["sandbox", template.as_str(), template.as_str()]);
+        assert_eq!(s.mounts[2].mount_path, "/var/jenkins_home");
+    }
+}

@@ -1,0 +1,126 @@
+//! `upgradeStrategy` -> the workload's update strategy, with Marathon's arithmetic
+//! (marathon-api.md 3.6): `minHealthy = ceil(n * minimumHealthCapacity)`,
+//! `maxCapacity = floor(n * (1 + maximumOverCapacity))`.
+
+use k8s_openapi::api::apps::v1::{
+    DeploymentStrategy, RollingUpdateDeployment, RollingUpdateStatefulSetStrategy,
+    StatefulSetUpdateStrategy,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+/// Marathon's defaults when `upgradeStrategy` is absent: `{1, 1}`, resident apps `{0.5, 0}`.
+pub(crate) fn defaults(resident: bool) -> (f64, f64) {
+    if resident { (0.5, 0.0) } else { (1.0, 1.0) }
+}
+
+/// `(maxUnavailable, maxSurge)` for a known instance count, or `None` when Marathon would
+/// stop everything first (`{0, 0}`).
+pub(crate) fn budget(
+    instances: i32,
+    min_health: f64,
+    over: f64,
+    resident: bool,
+) -> Option<(i32, i32)> {
+    let min_health = min_health.clamp(0.0, 1.0);
+    let over = over.clamp(0.0, 1.0);
+    if min_health == 0.0 && over == 0.0 {
+        return None;
+    }
+    let n = f64::from(instances.max(0));
+    // Float products such as 3 * 0.7 must not round the wrong way: nudge before ceil/floor.
+    let min_healthy = (n * min_health - 1e-9).ceil().max(0.0);
+    let max_capacity = (n * (1.0 + over) + 1e-9).floor();
+    let mut unavailable = (n - min_healthy).max(0.0) as i32;
+    let mut surge = (max_capacity - n).max(0.0) as i32;
+    // No room either way: Marathon adds one instance of over-capacity, or for resident apps
+    // (which cannot surge) kills one below minHealthy.
+    if unavailable == 0 && surge == 0 {
+        if resident {
+            unavailable = 1;
+        } else {
+            surge = 1;
+        }
+    }
+    Some((unavailable, surge))
+}
+
+fn percent(fraction: f64) -> IntOrString {
+    IntOrString::String(format!("{}%", (fraction * 100.0).round() as i64))
+}
+
+/// The Deployment strategy. `instances` is `None` when an HPA owns the replica count: the
+/// budget is then expressed in percent (Kubernetes rounds surge up, Marathon down).
+pub(crate) fn deployment_strategy(
+    instances: Option<i32>,
+    min_health: f64,
+    over: f64,
+) -> DeploymentStrategy {
+    let rolling = |unavailable: IntOrString, surge: IntOrString| DeploymentStrategy {
+        type_: Some("RollingUpdate".into()),
+        rolling_update: Some(RollingUpdateDeployment {
+            max_unavailable: Some(unavailable),
+            max_surge: Some(surge),
+        }),
+    };
+    match instances {
+        Some(n) => match budget(n, min_health, over, false) {
+            None => DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None },
+            Some((u, s)) => rolling(IntOrString::Int(u), IntOrString::Int(s)),
+        },
+        None if min_health <= 0.0 && over <= 0.0 => {
+            DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None }
+        }
+        None if min_health >= 1.0 && over <= 0.0 => {
+            rolling(IntOrString::Int(0), IntOrString::Int(1))
+        }
+        None => rolling(percent(1.0 - min_health.clamp(0.0, 1.0)), percent(over.clamp(0.0, 1.0))),
+    }
+}
+
+/// The StatefulSet strategy: no surge exists, so only `maxUnavailable` carries the budget
+/// (at least 1, as Marathon kills one below minHealthy when there is no room).
+pub(crate) fn stateful_set_strategy(instances: i32, min_health: f64) -> StatefulSetUpdateStrategy {
+    let unavailable =
+        budget(instances, min_health, 0.0, true).map_or(instances.max(1), |(u, _)| u).max(1);
+    StatefulSetUpdateStrategy {
+        type_: Some("RollingUpdate".into()),
+        rolling_update: Some(RollingUpdateStatefulSetStrategy {
+            max_unavailable: (unavailable > 1).then_some(IntOrString::Int(unavailable)),
+            partition: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marathon_default_is_blue_green() {
+        // {1, 1}: start all new instances before killing any old one.
+        assert_eq!(budget(4, 1.0, 1.0, false), Some((0, 4)));
+    }
+
+    #[test]
+    fn arithmetic_matches_marathon() {
+        assert_eq!(budget(10, 0.5, 0.2, false), Some((5, 2)));
+        assert_eq!(budget(3, 0.7, 0.0, false), Some((0, 1)), "ceil(2.1)=3: no room, +1 surge");
+        assert_eq!(budget(3, 0.5, 0.0, true), Some((1, 0)));
+        assert_eq!(budget(1, 1.0, 0.0, true), Some((1, 0)), "resident: one kill below");
+    }
+
+    #[test]
+    fn both_zero_stops_old_first() {
+        assert_eq!(budget(5, 0.0, 0.0, false), None);
+        let s = deployment_strategy(Some(5), 0.0, 0.0);
+        assert_eq!(s.type_.as_deref(), Some("Recreate"));
+    }
+
+    #[test]
+    fn hpa_managed_uses_percent() {
+        let s = deployment_strategy(None, 0.75, 0.5);
+        let ru = s.rolling_update.unwrap();
+        assert_eq!(ru.max_unavailable, Some(IntOrString::String("25%".into())));
+        assert_eq!(ru.max_surge, Some(IntOrString::String("50%".into())));
+    }
+}
