@@ -57,6 +57,34 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Plain)]
     pub log_format: LogFormat,
+
+    /// Elect a leader through a Lease so only one replica reconciles.
+    #[arg(long, env = "LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+
+    /// Namespace of the leader-election Lease (default: the pod's namespace, else --namespace).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+
+    /// Seconds a leader's lease lasts without renewal: the longest a failover takes.
+    #[arg(long, env = "LEASE_DURATION_SECONDS", default_value_t = 15)]
+    pub lease_duration_seconds: u64,
+
+    /// This replica's name in Events and the Lease (default: hostname and process id).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+
+    /// Marathon versions kept per app (ControllerRevisions).
+    #[arg(long, env = "MAX_REVISIONS", default_value_t = 50)]
+    pub max_revisions: usize,
+
+    /// Reconciles running at once.
+    #[arg(long, env = "RECONCILE_CONCURRENCY", default_value_t = 16)]
+    pub concurrency: u16,
+
+    /// Image that runs `cmd` for apps without a container image.
+    #[arg(long, env = "BASE_IMAGE", default_value = "busybox:1.37")]
+    pub base_image: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,7 +14,10 @@ use marathon_operator::admin::{self, Readiness};
 use marathon_operator::config::{Cli, Command, CrdgenArgs, RunArgs, TestbedMode};
 use marathon_operator::marathon_api::{self, FacadeConfig};
 use marathon_operator::metrics::Metrics;
-use marathon_operator::{controllers, crd, telemetry, testbed};
+use marathon_operator::controllers::leader::{Election, LeaseConfig};
+use marathon_operator::controllers::{self, ControllerConfig};
+use marathon_operator::translate::TranslateOptions;
+use marathon_operator::{crd, telemetry, testbed};
 
 #[derive(Debug, thiserror::Error)]
 enum MainError {
@@ -38,6 +41,10 @@ enum MainError {
         #[source]
         source: std::io::Error,
     },
+    #[error("failed to join the leader election")]
+    Lease(#[source] kube_lease_manager::LeaseManagerError),
+    #[error("lost the leader lease; exiting so a restart rejoins the election")]
+    LostLease,
     #[error("failed to render the CRDs")]
     Render(#[source] serde_norway::Error),
     #[error("failed to write {path}")]
@@ -100,20 +107,76 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
     let metrics = Metrics::shared();
     let readiness = Readiness::default();
 
-    let api = marathon_api::router(FacadeConfig {
-        namespace: args.namespace.clone(),
-    });
+    let api = marathon_api::router(FacadeConfig { namespace: args.namespace.clone() });
     let admin = admin::router(metrics.clone(), readiness.clone());
     let api_listener = bind(args.api_addr).await?;
     let admin_listener = bind(args.admin_addr).await?;
-    info!(url = %format!("http://{}", api_listener.local_addr().map_err(|source| MainError::Serve { addr: args.api_addr, source })?), "Marathon API listening");
+    let api_url = match api_listener.local_addr() {
+        Ok(addr) => format!("http://{addr}"),
+        Err(_) => format!("http://{}", args.api_addr),
+    };
+    info!(url = %api_url, "Marathon API listening");
     info!(addr = %args.admin_addr, "admin server listening (/healthz, /readyz, /metrics)");
     readiness.set_ready(true);
 
     let api_server = serve(api_listener, api, args.api_addr, shutdown.clone());
     let admin_server = serve(admin_listener, admin, args.admin_addr, shutdown.clone());
-    let (api_result, admin_result) = tokio::join!(api_server, admin_server);
-    api_result.and(admin_result)
+    let controllers = run_controllers(client, &args, metrics, shutdown.clone());
+    let (api_result, admin_result, controller_result) =
+        tokio::join!(api_server, admin_server, controllers);
+    // Whichever part stops first stops the others.
+    shutdown.cancel();
+    controller_result.and(api_result).and(admin_result)
+}
+
+/// Runs the controllers while this replica holds the leader lease (always, without election).
+async fn run_controllers(
+    client: Client,
+    args: &RunArgs,
+    metrics: std::sync::Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> Result<(), MainError> {
+    let identity = args.identity.clone().unwrap_or_else(default_identity);
+    let config = ControllerConfig {
+        namespace: args.watch_namespace.clone(),
+        max_revisions: args.max_revisions,
+        concurrency: args.concurrency,
+        translate: TranslateOptions { base_image: args.base_image.clone(), ..TranslateOptions::default() },
+        instance: Some(identity.clone()),
+    };
+    let synced = || info!("controllers are reconciling");
+    if !args.leader_election {
+        controllers::run(client, config, metrics, shutdown, synced).await;
+        return Ok(());
+    }
+    let lease = LeaseConfig {
+        namespace: args.lease_namespace.clone().unwrap_or_else(|| args.namespace.clone()),
+        name: "marathon-operator-leader".to_owned(),
+        identity,
+        duration_seconds: args.lease_duration_seconds,
+        grace_seconds: (args.lease_duration_seconds / 3).max(1),
+    };
+    let mut election = Election::start(client.clone(), lease).await.map_err(MainError::Lease)?;
+    info!("waiting for the leader lease");
+    if !election.acquired(&shutdown).await {
+        return Ok(());
+    }
+    let stop = shutdown.child_token();
+    tokio::select! {
+        () = controllers::run(client, config, metrics, stop.clone(), synced) => Ok(()),
+        () = election.lost() => {
+            stop.cancel();
+            error!("lost the leader lease");
+            Err(MainError::LostLease)
+        }
+    }
+}
+
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "marathon-operator".to_owned());
+    format!("{host}-{}", std::process::id())
 }
 
 async fn client_from_kubeconfig(path: &Path) -> Result<Client, MainError> {

@@ -46,7 +46,7 @@ pub async fn apply<K: Child>(client: &Client, namespace: &str, object: &K) -> Re
     let params = PatchParams::apply(FIELD_MANAGER).force();
     api.patch(&name, &params, &Patch::Apply(object))
         .await
-        .map_err(|source| Error::Apply { kind: K::KIND, name, source })
+        .map_err(|source| Error::Apply { kind: K::kind(&()).into_owned(), name, source })
 }
 
 /// Deletes the objects of kind `K` that carry `selector`, are controlled by `owner_uid` and
@@ -62,7 +62,7 @@ pub async fn delete_undesired<K: Child>(
     let listed = api
         .list_metadata(&ListParams::default().labels(selector))
         .await
-        .map_err(|source| Error::List { kind: K::KIND, source })?;
+        .map_err(|source| Error::List { kind: K::kind(&()).into_owned(), source })?;
     let mut deleted = Vec::new();
     for object in listed.items {
         let name = object.name_any();
@@ -73,7 +73,7 @@ pub async fn delete_undesired<K: Child>(
         match api.delete(&name, &DeleteParams::background()).await {
             Ok(_) => deleted.push(name),
             Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => return Err(Error::Delete { kind: K::KIND, name, source }),
+            Err(source) => return Err(Error::Delete { kind: K::kind(&()).into_owned(), name, source }),
         }
     }
     Ok(deleted)

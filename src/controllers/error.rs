@@ -10,21 +10,21 @@ pub enum Error {
     Translate(#[source] crate::translate::TranslateError),
     #[error("failed to apply {kind} {name}")]
     Apply {
-        kind: &'static str,
+        kind: String,
         name: String,
         #[source]
         source: kube::Error,
     },
     #[error("failed to delete {kind} {name}")]
     Delete {
-        kind: &'static str,
+        kind: String,
         name: String,
         #[source]
         source: kube::Error,
     },
     #[error("failed to list {kind}")]
     List {
-        kind: &'static str,
+        kind: String,
         #[source]
         source: kube::Error,
     },

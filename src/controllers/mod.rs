@@ -1,9 +1,216 @@
 //! Controllers: the only writers of workload objects. They depend on `crd`, `translate` and
 //! `metrics`, never on `marathon_api`.
 
+mod apply;
+mod backoff;
 mod crd_install;
+pub mod error;
+mod events;
+pub mod leader;
+pub mod marathon_app;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::Api;
+use kube::core::error_boundary::DeserializeGuard;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::{self, Store};
+use kube::core::PartialObjectMeta;
+use kube::runtime::{WatchStreamExt, predicates, watcher};
+use kube::{Client, Resource, ResourceExt};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
 
 pub use crd_install::{CrdInstallError, install_crds};
 
+use crate::crd::{HostVolume, MarathonApp};
+use crate::metrics::Metrics;
+use crate::translate::{TranslateOptions, names};
+use backoff::Backoff;
+use events::Events;
+
 /// The single field manager of every server-side apply the operator makes.
 pub const FIELD_MANAGER: &str = "marathon-operator";
+
+/// What the controllers can be told from the command line.
+#[derive(Clone, Debug)]
+pub struct ControllerConfig {
+    /// Watch only this namespace (all when `None`).
+    pub namespace: Option<String>,
+    /// Versions kept per app.
+    pub max_revisions: usize,
+    /// Reconciles running at once, over all apps.
+    pub concurrency: u16,
+    pub translate: TranslateOptions,
+    /// Names this replica in Events.
+    pub instance: Option<String>,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        Self {
+            namespace: None,
+            max_revisions: 50,
+            concurrency: 16,
+            translate: TranslateOptions::default(),
+            instance: None,
+        }
+    }
+}
+
+/// Shared by every reconcile.
+pub struct Context {
+    pub client: Client,
+    pub config: ControllerConfig,
+    pub metrics: Arc<Metrics>,
+    events: Events,
+    backoff: Backoff,
+    pods: Store<Pod>,
+    host_volumes: Store<HostVolume>,
+}
+
+impl Context {
+    /// The app's pods (trimmed; from the watch-fed cache).
+    pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<Pod> {
+        self.pods
+            .state()
+            .into_iter()
+            .filter(|p| {
+                p.namespace().as_deref() == Some(namespace)
+                    && p.labels().get(names::LABEL_APP).map(String::as_str) == Some(app_name)
+            })
+            .map(|p| (*p).clone())
+            .collect()
+    }
+
+    pub fn host_volumes_in(&self, namespace: &str) -> Vec<HostVolume> {
+        self.host_volumes
+            .state()
+            .into_iter()
+            .filter(|v| v.namespace().as_deref() == Some(namespace))
+            .map(|v| (*v).clone())
+            .collect()
+    }
+}
+
+fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Keeps only what status needs of a pod: the cache then costs a fraction of full objects.
+fn trim_pod(pod: &mut Pod) {
+    pod.metadata.managed_fields = None;
+    pod.metadata.annotations = None;
+    if let Some(spec) = pod.spec.as_mut() {
+        *spec = k8s_openapi::api::core::v1::PodSpec {
+            node_name: spec.node_name.take(),
+            ..Default::default()
+        };
+    }
+    if let Some(status) = pod.status.as_mut() {
+        status.init_container_statuses = None;
+        status.ephemeral_container_statuses = None;
+        for container in status.container_statuses.iter_mut().flatten() {
+            container.image_id = String::new();
+            container.container_id = None;
+        }
+    }
+}
+
+/// Runs the controllers until `shutdown` is cancelled. `ready` is called once their caches
+/// have synced.
+pub async fn run(
+    client: Client,
+    config: ControllerConfig,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    ready: impl FnOnce() + Send,
+) {
+    let namespace = config.namespace.clone();
+    let ns = namespace.as_deref();
+    let managed = watcher::Config::default()
+        .labels(&format!("{}={}", names::LABEL_MANAGED_BY, names::MANAGER));
+
+    let (pods, pod_writer) = reflector::store();
+    let pod_stream = reflector::reflector(
+        pod_writer,
+        watcher(api::<Pod>(&client, ns), managed.clone()).modify(trim_pod),
+    )
+    .touched_objects();
+    let (host_volumes, volume_writer) = reflector::store();
+    let volume_stream = reflector::reflector(
+        volume_writer,
+        watcher(api::<HostVolume>(&client, ns), watcher::Config::default()),
+    )
+    .touched_objects();
+
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        events: Events::new(client.clone(), config.instance.clone()),
+        backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
+        metrics,
+        pods: pods.clone(),
+        host_volumes: host_volumes.clone(),
+        config: config.clone(),
+    });
+
+    // Children are watched as metadata only: the controller needs their owner, not their body.
+    let apps = Controller::new(
+        api::<DeserializeGuard<MarathonApp>>(&client, ns),
+        watcher::Config::default().any_semantic(),
+    )
+    .with_config(controller::Config::default().concurrency(config.concurrency))
+    .owns_stream(
+        watcher(api::<PartialObjectMeta<Deployment>>(&client, ns), managed.clone())
+            .touched_objects()
+            .predicate_filter(predicates::resource_version, Default::default()),
+    )
+    .owns_stream(
+        watcher(api::<PartialObjectMeta<StatefulSet>>(&client, ns), managed.clone())
+            .touched_objects()
+            .predicate_filter(predicates::resource_version, Default::default()),
+    )
+    .owns_stream(watcher(api::<PartialObjectMeta<Service>>(&client, ns), managed.clone()).touched_objects())
+    .owns_stream(
+        watcher(api::<PartialObjectMeta<HorizontalPodAutoscaler>>(&client, ns), managed.clone())
+            .touched_objects(),
+    )
+    .owns_stream(watcher(api::<PartialObjectMeta<Ingress>>(&client, ns), managed.clone()).touched_objects())
+    .watches_stream(pod_stream, |pod| marathon_app::app_of_pod(&pod))
+    .graceful_shutdown_on(shutdown.clone().cancelled_owned());
+
+    let store = apps.store();
+    let wait_ready = async move {
+        let synced = futures::join!(store.wait_until_ready(), pods.wait_until_ready(), host_volumes.wait_until_ready());
+        if let (Ok(()), Ok(()), Ok(())) = synced {
+            info!("controller caches synced");
+            ready();
+        }
+    };
+    let driven = volume_stream.for_each(|_| futures::future::ready(()));
+    let run_apps = apps
+        .run(marathon_app::reconcile, marathon_app::error_policy, ctx)
+        .for_each(|result| {
+            if let Err(error) = result {
+                warn!(%error, "controller event");
+            }
+            futures::future::ready(())
+        });
+    tokio::select! {
+        _ = async { tokio::join!(run_apps, wait_ready) } => {},
+        _ = driven => {},
+        _ = shutdown.cancelled() => {},
+    }
+}

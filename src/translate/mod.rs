@@ -150,6 +150,12 @@ impl TranslateError {
     }
 }
 
+/// The value of the app label on every child and pod: the resource's name (the Marathon API
+/// derives it from the id), or the name derived from the id when translating offline.
+pub fn app_label(app: &MarathonApp) -> String {
+    names::app_name(app.meta().name.as_deref().unwrap_or(&app.spec.id))
+}
+
 /// Translates `app` (and the HostVolumes its host paths may refer to).
 pub fn translate(
     app: &MarathonApp,
@@ -167,11 +173,12 @@ pub fn translate(
     }
     let mut w = warnings::Warnings::default();
     let resident = spec.is_resident();
-    let hpa_managed = spec.kubernetes.as_ref().is_some_and(|k| k.autoscaling.is_some());
+    let label = app_label(app);
+    // StatefulSet pods carry `controller-revision-hash: <name>-<hash>`, so the name is shorter.
     let base = if resident {
-        names::app_name_max(&spec.id, names::MAX_STATEFUL_SET)
+        names::app_name_max(&label, names::MAX_STATEFUL_SET)
     } else {
-        names::app_name(&spec.id)
+        label.clone()
     };
     let version = spec
         .version_info
@@ -179,7 +186,7 @@ pub fn translate(
         .and_then(|v| v.last_config_change_at.clone())
         .or_else(|| spec.version.clone());
     let owner = names::Owner {
-        app_name: base.clone(),
+        app_name: label.clone(),
         namespace: options.namespace.clone().or_else(|| app.meta().namespace.clone()),
         app_id: spec.id.clone(),
         version: version.clone(),
@@ -187,7 +194,7 @@ pub fn translate(
     };
     let meta = |name: &str| names::object_meta(&owner, name);
     let labels = spec.labels.clone().unwrap_or_default();
-    let selector = names::selector_labels(&base);
+    let selector = names::selector_labels(&label);
 
     // Ports and Services.
     let (mode, raw) = network::raw_ports(spec, &mut w);
@@ -327,12 +334,14 @@ pub fn translate(
     let mut objects = DesiredObjects { services: Vec::new(), ingress, ..DesiredObjects::default() };
     let single = labels.get("MARATHON_SINGLE_INSTANCE_APP").is_some_and(|v| v == "true");
     let instances = if single { spec.effective_instances().min(1) } else { spec.effective_instances() };
-    let replicas = (!hpa_managed).then_some(instances);
+    // With autoscaling the HPA scales the MarathonApp (its scale subresource sets
+    // `instances`), so the workload's replicas always follow `instances`: one writer each.
+    let replicas = Some(instances);
     let (def_min, def_over) = upgrade::defaults(resident || single);
     let us = spec.upgrade_strategy.as_ref();
     let min_health = us.and_then(|u| u.minimum_health_capacity.as_ref()).map_or(def_min, |s| s.as_f64());
     let over = us.and_then(|u| u.maximum_over_capacity.as_ref()).map_or(def_over, |s| s.as_f64());
-    let kind = if resident {
+    if resident {
         let headless = ports::headless_name(&base);
         services.push(ports::build_headless(&base, &app_ports, &selector, meta(&headless)));
         objects.stateful_set = Some(workload::build_stateful_set(
@@ -347,7 +356,6 @@ pub fn translate(
         if over > 0.0 {
             w.push("upgradeStrategy.maximumOverCapacity", "a StatefulSet cannot surge; old instances stop first");
         }
-        "StatefulSet"
     } else {
         objects.deployment = Some(workload::build_deployment(
             &owner,
@@ -356,9 +364,8 @@ pub fn translate(
             upgrade::deployment_strategy(replicas, min_health, over),
             template,
         ));
-        "Deployment"
-    };
-    objects.hpa = scaling::build_hpa(spec, kind, &base, meta(&base), &mut w);
+    }
+    objects.hpa = scaling::build_hpa(spec, &label, meta(&base), &mut w);
     services.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     objects.services = services;
     objects.pvcs = pvcs;

@@ -1,6 +1,7 @@
-//! `instances` and `spec.kubernetes.autoscaling` -> replicas and an autoscaling/v2 HPA.
-//! When an HPA manages the app the workload carries no `replicas`, so server-side apply never
-//! takes the field back from the HPA.
+//! `spec.kubernetes.autoscaling` -> an autoscaling/v2 HPA that scales the MarathonApp itself
+//! through its scale subresource. The HPA writes `instances`, the controller turns `instances`
+//! into the workload's replicas: each field has one writer, and Marathon clients see the
+//! autoscaled instance count as they would with Marathon's own autoscalers.
 
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
@@ -14,11 +15,10 @@ use crate::crd::MarathonAppSpec;
 /// Kubernetes' own default target when none is given.
 const DEFAULT_CPU_TARGET: i32 = 80;
 
-/// The HPA for `kind`/`name`, when `spec.kubernetes.autoscaling` is set.
+/// The HPA of the MarathonApp named `app_name`, when `spec.kubernetes.autoscaling` is set.
 pub(crate) fn build_hpa(
     spec: &MarathonAppSpec,
-    kind: &str,
-    name: &str,
+    app_name: &str,
     meta: ObjectMeta,
     warnings: &mut Warnings,
 ) -> Option<HorizontalPodAutoscaler> {
@@ -40,9 +40,9 @@ pub(crate) fn build_hpa(
         metadata: meta,
         spec: HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
-                api_version: Some("apps/v1".into()),
-                kind: kind.into(),
-                name: name.into(),
+                api_version: Some(format!("{}/{}", crate::crd::GROUP, crate::crd::VERSION)),
+                kind: "MarathonApp".into(),
+                name: app_name.into(),
             },
             min_replicas: Some(min),
             max_replicas: max,

@@ -22,9 +22,9 @@ pub struct Applied {
     pub workload: WorkloadState,
 }
 
-/// The name translation derives children from: the resource's own name.
+/// The app label value of the app's children and pods.
 pub fn base_name(app: &MarathonApp) -> String {
-    app.metadata.name.clone().unwrap_or_else(|| names::app_name(&app.spec.id))
+    crate::translate::app_label(app)
 }
 
 fn restart(template: &mut PodTemplateSpec, requested: Option<&str>) {
@@ -77,17 +77,13 @@ pub async fn apply_all(
     let mut deployments = BTreeSet::new();
     let mut stateful_sets = BTreeSet::new();
     if let Some(object) = deployment.as_mut() {
-        if let Some(spec) = object.spec.as_mut() {
-            restart(&mut spec.template, restart_requested);
-        }
+        restart(&mut object.spec.template, restart_requested);
         let stored: Deployment = apply(client, &namespace, object).await?;
         workload = WorkloadState::of_deployment(&stored);
         deployments.insert(stored.name_any());
     }
     if let Some(object) = stateful_set.as_mut() {
-        if let Some(spec) = object.spec.as_mut() {
-            restart(&mut spec.template, restart_requested);
-        }
+        restart(&mut object.spec.template, restart_requested);
         let stored: StatefulSet = apply(client, &namespace, object).await?;
         workload = WorkloadState::of_stateful_set(&stored);
         stateful_sets.insert(stored.name_any());

@@ -22,7 +22,7 @@ use serde_json::json;
 use tracing::{info, instrument, warn};
 
 use super::error::Error;
-use super::{Context, FIELD_MANAGER, events};
+use super::{Context, FIELD_MANAGER};
 use crate::crd::{MarathonApp, MarathonAppStatus, VersionInfo};
 use crate::translate::{self, names};
 
@@ -229,7 +229,7 @@ async fn cleanup(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
     let found = claims
         .list_metadata(&ListParams::default().labels(&selector))
         .await
-        .map_err(|source| Error::List { kind: "PersistentVolumeClaim", source })?;
+        .map_err(|source| Error::List { kind: "PersistentVolumeClaim".into(), source })?;
     let claim_names: Vec<String> = found.items.iter().map(|c| c.name_any()).collect();
     if claim_names.is_empty() {
         return Ok(Action::await_change());
@@ -241,7 +241,7 @@ async fn cleanup(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
                 Ok(_) => {}
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(source) => {
-                    return Err(Error::Delete { kind: "PersistentVolumeClaim", name: name.clone(), source });
+                    return Err(Error::Delete { kind: "PersistentVolumeClaim".into(), name: name.clone(), source });
                 }
             }
         }
@@ -258,7 +258,7 @@ async fn cleanup(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
 }
 
 /// Pods of an app, for status (from the trimmed pod cache).
-pub fn app_of_pod(pod: &Pod) -> Option<ObjectRef<MarathonApp>> {
+pub fn app_of_pod(pod: &Pod) -> Option<ObjectRef<DeserializeGuard<MarathonApp>>> {
     let labels = pod.labels();
     if labels.get(names::LABEL_MANAGED_BY).map(String::as_str) != Some(names::MANAGER) {
         return None;

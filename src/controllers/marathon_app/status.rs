@@ -26,7 +26,7 @@ pub struct WorkloadState {
 
 impl WorkloadState {
     pub fn of_deployment(deployment: &Deployment) -> Self {
-        let desired = deployment.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let desired = deployment.spec.replicas.unwrap_or(1);
         let Some(status) = &deployment.status else {
             return Self { desired, ..Self::default() };
         };
@@ -41,7 +41,7 @@ impl WorkloadState {
     }
 
     pub fn of_stateful_set(set: &StatefulSet) -> Self {
-        let desired = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let desired = set.spec.replicas.unwrap_or(1);
         let Some(status) = &set.status else {
             return Self { desired, ..Self::default() };
         };

@@ -156,7 +156,7 @@ async fn prune(
         match api.delete(&name, &DeleteParams::default()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => return Err(Error::Delete { kind: "ControllerRevision", name, source }),
+            Err(source) => return Err(Error::Delete { kind: "ControllerRevision".into(), name, source }),
         }
     }
     Ok(())
