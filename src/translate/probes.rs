@@ -37,17 +37,18 @@ fn secs(v: i64) -> i32 {
     i32::try_from(v.max(0)).unwrap_or(i32::MAX)
 }
 
-/// The port a check targets: the named container port of `portIndex`, a declared port equal to
-/// `port`, or the number itself.
+/// The port a check targets: the container port of `portIndex` (always declared in the pod, by
+/// name and number), a declared port equal to `port`, or the number itself. Numbers, so the
+/// probe reads as the app's port (`httpGet /health on 8080`).
 fn target_port(port: Option<i32>, index: Option<i32>, ports: &[AppPort]) -> Option<IntOrString> {
     if let Some(port) = port.filter(|p| *p > 0) {
         return Some(match ports.iter().find(|p| p.declared == port || p.container_port == port) {
-            Some(p) => IntOrString::String(p.name.clone()),
+            Some(p) => IntOrString::Int(p.container_port),
             None => IntOrString::Int(port),
         });
     }
     let index = usize::try_from(index.unwrap_or(0)).ok()?;
-    ports.get(index).map(|p| IntOrString::String(p.name.clone()))
+    ports.get(index).map(|p| IntOrString::Int(p.container_port))
 }
 
 fn http(path: Option<&str>, port: IntOrString, https: bool) -> Probe {
