@@ -26,7 +26,8 @@ fn cases() -> Vec<PathBuf> {
 }
 
 fn app(path: &Path) -> MarathonApp {
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let spec = MarathonAppSpec::from_marathon_json(json).unwrap();
     let mut app = MarathonApp::new(&names::app_name(&spec.id), spec);
     app.metadata.namespace = Some("apps".into());
@@ -44,7 +45,12 @@ fn host_volumes(case: &Path) -> Vec<HostVolume> {
 }
 
 fn render(case: &Path) -> String {
-    let t = translate(&app(case), &host_volumes(case), &TranslateOptions::default()).unwrap();
+    let t = translate(
+        &app(case),
+        &host_volumes(case),
+        &TranslateOptions::default(),
+    )
+    .unwrap();
     let doc = serde_json::json!({
         "objects": t.objects.to_values().unwrap(),
         "warnings": t.warnings,
@@ -68,7 +74,10 @@ fn golden_outputs_match() {
             failed.push(case.display().to_string());
         }
     }
-    assert!(failed.is_empty(), "golden mismatch (rerun with UPDATE_GOLDEN=1 and review): {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "golden mismatch (rerun with UPDATE_GOLDEN=1 and review): {failed:?}"
+    );
 }
 
 #[test]
@@ -80,7 +89,12 @@ fn translation_is_deterministic() {
 
 #[test]
 fn seed_health_check_comes_out_exactly() {
-    let t = translate(&app(&golden_dir().join("seed-health.json")), &[], &TranslateOptions::default()).unwrap();
+    let t = translate(
+        &app(&golden_dir().join("seed-health.json")),
+        &[],
+        &TranslateOptions::default(),
+    )
+    .unwrap();
     let d = t.objects.deployment.unwrap();
     let c = &d.spec.template.spec.unwrap().containers[0];
     let live = serde_json::to_value(c.liveness_probe.as_ref().unwrap()).unwrap();
@@ -93,5 +107,8 @@ fn seed_health_check_comes_out_exactly() {
     );
     // The named port is declared, and it is 8080 (dcos-migrate bug 4: named port never declared).
     let ports = c.ports.as_ref().unwrap();
-    assert_eq!((ports[0].name.as_deref(), ports[0].container_port), (Some("http"), 8080));
+    assert_eq!(
+        (ports[0].name.as_deref(), ports[0].container_port),
+        (Some("http"), 8080)
+    );
 }
