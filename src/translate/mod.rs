@@ -7,6 +7,7 @@
 
 mod container;
 mod env;
+mod extras;
 mod ingress;
 pub mod names;
 mod network;
@@ -18,7 +19,6 @@ mod storage;
 mod upgrade;
 mod warnings;
 mod workload;
-mod extras;
 
 use std::collections::BTreeMap;
 
@@ -99,7 +99,14 @@ impl DesiredObjects {
     /// Every object as JSON (with `apiVersion` and `kind`), in apply order: claims, Services,
     /// workload, HPA, Ingress.
     pub fn to_values(&self) -> Result<Vec<serde_json::Value>, serde_json::Error> {
-        let Self { deployment, stateful_set, services, hpa, pvcs, ingress } = self;
+        let Self {
+            deployment,
+            stateful_set,
+            services,
+            hpa,
+            pvcs,
+            ingress,
+        } = self;
         let mut out = Vec::new();
         for p in pvcs {
             out.push(serde_json::to_value(p)?);
@@ -136,8 +143,6 @@ pub struct Translation {
 pub enum TranslateError {
     #[error("app id {0:?} has no path segment")]
     EmptyId(String),
-    #[error("app has neither cmd, args nor a container image: nothing to run")]
-    NothingToRun,
 }
 
 impl TranslateError {
@@ -145,7 +150,6 @@ impl TranslateError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::EmptyId(_) => "EmptyId",
-            Self::NothingToRun => "NothingToRun",
         }
     }
 }
@@ -166,12 +170,20 @@ pub fn translate(
     if spec.id.trim_matches('/').is_empty() {
         return Err(TranslateError::EmptyId(spec.id.clone()));
     }
-    let has_image = spec.container.as_ref().and_then(|c| c.docker.as_ref()).is_some_and(|d| !d.image.is_empty());
+    let has_image = spec
+        .container
+        .as_ref()
+        .and_then(|c| c.docker.as_ref())
+        .is_some_and(|d| !d.image.is_empty());
     let has_cmd = spec.cmd.as_deref().is_some_and(|c| !c.trim().is_empty());
-    if !has_image && !has_cmd && spec.args.as_ref().is_none_or(Vec::is_empty) {
-        return Err(TranslateError::NothingToRun);
-    }
     let mut w = warnings::Warnings::default();
+    if !has_image && !has_cmd && spec.args.as_ref().is_none_or(Vec::is_empty) {
+        // Marathon would reject it; run the base image's own command rather than nothing.
+        w.push(
+            "cmd",
+            "neither cmd, args nor a container image: the base image's default command runs",
+        );
+    }
     let resident = spec.is_resident();
     let label = app_label(app);
     // StatefulSet pods carry `controller-revision-hash: <name>-<hash>`, so the name is shorter.
@@ -187,7 +199,10 @@ pub fn translate(
         .or_else(|| spec.version.clone());
     let owner = names::Owner {
         app_name: label.clone(),
-        namespace: options.namespace.clone().or_else(|| app.meta().namespace.clone()),
+        namespace: options
+            .namespace
+            .clone()
+            .or_else(|| app.meta().namespace.clone()),
         app_id: spec.id.clone(),
         version: version.clone(),
         owner_ref: app.controller_owner_ref(&()),
@@ -199,7 +214,12 @@ pub fn translate(
     // Ports and Services.
     let (mode, raw) = network::raw_ports(spec, &mut w);
     let host_network = options.host_network && mode == ports::NetMode::Host;
-    let mut app_ports = ports::resolve(mode, &raw, spec.require_ports == Some(true) || host_network, &mut w);
+    let mut app_ports = ports::resolve(
+        mode,
+        &raw,
+        spec.require_ports == Some(true) || host_network,
+        &mut w,
+    );
     if host_network {
         for p in &mut app_ports {
             p.host_port = Some(p.container_port);
@@ -279,13 +299,20 @@ pub fn translate(
         spec.effective_disk(),
         &mut w,
     );
-    if let Some(fetch) = storage::fetch_container(spec, &options.fetcher_image, &options.sandbox_path, &mut w) {
+    if let Some(fetch) =
+        storage::fetch_container(spec, &options.fetcher_image, &options.sandbox_path, &mut w)
+    {
         storage.init_containers.push(fetch);
     }
 
     // Placement.
     let mut placement = placement::Placement::default();
-    let constraints: Vec<Vec<String>> = spec.constraints.iter().flatten().map(|c| c.0.clone()).collect();
+    let constraints: Vec<Vec<String>> = spec
+        .constraints
+        .iter()
+        .flatten()
+        .map(|c| c.0.clone())
+        .collect();
     placement::constraints(&constraints, &selector, &mut placement, &mut w);
     placement::roles(
         spec.accepted_resource_roles.as_deref().unwrap_or_default(),
@@ -298,9 +325,10 @@ pub fn translate(
         Some(UnreachableStrategy::Enabled(e)) => {
             placement::unreachable(Some(e.inactive_after_seconds.unwrap_or(0)), &mut placement)
         }
-        Some(UnreachableStrategy::Invalid(_)) => {
-            w.push("unreachableStrategy", "not understood; Kubernetes' default eviction applies")
-        }
+        Some(UnreachableStrategy::Invalid(_)) => w.push(
+            "unreachableStrategy",
+            "not understood; Kubernetes' default eviction applies",
+        ),
         None if resident => placement::unreachable(None, &mut placement),
         None => placement::unreachable(Some(0), &mut placement),
     }
@@ -331,19 +359,38 @@ pub fn translate(
         },
         &mut w,
     );
-    let mut objects = DesiredObjects { services: Vec::new(), ingress, ..DesiredObjects::default() };
-    let single = labels.get("MARATHON_SINGLE_INSTANCE_APP").is_some_and(|v| v == "true");
-    let instances = if single { spec.effective_instances().min(1) } else { spec.effective_instances() };
+    let mut objects = DesiredObjects {
+        services: Vec::new(),
+        ingress,
+        ..DesiredObjects::default()
+    };
+    let single = labels
+        .get("MARATHON_SINGLE_INSTANCE_APP")
+        .is_some_and(|v| v == "true");
+    let instances = if single {
+        spec.effective_instances().min(1)
+    } else {
+        spec.effective_instances()
+    };
     // With autoscaling the HPA scales the MarathonApp (its scale subresource sets
     // `instances`), so the workload's replicas always follow `instances`: one writer each.
     let replicas = Some(instances);
     let (def_min, def_over) = upgrade::defaults(resident || single);
     let us = spec.upgrade_strategy.as_ref();
-    let min_health = us.and_then(|u| u.minimum_health_capacity.as_ref()).map_or(def_min, |s| s.as_f64());
-    let over = us.and_then(|u| u.maximum_over_capacity.as_ref()).map_or(def_over, |s| s.as_f64());
+    let min_health = us
+        .and_then(|u| u.minimum_health_capacity.as_ref())
+        .map_or(def_min, |s| s.as_f64());
+    let over = us
+        .and_then(|u| u.maximum_over_capacity.as_ref())
+        .map_or(def_over, |s| s.as_f64());
     if resident {
         let headless = ports::headless_name(&base);
-        services.push(ports::build_headless(&base, &app_ports, &selector, meta(&headless)));
+        services.push(ports::build_headless(
+            &base,
+            &app_ports,
+            &selector,
+            meta(&headless),
+        ));
         objects.stateful_set = Some(workload::build_stateful_set(
             &owner,
             &base,
@@ -354,7 +401,10 @@ pub fn translate(
             claim_templates,
         ));
         if over > 0.0 {
-            w.push("upgradeStrategy.maximumOverCapacity", "a StatefulSet cannot surge; old instances stop first");
+            w.push(
+                "upgradeStrategy.maximumOverCapacity",
+                "a StatefulSet cannot surge; old instances stop first",
+            );
         }
     } else {
         objects.deployment = Some(workload::build_deployment(
@@ -369,5 +419,8 @@ pub fn translate(
     services.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     objects.services = services;
     objects.pvcs = pvcs;
-    Ok(Translation { objects, warnings: w.finish() })
+    Ok(Translation {
+        objects,
+        warnings: w.finish(),
+    })
 }

@@ -19,7 +19,11 @@ fn labels(l: Option<&Labels>) -> Labels {
 }
 
 fn default_port(path: &str) -> Vec<RawPort> {
-    vec![RawPort { name: Some("default".into()), path: path.into(), ..RawPort::default() }]
+    vec![RawPort {
+        name: Some("default".into()),
+        path: path.into(),
+        ..RawPort::default()
+    }]
 }
 
 fn mappings(list: &[PortMapping], path: &str) -> Vec<RawPort> {
@@ -72,13 +76,13 @@ pub(crate) fn raw_ports(
             );
         }
     }
-    if let Some(ip) = &spec.ip_address {
-        if ip.network_name.is_some() || ip.groups.as_ref().is_some_and(|g| !g.is_empty()) {
-            warnings.push(
-                "ipAddress",
-                "IP-per-task network names and groups become the cluster's pod network",
-            );
-        }
+    if let Some(ip) = &spec.ip_address
+        && (ip.network_name.is_some() || ip.groups.as_ref().is_some_and(|g| !g.is_empty()))
+    {
+        warnings.push(
+            "ipAddress",
+            "IP-per-task network names and groups become the cluster's pod network",
+        );
     }
     let ports = if mode == NetMode::Host {
         if let Some(defs) = &spec.port_definitions {
@@ -110,8 +114,11 @@ pub(crate) fn raw_ports(
         mappings(list, "container.portMappings")
     } else if let Some(list) = docker.and_then(|d| d.port_mappings.as_ref()) {
         mappings(list, "container.docker.portMappings")
-    } else if let Some(list) =
-        spec.ip_address.as_ref().and_then(|ip| ip.discovery.as_ref()).and_then(|d| d.ports.as_ref())
+    } else if let Some(list) = spec
+        .ip_address
+        .as_ref()
+        .and_then(|ip| ip.discovery.as_ref())
+        .and_then(|d| d.ports.as_ref())
     {
         list.iter()
             .enumerate()

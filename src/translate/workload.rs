@@ -12,8 +12,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::container::PodExtras;
 use super::names::{
-    ANNOTATION_APP_ID, ANNOTATION_APP_VERSION, ANNOTATION_MARATHON_LABELS, LABEL_APP, LABEL_INSTANCE,
-    LABEL_MANAGED_BY, Owner, common_labels, is_label_key, is_label_value, object_meta, selector_labels,
+    ANNOTATION_APP_ID, ANNOTATION_APP_VERSION, ANNOTATION_MARATHON_LABELS, LABEL_APP,
+    LABEL_INSTANCE, LABEL_MANAGED_BY, Owner, common_labels, is_label_key, is_label_value,
+    object_meta, selector_labels,
 };
 use super::placement::Placement;
 use super::storage::Storage;
@@ -24,11 +25,18 @@ const CONSUMED: [&str; 4] = ["HAPROXY_", "VIP_", "DCOS_", "MARATHON_"];
 
 /// Pod template labels: the selector and common labels, plus each Marathon label that is a
 /// valid Kubernetes label; the rest go into one annotation as JSON.
-fn template_meta(owner: &Owner, labels: &BTreeMap<String, String>, extras: &PodExtras, warnings: &mut Warnings) -> ObjectMeta {
+fn template_meta(
+    owner: &Owner,
+    labels: &BTreeMap<String, String>,
+    extras: &PodExtras,
+    warnings: &mut Warnings,
+) -> ObjectMeta {
     let mut out = common_labels(&owner.app_name);
     let mut rest = BTreeMap::new();
     for (k, v) in labels {
-        if CONSUMED.iter().any(|p| k.starts_with(p)) || [LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED_BY].contains(&k.as_str()) {
+        if CONSUMED.iter().any(|p| k.starts_with(p))
+            || [LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED_BY].contains(&k.as_str())
+        {
             continue;
         }
         if is_label_key(k) && is_label_value(v) {
@@ -51,10 +59,17 @@ fn template_meta(owner: &Owner, labels: &BTreeMap<String, String>, extras: &PodE
         if is_label_key(k) {
             annotations.insert(k.clone(), v.clone());
         } else {
-            warnings.push("container.docker.parameters", format!("label {k:?} is not a valid annotation key; ignored"));
+            warnings.push(
+                "container.docker.parameters",
+                format!("label {k:?} is not a valid annotation key; ignored"),
+            );
         }
     }
-    ObjectMeta { labels: Some(out), annotations: Some(annotations), ..ObjectMeta::default() }
+    ObjectMeta {
+        labels: Some(out),
+        annotations: Some(annotations),
+        ..ObjectMeta::default()
+    }
 }
 
 /// Everything the pod spec is assembled from.
@@ -69,7 +84,12 @@ pub(crate) struct PodParts {
 }
 
 /// The pod template.
-pub(crate) fn pod_template(owner: &Owner, labels: &BTreeMap<String, String>, mut parts: PodParts, warnings: &mut Warnings) -> PodTemplateSpec {
+pub(crate) fn pod_template(
+    owner: &Owner,
+    labels: &BTreeMap<String, String>,
+    mut parts: PodParts,
+    warnings: &mut Warnings,
+) -> PodTemplateSpec {
     let metadata = template_meta(owner, labels, &parts.extras, warnings);
     let mut main = parts.main;
     main.volume_mounts = Some(std::mem::take(&mut parts.storage.mounts));
@@ -78,7 +98,10 @@ pub(crate) fn pod_template(owner: &Owner, labels: &BTreeMap<String, String>, mut
     let hostname = parts.extras.hostname.filter(|h| {
         let ok = h.len() <= 63 && super::names::app_name(h) == *h;
         if !ok {
-            warnings.push("container.docker.parameters", format!("hostname {h:?} is not a DNS label; ignored"));
+            warnings.push(
+                "container.docker.parameters",
+                format!("hostname {h:?} is not a DNS label; ignored"),
+            );
         }
         ok
     });
@@ -86,16 +109,21 @@ pub(crate) fn pod_template(owner: &Owner, labels: &BTreeMap<String, String>, mut
         metadata: Some(metadata),
         spec: Some(PodSpec {
             containers: vec![main],
-            init_containers: (!parts.storage.init_containers.is_empty()).then_some(parts.storage.init_containers),
+            init_containers: (!parts.storage.init_containers.is_empty())
+                .then_some(parts.storage.init_containers),
             volumes: (!parts.storage.volumes.is_empty()).then_some(parts.storage.volumes),
             node_selector: (!p.node_selector.is_empty()).then_some(p.node_selector),
             affinity,
             topology_spread_constraints: (!p.spread.is_empty()).then_some(p.spread),
             tolerations: (!p.tolerations.is_empty()).then_some(p.tolerations),
             termination_grace_period_seconds: parts.grace,
-            image_pull_secrets: parts.pull_secret.map(|name| vec![LocalObjectReference { name }]),
+            image_pull_secrets: parts
+                .pull_secret
+                .map(|name| vec![LocalObjectReference { name }]),
             host_network: parts.host_network.then_some(true),
-            dns_policy: parts.host_network.then(|| "ClusterFirstWithHostNet".to_string()),
+            dns_policy: parts
+                .host_network
+                .then(|| "ClusterFirstWithHostNet".to_string()),
             hostname,
             ..PodSpec::default()
         }),
@@ -103,7 +131,10 @@ pub(crate) fn pod_template(owner: &Owner, labels: &BTreeMap<String, String>, mut
 }
 
 fn selector(owner: &Owner) -> LabelSelector {
-    LabelSelector { match_labels: Some(selector_labels(&owner.app_name)), match_expressions: None }
+    LabelSelector {
+        match_labels: Some(selector_labels(&owner.app_name)),
+        match_expressions: None,
+    }
 }
 
 /// A Deployment; `replicas` is `None` when an HPA owns the count.
@@ -149,10 +180,12 @@ pub(crate) fn build_stateful_set(
             volume_claim_templates: (!claims.is_empty()).then_some(claims),
             pod_management_policy: Some("Parallel".into()),
             update_strategy: Some(strategy),
-            persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
-                when_deleted: Some("Retain".into()),
-                when_scaled: Some("Retain".into()),
-            }),
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".into()),
+                    when_scaled: Some("Retain".into()),
+                },
+            ),
             ..StatefulSetSpec::default()
         },
         status: None,

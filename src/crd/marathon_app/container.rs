@@ -18,7 +18,6 @@ use super::volumes::Volume;
     validation = Rule::new("!has(self.docker) || !has(self.docker.portMappings) || size(self.docker.portMappings) == 0 || !has(self.portMappings) || size(self.portMappings) == 0").message("must not specify both container.portMappings and the deprecated container.docker.portMappings").field_path(".portMappings"),
     validation = Rule::new("!has(self.volumes) || !self.volumes.exists(v, has(v.secret)) || (has(self.type) && self.type == 'MESOS')").message("secret volumes are only supported with the Mesos containerizer (container.type MESOS)").field_path(".volumes"),
     validation = Rule::new("!has(self.docker) || !has(self.docker.pullConfig) || (has(self.type) && self.type == 'MESOS')").message("pullConfig is not supported with Docker containerizer").field_path(".docker.pullConfig"),
-    validation = Rule::new("(has(self.type) && self.type == 'MESOS') || has(self.docker)").message("container.docker (with an image) is required for container type DOCKER").field_path(".docker"),
     validation = Rule::new("!(has(self.type) && self.type == 'MESOS') || !has(self.docker) || !has(self.docker.parameters) || size(self.docker.parameters) == 0").message("docker parameters are only supported with the Docker containerizer").field_path(".docker.parameters"),
 )]
 pub struct Container {

@@ -9,6 +9,7 @@
 
 mod container;
 mod health;
+mod invalid;
 mod kubernetes;
 mod lifecycle;
 mod network;
@@ -128,7 +129,6 @@ pub const ID_PATTERN: &str = r"^/?((([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a
     validation = Rule::new("!has(self.fetch) || size(self.fetch) == 0 || !has(self.uris) || size(self.uris) == 0").message("cannot specify both uris and fetch").field_path(".uris"),
     validation = Rule::new("!has(self.portDefinitions) || self.portDefinitions.all(p, !has(p.name) || self.portDefinitions.filter(q, has(q.name) && q.name == p.name).size() == 1)").message("Port names must be unique.").field_path(".portDefinitions"),
     validation = Rule::new("!has(self.portDefinitions) || self.portDefinitions.all(p, !has(p.port) || p.port == 0 || self.portDefinitions.filter(q, has(q.port) && q.port == p.port).size() == 1)").message("Ports must be unique.").field_path(".portDefinitions"),
-    validation = Rule::new("!has(self.env) || self.env.all(k, type(self.env[k]) == string || (has(self.secrets) && self.env[k].secret in self.secrets))").message("env secret references must name an entry of secrets").field_path(".env"),
     validation = Rule::new("!has(self.container) || !has(self.container.volumes) || self.container.volumes.all(v, !has(v.secret) || (has(self.secrets) && v.secret in self.secrets))").message("volume.secret must refer to an existing secret").field_path(".container.volumes"),
     validation = Rule::new("!has(self.container) || !has(self.container.docker) || !has(self.container.docker.pullConfig) || (has(self.secrets) && self.container.docker.pullConfig.secret in self.secrets)").message("pullConfig.secret must refer to an existing secret").field_path(".container.docker.pullConfig"),
 )]

@@ -118,6 +118,9 @@ pub enum EnvValue {
     Value(String),
     /// A reference to an entry of `secrets`.
     Secret(EnvSecretRef),
+    /// Anything else (invalid in Marathon); kept so the resource stays readable, and reported by
+    /// [`super::MarathonAppSpec::invalid_values`].
+    Invalid(serde_json::Value),
 }
 
 /// `{"secret": "<name>"}`: the variable takes the value of the named entry of `secrets`.
@@ -132,17 +135,7 @@ pub(crate) fn env_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "description": "Environment variables of each task. A value is a string, or `{\"secret\": \"<name>\"}` to take the value of an entry of `secrets`. Names must not be empty.",
         "type": "object",
-        "additionalProperties": {
-            "x-kubernetes-preserve-unknown-fields": true,
-            "x-kubernetes-validations": [{
-                "rule": "type(self) == string || (type(self) == map && self.size() == 1 && has(self.secret) && type(self.secret) == string && self.secret != '')",
-                "message": "must be a string or {\"secret\": \"<name>\"}"
-            }]
-        },
-        "x-kubernetes-validations": [{
-            "rule": "self.all(k, k != '')",
-            "message": "environment variable names must not be empty"
-        }]
+        "additionalProperties": { "x-kubernetes-preserve-unknown-fields": true }
     })
 }
 
@@ -153,7 +146,18 @@ pub enum ResourceLimit {
     /// An upper bound (CPU shares or MiB).
     Value(Scalar),
     /// The string `"unlimited"`.
-    Unlimited(String),
+    Unlimited(Unlimited),
+    /// Anything else (invalid in Marathon); kept so the resource stays readable, and reported by
+    /// [`super::MarathonAppSpec::invalid_values`].
+    Invalid(serde_json::Value),
+}
+
+/// The string `"unlimited"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unlimited {
+    /// `"unlimited"`.
+    #[serde(rename = "unlimited")]
+    Unlimited,
 }
 
 impl ResourceLimit {
@@ -161,7 +165,7 @@ impl ResourceLimit {
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Self::Value(v) => Some(v.as_f64()),
-            Self::Unlimited(_) => None,
+            Self::Unlimited(_) | Self::Invalid(_) => None,
         }
     }
 }
@@ -170,11 +174,7 @@ impl ResourceLimit {
 pub(crate) fn resource_limit_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "description": "A number (at least the requested amount) or the string \"unlimited\".",
-        "x-kubernetes-preserve-unknown-fields": true,
-        "x-kubernetes-validations": [{
-            "rule": "type(self) == string ? self == 'unlimited' : ((type(self) == int || type(self) == double) && double(self) >= 0.0)",
-            "message": "must be a non-negative number or \"unlimited\""
-        }]
+        "x-kubernetes-preserve-unknown-fields": true
     })
 }
 
