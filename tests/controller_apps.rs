@@ -278,17 +278,23 @@ async fn a_resident_app_keeps_its_volumes_after_deletion() {
 }
 
 #[tokio::test]
-async fn an_untranslatable_app_is_degraded_without_stalling_others() {
+async fn an_app_kubernetes_refuses_is_degraded_without_stalling_others() {
     let (client, ns, apps) = setup("invalid").await;
     let _operator = Operator::start(&client, ns.name());
-    // Valid for the schema, but there is nothing to run: no cmd, no args, no image.
-    put(&apps, &app("empty", json!({ "id": "/empty", "instances": 1 }))).await;
+    // Valid for the schema, but Kubernetes refuses two container ports on one host port.
+    let mut clashing = web_spec("nginx:1.27", 1);
+    clashing["container"]["portMappings"] = json!([
+        { "containerPort": 8080, "hostPort": 31000, "name": "http" },
+        { "containerPort": 9090, "hostPort": 31000, "name": "admin" }
+    ]);
+    put(&apps, &app("clash", clashing)).await;
     put(&apps, &app("web", web_spec("nginx:1.27", 1))).await;
-    let degraded = status_where(&apps, "empty", "a Degraded condition", |a| {
+    let degraded = status_where(&apps, "clash", "a Degraded condition", |a| {
         a.status.iter().flat_map(|s| s.conditions.iter().flatten()).any(|c| c.type_ == "Degraded" && c.status == "True")
     })
     .await;
     let condition = degraded.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "Degraded").unwrap();
-    assert_eq!(condition.reason, "NothingToRun");
+    assert_eq!(condition.reason, "ApplyFailed");
+    assert!(condition.message.contains("hostPort"), "{}", condition.message);
     status_where(&apps, "web", "the other app running", |a| a.status.as_ref().and_then(|s| s.tasks_running) == Some(1)).await;
 }
