@@ -13,6 +13,7 @@ use marathon_operator::admin::{self, Readiness};
 use marathon_operator::config::{Cli, Command, CrdgenArgs, RunArgs, TestbedMode};
 use marathon_operator::marathon_api::{self, FacadeConfig};
 use marathon_operator::metrics::Metrics;
+use marathon_operator::cli::commands as migration;
 use marathon_operator::{controllers, crd, telemetry, testbed};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,10 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args).await,
         Command::Crdgen(args) => crdgen(args),
+        Command::Convert(args) => return migration::convert(args),
+        Command::Import(args) => return migration::import(args).await,
+        Command::Export(args) => return migration::export(args).await,
+        Command::Diff(args) => return migration::diff(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
