@@ -1,4 +1,5 @@
-//! Command line and environment configuration. A leaf: imports nothing from this crate.
+//! Command line and environment configuration. A leaf: imports nothing from this crate but the
+//! argument structs of the migration commands (`cli::args`, themselves leaves).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,6 +23,15 @@ pub enum Command {
     Run(RunArgs),
     /// Print the CustomResourceDefinitions as YAML, or write them to crds/ and the chart.
     Crdgen(CrdgenArgs),
+    /// Convert Marathon app JSON (apps, groups, /v2/apps or /v2/groups dumps) to MarathonApp
+    /// YAML or to plain Kubernetes objects, offline.
+    Convert(crate::cli::ConvertArgs),
+    /// Apply Marathon apps from a dump or a live Marathon as MarathonApps in the cluster.
+    Import(crate::cli::ImportArgs),
+    /// Write the cluster's MarathonApps as Marathon JSON (the /v2/apps shape).
+    Export(crate::cli::ExportArgs),
+    /// Show what importing Marathon JSON would change in the cluster.
+    Diff(crate::cli::DiffArgs),
 }
 
 #[derive(Debug, Args)]

@@ -21,11 +21,14 @@
 //!   [`translate`] and [`metrics`]; never on [`marathon_api`].
 //! * [`marathon_api`]: the Marathon `/v2` REST facade. Depends on [`crd`], [`translate`]
 //!   and [`metrics`]; writes only `MarathonApp` resources, never workload objects.
+//! * [`cli`]: the migration commands (`convert`, `import`, `export`, `diff`). Depends on
+//!   [`crd`] and [`translate`]; like the facade it writes only `MarathonApp` resources.
 //! * [`admin`], [`metrics`], [`telemetry`], [`config`]: leaves.
 //! * [`testbed`]: starts a local control plane for `run` when no cluster is configured.
 //! * `main.rs` wires everything and is the only place that spawns long-running tasks.
 
 pub mod admin;
+pub mod cli;
 pub mod config;
 pub mod controllers;
 pub mod crd;

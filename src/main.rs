@@ -18,6 +18,7 @@ use marathon_operator::controllers::leader::{Election, LeaseConfig};
 use marathon_operator::controllers::{self, ControllerConfig};
 use marathon_operator::translate::TranslateOptions;
 use marathon_operator::{crd, telemetry, testbed};
+use marathon_operator::cli::commands as migration;
 
 #[derive(Debug, thiserror::Error)]
 enum MainError {
@@ -61,6 +62,10 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args).await,
         Command::Crdgen(args) => crdgen(args),
+        Command::Convert(args) => return migration::convert(args),
+        Command::Import(args) => return migration::import(args).await,
+        Command::Export(args) => return migration::export(args).await,
+        Command::Diff(args) => return migration::diff(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,9 @@ mod host_volume;
 mod marathon_app;
 pub mod yaml;
 
-pub use host_volume::{HostVolume, HostVolumeSpec, HostVolumeStatus};
+pub use host_volume::{
+    AccessMode, HostVolume, HostVolumePhase, HostVolumeSpec, HostVolumeStatus, ReclaimPolicy,
+};
 pub use marathon_app::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

@@ -7,6 +7,9 @@
 //! `spec.kubernetes`. Values are kept as written: nothing is defaulted on the way in; the
 //! `effective_*` helpers give Marathon's defaults.
 
+// `printcolumn(..)` repeats `type_ = ...` by design; clippy reads that as duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
+
 mod container;
 mod health;
 mod invalid;

@@ -1,0 +1,269 @@
+//! The commands as run from the terminal: read, check, call the library functions, print.
+//! Data goes to stdout, messages (errors, warnings, progress) to stderr.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kube::Client;
+
+use super::app::Batch;
+use super::args::{AuthArgs, ConvertArgs, DiffArgs, ExportArgs, ImportArgs, NamespaceArg};
+use super::cluster::{self, Outcome, Plan, Summary};
+use super::convert::{convert_app, to_yaml};
+use super::error::CliError;
+use super::input::Collected;
+use super::progress::Progress;
+use super::remote::{Credentials, fetch_apps, is_url};
+use crate::translate::TranslateOptions;
+
+/// Exit status of `diff` when something would change (0: nothing would, 1: errors).
+const EXIT_CHANGES: u8 = 2;
+
+/// `convert`: Marathon JSON to MarathonApp YAML or plain Kubernetes objects.
+pub fn convert(args: ConvertArgs) -> ExitCode {
+    finish(run_convert(&args))
+}
+
+/// `import`: apply Marathon apps as MarathonApps.
+pub async fn import(args: ImportArgs) -> ExitCode {
+    finish(run_import(&args).await)
+}
+
+/// `export`: MarathonApps back to a `/v2/apps` body.
+pub async fn export(args: ExportArgs) -> ExitCode {
+    finish(run_export(&args).await)
+}
+
+/// `diff`: what `import` would change.
+pub async fn diff(args: DiffArgs) -> ExitCode {
+    finish(run_diff(&args).await)
+}
+
+fn finish(result: Result<ExitCode, CliError>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let mut message = err.to_string();
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints the batch's errors and warnings; returns the number of warnings printed.
+fn report(batch: &Batch) -> usize {
+    for error in &batch.errors {
+        eprintln!("error: {error}");
+    }
+    for note in &batch.notes {
+        eprintln!("warning: {note}");
+    }
+    for app in &batch.apps {
+        for warning in &app.warnings {
+            eprintln!(
+                "warning: {}: app {}: {}: {}",
+                app.origin,
+                app.id(),
+                warning.path,
+                warning.reason
+            );
+        }
+    }
+    batch.warning_count()
+}
+
+fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
+    let batch = Batch::check(Collected::read_args(&args.inputs));
+    for error in &batch.errors {
+        eprintln!("error: {error}");
+    }
+    for note in &batch.notes {
+        eprintln!("warning: {note}");
+    }
+    let mut options = TranslateOptions {
+        namespace: args.namespace.clone(),
+        ..TranslateOptions::default()
+    };
+    if let Some(image) = &args.base_image {
+        options.base_image = image.clone();
+    }
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir).map_err(|source| write_error(dir, source))?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut errors, mut warnings, mut converted) = (batch.errors.len(), batch.notes.len(), 0);
+    for app in &batch.apps {
+        let result = match convert_app(app, args.output, &options) {
+            Ok(result) => result,
+            Err(message) => {
+                eprintln!("error: {}: {message}", app.origin);
+                errors += 1;
+                continue;
+            }
+        };
+        for warning in &result.warnings {
+            eprintln!(
+                "warning: {}: app {}: {}: {}",
+                app.origin,
+                app.id(),
+                warning.path,
+                warning.reason
+            );
+        }
+        warnings += result.warnings.len();
+        let yaml = to_yaml(&result.documents).map_err(CliError::Yaml)?;
+        match &args.out_dir {
+            Some(dir) => {
+                let path = dir.join(format!("{}.yaml", app.name));
+                std::fs::write(&path, yaml).map_err(|source| write_error(&path, source))?;
+            }
+            None => out
+                .write_all(yaml.as_bytes())
+                .map_err(|source| write_error(&PathBuf::from("stdout"), source))?,
+        }
+        converted += 1;
+    }
+    out.flush()
+        .map_err(|source| write_error(&PathBuf::from("stdout"), source))?;
+    eprintln!("converted {converted} app(s): {warnings} warning(s), {errors} invalid input(s)");
+    if errors > 0 {
+        return Err(CliError::Invalid { count: errors });
+    }
+    if args.strict && warnings > 0 {
+        return Err(CliError::Strict { count: warnings });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_error(path: &std::path::Path, source: std::io::Error) -> CliError {
+    CliError::Write {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Reads `--from`: a live Marathon when it is a URL, else a file, directory or `-`.
+async fn read_source(from: &str, auth: &AuthArgs) -> Result<Collected, CliError> {
+    if is_url(from) {
+        let (url, body) = fetch_apps(from, &Credentials::from(auth)).await?;
+        let mut collected = Collected::default();
+        collected.read_text(&url, &body);
+        Ok(collected)
+    } else {
+        Ok(Collected::read_args(&[PathBuf::from(from)]))
+    }
+}
+
+async fn connect(namespace: &NamespaceArg) -> Result<(Client, String), CliError> {
+    let client = Client::try_default().await.map_err(CliError::Client)?;
+    let namespace = namespace
+        .namespace
+        .clone()
+        .unwrap_or_else(|| client.default_namespace().to_string());
+    Ok((client, namespace))
+}
+
+async fn run_import(args: &ImportArgs) -> Result<ExitCode, CliError> {
+    let batch = Batch::check(read_source(&args.from, &args.auth).await?);
+    report(&batch);
+    if !batch.is_valid() && !args.continue_on_error {
+        return Err(CliError::NothingApplied {
+            count: batch.errors.len(),
+        });
+    }
+    let (client, namespace) = connect(&args.namespace).await?;
+    let progress = Progress::new(batch.apps.len());
+    let results = cluster::import_apps(
+        &client,
+        &namespace,
+        &batch.apps,
+        usize::from(args.concurrency),
+        |result| progress.record(result),
+    )
+    .await;
+    progress.finish();
+    let results = results?;
+    let summary = Summary::of(&results);
+    if matches!(progress, Progress::Bar(_)) {
+        // The bar hid the failures' neighbours, not the failures: list them once more.
+        for result in &results {
+            if let Outcome::Failed(reason) = &result.outcome {
+                eprintln!("failed {} ({}): {reason}", result.id, result.name);
+            }
+        }
+    }
+    println!("namespace {namespace}: {summary}");
+    if summary.failed > 0 {
+        return Err(CliError::ApplyFailed {
+            failed: summary.failed,
+        });
+    }
+    if !batch.is_valid() {
+        return Err(CliError::Invalid {
+            count: batch.errors.len(),
+        });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_export(args: &ExportArgs) -> Result<ExitCode, CliError> {
+    let (client, namespace) = connect(&args.namespace).await?;
+    let namespace = (!args.all_namespaces).then_some(namespace.as_str());
+    let dump = cluster::export_apps(&client, namespace).await?;
+    let text = serde_json::to_string_pretty(&dump).map_err(CliError::Json)?;
+    println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_diff(args: &DiffArgs) -> Result<ExitCode, CliError> {
+    let collected = match &args.from {
+        Some(from) => read_source(from, &args.auth).await?,
+        None => Collected::read_args(&args.inputs),
+    };
+    let batch = Batch::check(collected);
+    report(&batch);
+    if !batch.is_valid() {
+        return Err(CliError::Invalid {
+            count: batch.errors.len(),
+        });
+    }
+    let (client, namespace) = connect(&args.namespace).await?;
+    let plans = cluster::diff_apps(&client, &namespace, &batch.apps, 8).await?;
+    let (mut failed, mut pending) = (0, 0);
+    for (app, plan) in batch.apps.iter().zip(plans) {
+        let (id, name) = (app.id(), &app.name);
+        match plan {
+            Ok(Plan::New) => {
+                pending += 1;
+                println!("new       {id} ({name})");
+            }
+            Ok(Plan::Unchanged) => println!("unchanged {id} ({name})"),
+            Ok(Plan::Changed(changes)) => {
+                pending += 1;
+                println!("changed   {id} ({name})");
+                for change in changes {
+                    println!("    {change}");
+                }
+            }
+            Err(reason) => {
+                failed += 1;
+                println!("failed    {id} ({name}): {reason}");
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::ApplyFailed { failed });
+    }
+    Ok(if pending > 0 {
+        ExitCode::from(EXIT_CHANGES)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,357 @@
+//! `convert` over the shared corpus: every Marathon app definition in
+//! `../shared/marathon-examples/` and `../shared/migration-fixtures/` converts, except the
+//! inputs listed in [`INVALID`], which are invalid Marathon apps and fail with the message given.
+//! Offline: no cluster needed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use marathon_operator::cli::OutputKind;
+use marathon_operator::cli::app::Batch;
+use marathon_operator::cli::convert::{convert_app, to_yaml};
+use marathon_operator::cli::input::Collected;
+use marathon_operator::crd::MarathonApp;
+use marathon_operator::translate::TranslateOptions;
+
+const NO_CMD: &str =
+    "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.";
+
+/// Inputs that are invalid Marathon apps, with (a part of) the expected message.
+const INVALID: &[(&str, &str)] = &[
+    // marathon-examples
+    ("docs-api-app-patch.json", NO_CMD),
+    ("docs-api-apps-patch.json", NO_CMD),
+    ("docs-api-app.json", "cmd and args are mutually exclusive"),
+    (
+        "docs-api-response-app-list.json",
+        "constraints[0]: UNIQUE does not accept a value",
+    ),
+    (
+        "docs-secrets-file-volume.json",
+        "secret volumes are only supported with the Mesos containerizer",
+    ),
+    // migration-fixtures: snippets of dcos-migrate's unit tests without anything to run
+    (
+        "inline.test_fetch_translation.test_fetch_fails_without_working_dir.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_fetch_translation.test_generated_fetch_layout.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_health_check_translation.test_command_health_check_with_all_fields_set.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_health_check_translation.test_network_health_check.0.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_health_check_translation.test_network_health_check.1.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_health_check_translation.test_network_health_check.2.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_health_check_translation.test_network_health_check.3.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_health_check_translation.test_network_health_check.4.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_health_check_translation.test_network_health_check.5.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_health_check_translation.test_port_from_port_definitions.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_health_check_translation.test_second_health_check_dropped_warning.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_marathon_migrator.test_constraint_node_labels.0.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_marathon_migrator.test_constraint_node_labels.1.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_marathon_migrator.test_dcos_apps_are_skipped.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_marathon_migrator.test_docker_pull_config_secret.app.json",
+        "container.docker: missing field `image`",
+    ),
+    (
+        "inline.test_translate_basic.test_constraints.app.json",
+        "constraints[1][2]: invalid type: integer `2`, expected a string",
+    ),
+    (
+        "inline.test_translate_basic.test_env_secret.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_image_should_be_present_somewhere.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_resource_requests_and_limits.0.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_resource_requests_and_limits.1.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_resource_requests_and_limits.2.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_resource_requests_and_limits.3.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_resource_requests_and_limits.4.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_resource_requests_and_limits.5.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_resource_requests_and_limits.6.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_resource_requests_and_limits.7.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_task_kill_grace_period_seconds.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_unreachable_strategy.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_basic.test_upgrade_strategy.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_headless_mode_when_host_networking_used_and_no_ports_defined.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_headless_mode_when_user_networking_used_and_no_ports_defined.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_host_auto_assign_ports.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_protocol_is_copied_over.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_require_ports_false_for_port_definitions_leads_to_auto_port.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_sanitize_network_port_names_dns.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_vip_static_ip_port_definitions.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_vip_translation_static_ip.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_warnings_generated_for_conflicting_ports.app.json",
+        NO_CMD,
+    ),
+    (
+        "inline.test_translate_service.test_warnings_invalid_protocol.app.json",
+        "portDefinitions[0].protocol",
+    ),
+    (
+        "inline.test_volumes_translation.test_host_path_volumes.app.json",
+        "persistent volumes must be mounted read-write",
+    ),
+    (
+        "inline.test_volumes_translation.test_multiple_secret_volumes.app.json",
+        "secret volumes are only supported with the Mesos containerizer",
+    ),
+    (
+        "inline.test_volumes_translation.test_secret_volume_with_host_path.app.json",
+        "secret volumes are only supported with the Mesos containerizer",
+    ),
+];
+
+fn shared() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    dir.join("marathon-examples").is_dir().then_some(dir)
+}
+
+/// The app and group definitions among the Marathon examples, as SOURCES.md classifies them
+/// (pods, schemas and non-app responses are not app definitions).
+fn example_inputs(dir: &Path) -> Vec<PathBuf> {
+    let sources = std::fs::read_to_string(dir.join("SOURCES.md")).expect("SOURCES.md");
+    let mut files: Vec<PathBuf> = sources
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (file, what) = (cells.get(1)?, cells.get(4)?);
+            let is_app = what.starts_with("app:")
+                || what.starts_with("group definition")
+                || what.starts_with("request body: array of apps")
+                || what.starts_with("PATCH/PUT partial-update body")
+                || *file == "docs-api-response-app-list.json"
+                || *file == "docs-api-app.json";
+            (file.ends_with(".json") && is_app).then(|| dir.join(file))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn fixture_inputs(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixtures dir")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            (name.starts_with("marathon-app.") && name.ends_with(".json"))
+                || (name.starts_with("inline.") && name.ends_with(".app.json"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Converts one file in both output kinds; returns the error messages, or the number of apps.
+fn convert_file(path: &Path) -> Result<usize, Vec<String>> {
+    let mut collected = Collected::default();
+    collected.read_path(path);
+    let batch = Batch::check(collected);
+    let mut errors: Vec<String> = batch.errors.iter().map(ToString::to_string).collect();
+    let options = TranslateOptions {
+        namespace: Some("migrated".into()),
+        ..Default::default()
+    };
+    for app in &batch.apps {
+        for kind in [OutputKind::Marathonapp, OutputKind::K8s] {
+            match convert_app(app, kind, &options) {
+                Ok(converted) => {
+                    let yaml = to_yaml(&converted.documents).expect("yaml");
+                    assert!(yaml.starts_with("---\n"), "{yaml}");
+                    if kind == OutputKind::Marathonapp {
+                        // The YAML reads back as the same resource: nothing is lost.
+                        let back: MarathonApp =
+                            serde_norway::from_str(yaml.trim_start_matches("---\n"))
+                                .expect("YAML reads back");
+                        assert_eq!(back.spec, app.spec, "{}", path.display());
+                    }
+                }
+                Err(message) => errors.push(message),
+            }
+        }
+    }
+    if errors.is_empty() && !batch.apps.is_empty() {
+        Ok(batch.apps.len())
+    } else {
+        Err(errors)
+    }
+}
+
+#[test]
+fn every_app_in_the_corpus_converts_or_fails_as_expected() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared/marathon-examples is absent");
+        return;
+    };
+    let mut inputs = example_inputs(&shared.join("marathon-examples"));
+    let fixtures = shared.join("migration-fixtures/dcos-migrate");
+    if fixtures.is_dir() {
+        inputs.extend(fixture_inputs(&fixtures));
+    }
+    assert!(
+        inputs.len() > 90,
+        "corpus looks incomplete: {} inputs",
+        inputs.len()
+    );
+    let expected: BTreeMap<&str, &str> = INVALID.iter().copied().collect();
+    let (mut converted, mut failures) = (0, Vec::new());
+    eprintln!("| input | expected message |\n| --- | --- |");
+    for path in &inputs {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        match (convert_file(path), expected.get(name)) {
+            (Ok(apps), None) => converted += apps,
+            (Ok(_), Some(message)) => {
+                failures.push(format!("{name}: converted, expected {message:?}"))
+            }
+            (Err(errors), None) => failures.push(format!("{name}: unexpected errors {errors:#?}")),
+            (Err(errors), Some(message)) => {
+                eprintln!("| {name} | {message} |");
+                if !errors.iter().any(|e| e.contains(message)) {
+                    failures.push(format!("{name}: expected {message:?}, got {errors:#?}"));
+                }
+            }
+        }
+    }
+    let unknown: Vec<&&str> = expected
+        .keys()
+        .filter(|name| {
+            !inputs
+                .iter()
+                .any(|p| p.file_name().is_some_and(|f| f == **name))
+        })
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "INVALID lists files that are not inputs: {unknown:?}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    eprintln!(
+        "{converted} apps converted from {} inputs",
+        inputs.len() - expected.len()
+    );
+    assert!(converted >= 40, "only {converted} apps converted");
+}
+
+#[test]
+fn a_directory_converts_in_one_batch() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared/marathon-examples is absent");
+        return;
+    };
+    let mut collected = Collected::default();
+    collected.read_path(&shared.join("marathon-examples"));
+    // Non-app files are errors with their file named; apps still come through.
+    assert!(
+        collected
+            .errors
+            .iter()
+            .any(|e| e.origin.source.ends_with("docs-api-pod.json"))
+    );
+    assert!(collected.apps.len() > 40);
+}
