@@ -93,7 +93,7 @@ async fn deployment_rolls_out_gets_endpoints_and_is_garbage_collected() {
     .await;
     for pod in &running {
         let spec = pod.spec.as_ref().unwrap();
-        assert_eq!(spec.node_name.as_deref(), Some("kwok-node-0"));
+        assert!(spec.node_name.as_deref().is_some_and(|n| n.starts_with("kwok-node-")), "bound to a fake node");
         assert!(
             pod.status.as_ref().unwrap().pod_ip.is_some(),
             "kwok assigns pod IPs"

@@ -6,6 +6,7 @@ mod backoff;
 mod crd_install;
 pub mod error;
 mod events;
+pub mod host_volume;
 pub mod leader;
 pub mod marathon_app;
 
@@ -20,7 +21,7 @@ use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::Api;
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::core::PartialObjectMeta;
 use kube::runtime::{WatchStreamExt, predicates, watcher};
 use kube::{Client, Resource, ResourceExt};
@@ -142,6 +143,8 @@ pub async fn run(
     let ns = namespace.as_deref();
     let managed = watcher::Config::default()
         .labels(&format!("{}={}", names::LABEL_MANAGED_BY, names::MANAGER));
+    let host_volume_objects = watcher::Config::default()
+        .labels(&format!("{}=true", host_volume::LABEL_HOST_VOLUME));
 
     let (pods, pod_writer) = reflector::store();
     let pod_stream = reflector::reflector(
@@ -191,26 +194,57 @@ pub async fn run(
     .watches_stream(pod_stream, |pod| marathon_app::app_of_pod(&pod))
     .graceful_shutdown_on(shutdown.clone().cancelled_owned());
 
-    let store = apps.store();
+    let app_store = apps.store();
+    // A HostVolume appearing or changing can change how the apps of its namespace mount it.
+    let apps = apps.watches_stream(volume_stream, {
+        let app_store = app_store.clone();
+        move |volume: HostVolume| {
+            let namespace = volume.namespace();
+            app_store
+                .state()
+                .into_iter()
+                .filter(|app| app.namespace() == namespace)
+                .map(|app| ObjectRef::from(app.as_ref()))
+                .collect::<Vec<_>>()
+        }
+    });
+
+    let volumes = Controller::new(api::<HostVolume>(&client, ns), watcher::Config::default())
+        .with_config(controller::Config::default().concurrency(config.concurrency))
+        .watches(
+            api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(&client, ns),
+            host_volume_objects.clone(),
+            |claim| host_volume::owner_of(&claim),
+        )
+        .watches(
+            Api::<k8s_openapi::api::core::v1::PersistentVolume>::all(client.clone()),
+            host_volume_objects,
+            |pv| host_volume::owner_of(&pv),
+        )
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned());
+
     let wait_ready = async move {
-        let synced = futures::join!(store.wait_until_ready(), pods.wait_until_ready(), host_volumes.wait_until_ready());
+        let synced = futures::join!(app_store.wait_until_ready(), pods.wait_until_ready(), host_volumes.wait_until_ready());
         if let (Ok(()), Ok(()), Ok(())) = synced {
             info!("controller caches synced");
             ready();
         }
     };
-    let driven = volume_stream.for_each(|_| futures::future::ready(()));
     let run_apps = apps
-        .run(marathon_app::reconcile, marathon_app::error_policy, ctx)
-        .for_each(|result| {
-            if let Err(error) = result {
-                warn!(%error, "controller event");
-            }
-            futures::future::ready(())
-        });
+        .run(marathon_app::reconcile, marathon_app::error_policy, ctx.clone())
+        .for_each(log_result);
+    let run_volumes = volumes
+        .run(host_volume::reconcile, host_volume::error_policy, ctx)
+        .for_each(log_result);
     tokio::select! {
-        _ = async { tokio::join!(run_apps, wait_ready) } => {},
-        _ = driven => {},
+        _ = async { tokio::join!(run_apps, run_volumes, wait_ready) } => {},
         _ = shutdown.cancelled() => {},
     }
+}
+
+fn log_result<T, E: std::fmt::Display>(result: Result<T, E>) -> futures::future::Ready<()> {
+    if let Err(error) = result {
+        warn!(%error, "controller event");
+    }
+    futures::future::ready(())
 }

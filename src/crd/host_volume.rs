@@ -153,6 +153,13 @@ pub enum HostVolumePhase {
     Failed,
 }
 
+impl HostVolume {
+    /// Name of the claim apps mount: `spec.claimName`, else the HostVolume's own name.
+    pub fn claim_name(&self) -> String {
+        self.spec.claim_name.clone().or_else(|| self.metadata.name.clone()).unwrap_or_default()
+    }
+}
+
 impl HostVolumeStatus {
     /// Sets a condition, keeping `lastTransitionTime` unless the status changes.
     pub fn set_condition(&mut self, condition: Condition) -> bool {

@@ -219,7 +219,7 @@ pub(crate) fn build(
                 if let Some(claim) = persistent.get(host) {
                     s.mounts.push(mount(claim, target, read_only));
                 } else if let Some(hv) = host_volumes.iter().find(|hv| hv.spec.host_path == host) {
-                    let claim = hv.metadata.name.clone().unwrap_or_default();
+                    let claim = hv.claim_name();
                     let name = child_name("hostvol", &i.to_string(), MAX_LABEL);
                     s.volumes.push(Volume {
                         name: name.clone(),
