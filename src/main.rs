@@ -14,7 +14,7 @@ use marathon_operator::admin::{self, Readiness};
 use marathon_operator::config::{Cli, Command, CrdgenArgs, RunArgs, TestbedMode};
 use marathon_operator::marathon_api::{self, FacadeConfig};
 use marathon_operator::metrics::Metrics;
-use marathon_operator::controllers::leader::{Election, LeaseConfig};
+use marathon_operator::controllers::leader::{self, LeaseConfig};
 use marathon_operator::controllers::{self, ControllerConfig};
 use marathon_operator::translate::TranslateOptions;
 use marathon_operator::{crd, telemetry, testbed};
@@ -42,10 +42,8 @@ enum MainError {
         #[source]
         source: std::io::Error,
     },
-    #[error("failed to join the leader election")]
-    Lease(#[source] kube_lease_manager::LeaseManagerError),
-    #[error("lost the leader lease; exiting so a restart rejoins the election")]
-    LostLease,
+    #[error("leader election")]
+    Leader(#[source] leader::LeaderError),
     #[error("failed to render the CRDs")]
     Render(#[source] serde_norway::Error),
     #[error("failed to write {path}")]
@@ -127,10 +125,16 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
     let api_server = serve(api_listener, api, args.api_addr, shutdown.clone());
     let admin_server = serve(admin_listener, admin, args.admin_addr, shutdown.clone());
     let controllers = run_controllers(client, &args, metrics, shutdown.clone());
-    let (api_result, admin_result, controller_result) =
-        tokio::join!(api_server, admin_server, controllers);
     // Whichever part stops first stops the others.
-    shutdown.cancel();
+    let stopping = |result| {
+        shutdown.cancel();
+        result
+    };
+    let (api_result, admin_result, controller_result) = tokio::join!(
+        async { stopping(api_server.await) },
+        async { stopping(admin_server.await) },
+        async { stopping(controllers.await) },
+    );
     controller_result.and(api_result).and(admin_result)
 }
 
@@ -149,8 +153,8 @@ async fn run_controllers(
         translate: TranslateOptions { base_image: args.base_image.clone(), ..TranslateOptions::default() },
         instance: Some(identity.clone()),
     };
-    let synced = || info!("controllers are reconciling");
     if !args.leader_election {
+        let synced = || info!("controllers are reconciling");
         controllers::run(client, config, metrics, shutdown, synced).await;
         return Ok(());
     }
@@ -161,20 +165,7 @@ async fn run_controllers(
         duration_seconds: args.lease_duration_seconds,
         grace_seconds: (args.lease_duration_seconds / 3).max(1),
     };
-    let mut election = Election::start(client.clone(), lease).await.map_err(MainError::Lease)?;
-    info!("waiting for the leader lease");
-    if !election.acquired(&shutdown).await {
-        return Ok(());
-    }
-    let stop = shutdown.child_token();
-    tokio::select! {
-        () = controllers::run(client, config, metrics, stop.clone(), synced) => Ok(()),
-        () = election.lost() => {
-            stop.cancel();
-            error!("lost the leader lease");
-            Err(MainError::LostLease)
-        }
-    }
+    leader::run_elected(client, config, lease, metrics, shutdown).await.map_err(MainError::Leader)
 }
 
 fn default_identity() -> String {

@@ -65,3 +65,36 @@ impl Election {
         }
     }
 }
+
+/// Why an elected run ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaderError {
+    #[error("failed to join the leader election")]
+    Join(#[source] LeaseManagerError),
+    #[error("lost the leader lease")]
+    Lost,
+}
+
+/// Runs the controllers while this replica holds the lease. Returns `Err(Lost)` when the lease
+/// is lost, so the caller can exit and a restart rejoins the election with fresh caches.
+pub async fn run_elected(
+    client: Client,
+    config: super::ControllerConfig,
+    lease: LeaseConfig,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    shutdown: CancellationToken,
+) -> Result<(), LeaderError> {
+    let mut election = Election::start(client.clone(), lease).await.map_err(LeaderError::Join)?;
+    info!("waiting for the leader lease");
+    if !election.acquired(&shutdown).await {
+        return Ok(());
+    }
+    let stop = shutdown.child_token();
+    tokio::select! {
+        () = super::run(client, config, metrics, stop.clone(), || info!("controllers are reconciling")) => Ok(()),
+        () = election.lost() => {
+            stop.cancel();
+            Err(LeaderError::Lost)
+        }
+    }
+}

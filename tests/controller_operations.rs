@@ -1,0 +1,198 @@
+//! Operating the controllers on the real control plane: restarts without spec changes,
+//! recovery after a crash half-way through 100 apps, and leader election between replicas.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+use marathon_operator::controllers::ControllerConfig;
+use marathon_operator::controllers::leader::{LeaseConfig, run_elected};
+use marathon_operator::crd::MarathonApp;
+use marathon_operator::metrics::Metrics;
+use serde_json::json;
+use support::operator::Operator;
+use support::{TestNamespace, eventually};
+use tokio_util::sync::CancellationToken;
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+fn app(name: &str, instances: i32) -> MarathonApp {
+    serde_json::from_value(json!({
+        "apiVersion": "marathon-operator.dev/v1alpha1", "kind": "MarathonApp",
+        "metadata": { "name": name },
+        "spec": { "id": format!("/ops/{name}"), "cmd": "sleep 3600", "instances": instances,
+                  "cpus": 0.01, "mem": 16 }
+    }))
+    .unwrap()
+}
+
+async fn put(apps: &Api<MarathonApp>, app: &MarathonApp) {
+    apps.patch(&app.name_any(), &PatchParams::apply("test-user").force(), &Patch::Apply(app))
+        .await
+        .unwrap();
+}
+
+fn running_pod_names(pods: &[Pod]) -> BTreeSet<String> {
+    pods.iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .map(|p| p.name_any())
+        .collect()
+}
+
+#[tokio::test]
+async fn restart_rolls_every_task_without_a_spec_change() {
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "restart").await;
+    let _operator = Operator::start(&client, ns.name());
+    let apps: Api<MarathonApp> = Api::namespaced(client.clone(), ns.name());
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
+    let selector = ListParams::default().labels("marathon-operator.dev/app=sleeper");
+    put(&apps, &app("sleeper", 2)).await;
+    let before = eventually("2 running tasks", TIMEOUT, || async {
+        let names = running_pod_names(&pods.list(&selector).await.ok()?.items);
+        (names.len() == 2).then_some(names)
+    })
+    .await;
+    let generation = apps.get("sleeper").await.unwrap().metadata.generation;
+
+    let restart = json!({ "metadata": { "annotations": { "marathon-operator.dev/restart": "2026-11-25T12:00:00.000Z" } } });
+    apps.patch("sleeper", &PatchParams::default(), &Patch::Merge(&restart)).await.unwrap();
+    eventually("2 new running tasks", TIMEOUT, || async {
+        let names = running_pod_names(&pods.list(&selector).await.ok()?.items);
+        (names.len() == 2 && names.is_disjoint(&before)).then_some(())
+    })
+    .await;
+    assert_eq!(apps.get("sleeper").await.unwrap().metadata.generation, generation, "no spec change");
+}
+
+#[tokio::test]
+async fn a_crash_half_way_through_100_apps_converges_without_duplicates() {
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "crash").await;
+    let apps: Api<MarathonApp> = Api::namespaced(client.clone(), ns.name());
+    let operator = Operator::start(&client, ns.name());
+    let names: Vec<String> = (0..100).map(|i| format!("app-{i:03}")).collect();
+
+    // Half the apps while the operator runs; kill it mid-way; the rest while it is down.
+    futures::stream::iter(&names[..50]).for_each_concurrent(10, |name| {
+        let apps = apps.clone();
+        async move { put(&apps, &app(name, 1)).await }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    operator.kill();
+    futures::stream::iter(&names[50..]).for_each_concurrent(10, |name| {
+        let apps = apps.clone();
+        async move { put(&apps, &app(name, 1)).await }
+    })
+    .await;
+    let _operator = Operator::start(&client, ns.name());
+
+    eventually("all 100 apps reconciled with a current status", TIMEOUT, || async {
+        let list = apps.list(&ListParams::default()).await.ok()?;
+        let current = list
+            .items
+            .iter()
+            .filter(|a| {
+                let status = a.status.as_ref();
+                status.and_then(|s| s.observed_generation) == a.metadata.generation
+                    && status.and_then(|s| s.tasks_running) == Some(1)
+            })
+            .count();
+        (current == 100).then_some(())
+    })
+    .await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    let all = deployments.list(&ListParams::default()).await.unwrap().items;
+    let deployed: BTreeSet<String> = all.iter().map(|d| d.name_any()).collect();
+    assert_eq!(all.len(), 100, "one Deployment per app, no duplicates");
+    assert_eq!(deployed, names.iter().cloned().collect::<BTreeSet<_>>());
+    for deployment in &all {
+        let owners = deployment.owner_references();
+        assert_eq!(owners.len(), 1, "{} has exactly one owner", deployment.name_any());
+        assert_eq!(owners[0].kind, "MarathonApp");
+    }
+    let revisions: Api<ControllerRevision> = Api::namespaced(client.clone(), ns.name());
+    let recorded = revisions.list(&ListParams::default()).await.unwrap().items.len();
+    assert_eq!(recorded, 100, "one version per app, none recorded twice");
+}
+
+fn reconciles(metrics: &Metrics) -> u64 {
+    let text = metrics.encode();
+    text.lines()
+        .filter(|l| l.starts_with("marathon_operator_reconciles_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+struct Replica {
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn replica(client: &Client, namespace: &str, identity: &str) -> Replica {
+    let metrics = Metrics::shared();
+    let shutdown = CancellationToken::new();
+    let config = ControllerConfig { namespace: Some(namespace.to_owned()), ..ControllerConfig::default() };
+    let lease = LeaseConfig {
+        namespace: namespace.to_owned(),
+        name: "marathon-operator-leader".to_owned(),
+        identity: identity.to_owned(),
+        duration_seconds: 4,
+        grace_seconds: 1,
+    };
+    let task = tokio::spawn({
+        let (client, metrics, shutdown) = (client.clone(), metrics.clone(), shutdown.clone());
+        async move {
+            let _ = run_elected(client, config, lease, metrics, shutdown).await;
+        }
+    });
+    Replica { metrics, shutdown, task }
+}
+
+#[tokio::test]
+async fn only_the_leader_reconciles_and_a_follower_takes_over() {
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "leader").await;
+    let apps: Api<MarathonApp> = Api::namespaced(client.clone(), ns.name());
+    let first = replica(&client, ns.name(), "replica-a");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let second = replica(&client, ns.name(), "replica-b");
+
+    put(&apps, &app("one", 1)).await;
+    eventually("the first app reconciled", TIMEOUT, || async {
+        let a = apps.get("one").await.ok()?;
+        (a.status?.tasks_running == Some(1)).then_some(())
+    })
+    .await;
+    let (leader, follower) =
+        if reconciles(&first.metrics) > 0 { (first, second) } else { (second, first) };
+    assert!(reconciles(&leader.metrics) > 0);
+    assert_eq!(reconciles(&follower.metrics), 0, "the follower does not reconcile");
+
+    // The leader dies without a word; the follower takes over within the lease duration.
+    leader.task.abort();
+    let killed = std::time::Instant::now();
+    put(&apps, &app("two", 1)).await;
+    eventually("the second app reconciled by the new leader", TIMEOUT, || async {
+        let a = apps.get("two").await.ok()?;
+        (a.status?.tasks_running == Some(1)).then_some(())
+    })
+    .await;
+    assert!(reconciles(&follower.metrics) > 0, "the follower took over");
+    assert!(killed.elapsed() < Duration::from_secs(30), "handover took {:?}", killed.elapsed());
+    follower.shutdown.cancel();
+    leader.shutdown.cancel();
+}
