@@ -219,7 +219,13 @@ pub(crate) fn build(
                 if let Some(claim) = persistent.get(host) {
                     s.mounts.push(mount(claim, target, read_only));
                 } else if let Some(hv) = host_volumes.iter().find(|hv| hv.spec.host_path == host) {
-                    let claim = hv.metadata.name.clone().unwrap_or_default();
+                    // The claim the HostVolume controller creates: spec.claimName, else the HostVolume's name.
+                    let claim = hv
+                        .spec
+                        .claim_name
+                        .clone()
+                        .or_else(|| hv.metadata.name.clone())
+                        .unwrap_or_default();
                     let name = child_name("hostvol", &i.to_string(), MAX_LABEL);
                     s.volumes.push(Volume {
                         name: name.clone(),
