@@ -3,6 +3,8 @@
 //! Arrays, `{"apps": [...]}` lists and groups with nested apps are unpacked. The corpora are
 //! read in place, never copied; when they are absent the test says so and passes.
 
+#![allow(clippy::unwrap_used)] // test code: a failed read is a failed test
+
 use std::path::{Path, PathBuf};
 
 use marathon_operator::crd::{MarathonApp, MarathonAppSpec};

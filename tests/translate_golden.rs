@@ -3,6 +3,8 @@
 //! `<case>.hostvolumes.json`, when present, lists the HostVolumes the app may use.
 //! `UPDATE_GOLDEN=1 cargo test --test translate_golden` rewrites the expectations: review the diff.
 
+#![allow(clippy::unwrap_used)] // test code: a failed read is a failed test
+
 use std::path::{Path, PathBuf};
 
 use marathon_operator::crd::{HostVolume, MarathonApp, MarathonAppSpec};

@@ -80,13 +80,25 @@ pub(crate) fn resolve(
         }
         .clamp(0, 65535);
         let fixed_service = r.service_port.filter(|p| (1..=65535).contains(p));
-        let container_port = if declared > 0 {
+        let mut container_port = if declared > 0 {
             declared
         } else if let Some(p) = fixed_service {
             p
         } else {
             10000 + i32::try_from(i).unwrap_or(0)
         };
+        // A pod cannot declare one port number twice (the API server rejects it).
+        if out.iter().any(|p| p.container_port == container_port) {
+            let mut free = 10000 + i32::try_from(i).unwrap_or(0);
+            while out.iter().any(|p| p.container_port == free) {
+                free += 1;
+            }
+            warnings.push(
+                r.path.clone(),
+                format!("port {container_port} is declared twice; this one listens on {free}"),
+            );
+            container_port = free;
+        }
         let host_port = match mode {
             NetMode::Host if require_ports && declared > 0 => Some(declared),
             NetMode::Bridge | NetMode::Container => r.host_port.filter(|p| *p > 0),
