@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 use marathon_operator::admin::{self, Readiness};
+use marathon_operator::cli::commands as migration;
 use marathon_operator::config::{Cli, Command, CrdgenArgs, RunArgs, TestbedMode};
 use marathon_operator::marathon_api::{self, FacadeConfig};
 use marathon_operator::metrics::Metrics;

@@ -28,7 +28,9 @@ async fn fake_marathon() -> (String, Arc<Mutex<Vec<(String, Option<String>)>>>) 
                     .get("authorization")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string);
-                log.lock().unwrap().push((uri.to_string(), auth.clone()));
+                log.lock()
+                    .expect("log")
+                    .push((uri.to_string(), auth.clone()));
                 match auth.as_deref() {
                     // ops:secret
                     Some("Basic b3BzOnNlY3JldA==") | Some("token=jwt-123") => {
@@ -42,8 +44,10 @@ async fn fake_marathon() -> (String, Arc<Mutex<Vec<(String, Option<String>)>>>) 
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}"), seen)
 }
