@@ -57,10 +57,7 @@ fn main() {
         collected.read_value("bench", dump.clone());
         let batch = Batch::check(collected);
         assert!(batch.is_valid(), "{:?}", batch.errors.first());
-        let options = TranslateOptions {
-            namespace: Some("bench".into()),
-            ..Default::default()
-        };
+        let options = TranslateOptions { namespace: Some("bench".into()), ..Default::default() };
         let mut bytes = 0;
         for app in &batch.apps {
             let converted = convert_app(app, kind, &options).expect("converts");

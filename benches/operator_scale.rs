@@ -42,7 +42,8 @@ fn kubeconfig_path() -> String {
         return path;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed");
-    let out = std::process::Command::new("bash").arg(script).arg("up").output().expect("testbed up");
+    let out =
+        std::process::Command::new("bash").arg(script).arg("up").output().expect("testbed up");
     String::from_utf8_lossy(&out.stdout).lines().last().expect("kubeconfig path").trim().to_owned()
 }
 
@@ -55,8 +56,12 @@ async fn client(path: &str) -> Client {
 }
 
 async fn namespace(client: &Client, name: &str) {
-    let ns: Namespace = serde_json::from_value(serde_json::json!({ "metadata": { "name": name } })).unwrap();
-    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.expect("namespace");
+    let ns: Namespace =
+        serde_json::from_value(serde_json::json!({ "metadata": { "name": name } })).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .expect("namespace");
 }
 
 /// What a plain client does without the operator: apply the app, then each child object.
@@ -68,14 +73,23 @@ async fn plain_apply(client: &Client, ns: &str, apps: &[MarathonApp]) -> Duratio
             let (client, params) = (client.clone(), params.clone());
             async move {
                 let api: Api<MarathonApp> = Api::namespaced(client.clone(), ns);
-                let stored = api.patch(&app.name_any(), &params, &Patch::Apply(app)).await.expect("apply app");
-                let translation = translate(&stored, &[], &TranslateOptions::default()).expect("translate");
+                let stored = api
+                    .patch(&app.name_any(), &params, &Patch::Apply(app))
+                    .await
+                    .expect("apply app");
+                let translation =
+                    translate(&stored, &[], &TranslateOptions::default()).expect("translate");
                 for object in translation.objects.to_values().expect("objects") {
                     let object: DynamicObject = serde_json::from_value(object).expect("object");
                     let types = object.types.clone().expect("types");
-                    let resource = ApiResource::from_gvk(&kube::core::GroupVersionKind::try_from(&types).expect("gvk"));
-                    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
-                    api.patch(&object.name_any(), &params, &Patch::Apply(&object)).await.expect("apply child");
+                    let resource = ApiResource::from_gvk(
+                        &kube::core::GroupVersionKind::try_from(&types).expect("gvk"),
+                    );
+                    let api: Api<DynamicObject> =
+                        Api::namespaced_with(client.clone(), ns, &resource);
+                    api.patch(&object.name_any(), &params, &Patch::Apply(&object))
+                        .await
+                        .expect("apply child");
                 }
             }
         })
@@ -90,7 +104,12 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-async fn operator_apply(client: &Client, kubeconfig: &str, ns: &str, apps: &[MarathonApp]) -> (Duration, Option<f64>) {
+async fn operator_apply(
+    client: &Client,
+    kubeconfig: &str,
+    ns: &str,
+    apps: &[MarathonApp],
+) -> (Duration, Option<f64>) {
     let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_marathon-operator"))
         .args(["run", "--testbed=never", "--leader-election=false", "--log-format=plain"])
         .args(["--watch-namespace", ns, "--namespace", ns])
@@ -130,10 +149,13 @@ async fn operator_apply(client: &Client, kubeconfig: &str, ns: &str, apps: &[Mar
             .items
             .iter()
             .filter(|a| {
-                a.status.as_ref().is_some_and(|s| s.observed_generation == a.metadata.generation && s.version.is_some())
+                a.status.as_ref().is_some_and(|s| {
+                    s.observed_generation == a.metadata.generation && s.version.is_some()
+                })
             })
             .count();
-        let children = deployments.list_metadata(&ListParams::default()).await.expect("list").items.len();
+        let children =
+            deployments.list_metadata(&ListParams::default()).await.expect("list").items.len();
         if current == apps.len() && children == apps.len() {
             break;
         }
@@ -147,13 +169,15 @@ async fn operator_apply(client: &Client, kubeconfig: &str, ns: &str, apps: &[Mar
 
 #[tokio::main]
 async fn main() {
-    let count: usize = std::env::var("BENCH_APPS").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
+    let count: usize =
+        std::env::var("BENCH_APPS").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
     let kubeconfig = kubeconfig_path();
     let client = client(&kubeconfig).await;
     marathon_operator::controllers::install_crds(client.clone()).await.expect("CRDs");
     let apps: Vec<MarathonApp> = (0..count).map(app).collect();
     let suffix = std::process::id();
-    let (plain_ns, operator_ns) = (format!("bench-plain-{suffix}"), format!("bench-operator-{suffix}"));
+    let (plain_ns, operator_ns) =
+        (format!("bench-plain-{suffix}"), format!("bench-operator-{suffix}"));
     namespace(&client, &plain_ns).await;
     namespace(&client, &operator_ns).await;
 
@@ -163,13 +187,17 @@ async fn main() {
     let ratio = operated.as_secs_f64() / plain.as_secs_f64();
     println!("operator_scale: {count} apps, concurrency {CONCURRENCY}");
     println!("  plain server-side apply of the same objects: {:.2} s", plain.as_secs_f64());
-    println!("  operator until children exist and status is current: {:.2} s", operated.as_secs_f64());
+    println!(
+        "  operator until children exist and status is current: {:.2} s",
+        operated.as_secs_f64()
+    );
     println!("  ratio operator / plain: {ratio:.2} (target <= 1.30)");
     match rss {
         Some(mib) => println!("  operator peak RSS: {mib:.1} MiB (target < 60 MiB)"),
         None => println!("  operator peak RSS: unknown (no /proc)"),
     }
     for ns in [plain_ns, operator_ns] {
-        let _ = Api::<Namespace>::all(client.clone()).delete(&ns, &DeleteParams::background()).await;
+        let _ =
+            Api::<Namespace>::all(client.clone()).delete(&ns, &DeleteParams::background()).await;
     }
 }

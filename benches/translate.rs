@@ -40,11 +40,7 @@ fn main() {
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_string();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
             if !name.ends_with(".json") || name.starts_with("schema-") || name.contains("response")
             {
                 continue;

@@ -49,10 +49,7 @@ async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
 
 async fn metrics_text(State(state): State<AdminState>) -> impl IntoResponse {
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         state.metrics.encode(),
     )
 }
@@ -66,10 +63,8 @@ mod tests {
     use tower::ServiceExt;
 
     async fn get(router: Router, path: &str) -> (StatusCode, String) {
-        let response = router
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let response =
+            router.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
         let status = response.status();
         let body = response.into_body().collect().await.unwrap().to_bytes();
         (status, String::from_utf8(body.to_vec()).unwrap())
@@ -79,16 +74,10 @@ mod tests {
     async fn readyz_follows_readiness() {
         let readiness = Readiness::default();
         let app = router(Metrics::shared(), readiness.clone());
-        assert_eq!(
-            get(app.clone(), "/readyz").await.0,
-            StatusCode::SERVICE_UNAVAILABLE
-        );
+        assert_eq!(get(app.clone(), "/readyz").await.0, StatusCode::SERVICE_UNAVAILABLE);
         readiness.set_ready(true);
         assert_eq!(get(app.clone(), "/readyz").await.0, StatusCode::OK);
-        assert_eq!(
-            get(app, "/healthz").await,
-            (StatusCode::OK, "ok".to_string())
-        );
+        assert_eq!(get(app, "/healthz").await, (StatusCode::OK, "ok".to_string()));
     }
 
     #[tokio::test]

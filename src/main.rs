@@ -13,13 +13,12 @@ use tracing::{error, info};
 use marathon_operator::admin::{self, Readiness};
 use marathon_operator::cli::commands as migration;
 use marathon_operator::config::{Cli, Command, CrdgenArgs, RunArgs, TestbedMode};
-use marathon_operator::marathon_api::{self, FacadeConfig};
-use marathon_operator::metrics::Metrics;
 use marathon_operator::controllers::leader::{self, LeaseConfig};
 use marathon_operator::controllers::{self, ControllerConfig};
+use marathon_operator::marathon_api::{self, FacadeConfig};
+use marathon_operator::metrics::Metrics;
 use marathon_operator::translate::TranslateOptions;
 use marathon_operator::{crd, telemetry, testbed};
-use marathon_operator::cli::commands as migration;
 
 #[derive(Debug, thiserror::Error)]
 enum MainError {
@@ -90,10 +89,7 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
         TestbedMode::Never => false,
     };
     let client = if use_testbed {
-        let script = args
-            .testbed_script
-            .clone()
-            .unwrap_or_else(testbed::default_script);
+        let script = args.testbed_script.clone().unwrap_or_else(testbed::default_script);
         info!(script = %script.display(), "no cluster configured; starting the local testbed");
         let kubeconfig = testbed::up(&script).await?;
         info!(kubeconfig = %kubeconfig.display(), "testbed is up");
@@ -151,7 +147,10 @@ async fn run_controllers(
         namespace: args.watch_namespace.clone(),
         max_revisions: args.max_revisions,
         concurrency: args.concurrency,
-        translate: TranslateOptions { base_image: args.base_image.clone(), ..TranslateOptions::default() },
+        translate: TranslateOptions {
+            base_image: args.base_image.clone(),
+            ..TranslateOptions::default()
+        },
         instance: Some(identity.clone()),
     };
     if !args.leader_election {
@@ -177,10 +176,8 @@ fn default_identity() -> String {
 }
 
 async fn client_from_kubeconfig(path: &Path) -> Result<Client, MainError> {
-    let kubeconfig_error = |source| MainError::Kubeconfig {
-        path: path.display().to_string(),
-        source,
-    };
+    let kubeconfig_error =
+        |source| MainError::Kubeconfig { path: path.display().to_string(), source };
     let kubeconfig = Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
@@ -189,9 +186,7 @@ async fn client_from_kubeconfig(path: &Path) -> Result<Client, MainError> {
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, MainError> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| MainError::Serve { addr, source })
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| MainError::Serve { addr, source })
 }
 
 async fn serve(
@@ -241,26 +236,19 @@ fn crdgen(args: CrdgenArgs) -> Result<(), MainError> {
                 if source.kind() == std::io::ErrorKind::BrokenPipe {
                     return Ok(());
                 }
-                return Err(MainError::Write {
-                    path: "stdout".into(),
-                    source,
-                });
+                return Err(MainError::Write { path: "stdout".into(), source });
             }
         }
         return Ok(());
     };
     for dir in crd::yaml::OUTPUT_DIRS {
         let dir = root.join(dir);
-        std::fs::create_dir_all(&dir).map_err(|source| MainError::Write {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| MainError::Write { path: dir.display().to_string(), source })?;
         for (name, yaml) in &files {
             let path = dir.join(name);
-            std::fs::write(&path, yaml).map_err(|source| MainError::Write {
-                path: path.display().to_string(),
-                source,
-            })?;
+            std::fs::write(&path, yaml)
+                .map_err(|source| MainError::Write { path: path.display().to_string(), source })?;
         }
     }
     Ok(())

@@ -79,19 +79,9 @@ impl Default for Metrics {
             "Objects queued for reconcile",
             reconcile.queue_depth.clone(),
         );
-        let http = HttpMetrics {
-            requests: Family::default(),
-        };
-        registry.register(
-            "http_requests",
-            "Marathon API requests",
-            http.requests.clone(),
-        );
-        Self {
-            registry,
-            reconcile,
-            http,
-        }
+        let http = HttpMetrics { requests: Family::default() };
+        registry.register("http_requests", "Marathon API requests", http.requests.clone());
+        Self { registry, reconcile, http }
     }
 }
 
@@ -112,20 +102,12 @@ impl Metrics {
 impl ReconcileMetrics {
     /// Counts a run and returns a guard that records its duration when dropped.
     pub fn start(&self, controller: &'static str) -> ReconcileTimer {
-        self.runs
-            .get_or_create(&ControllerLabels { controller })
-            .inc();
-        ReconcileTimer {
-            metrics: self.clone(),
-            controller,
-            started: Instant::now(),
-        }
+        self.runs.get_or_create(&ControllerLabels { controller }).inc();
+        ReconcileTimer { metrics: self.clone(), controller, started: Instant::now() }
     }
 
     pub fn failed(&self, controller: &'static str, reason: &'static str) {
-        self.failures
-            .get_or_create(&FailureLabels { controller, reason })
-            .inc();
+        self.failures.get_or_create(&FailureLabels { controller, reason }).inc();
     }
 }
 
@@ -139,9 +121,7 @@ impl Drop for ReconcileTimer {
     fn drop(&mut self) {
         self.metrics
             .duration
-            .get_or_create(&ControllerLabels {
-                controller: self.controller,
-            })
+            .get_or_create(&ControllerLabels { controller: self.controller })
             .observe(self.started.elapsed().as_secs_f64());
     }
 }

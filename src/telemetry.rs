@@ -11,8 +11,6 @@ pub fn init(format: LogFormat) {
     // A second init (tests) is harmless, so the error is ignored on purpose.
     let _ = match format {
         LogFormat::Plain => registry.with(fmt::layer().with_target(true)).try_init(),
-        LogFormat::Json => registry
-            .with(fmt::layer().json().flatten_event(true))
-            .try_init(),
+        LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true)).try_init(),
     };
 }

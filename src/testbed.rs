@@ -14,10 +14,7 @@ pub enum TestbedError {
     #[error("failed to run the testbed script")]
     Spawn(#[source] std::io::Error),
     #[error("`{script} up` failed with {status}; its log lines are above")]
-    Failed {
-        script: PathBuf,
-        status: std::process::ExitStatus,
-    },
+    Failed { script: PathBuf, status: std::process::ExitStatus },
     #[error("`testbed up` printed no kubeconfig path")]
     NoKubeconfig,
 }
@@ -58,10 +55,7 @@ pub async fn up(script: &Path) -> Result<PathBuf, TestbedError> {
         .await
         .map_err(TestbedError::Spawn)?;
     if !output.status.success() {
-        return Err(TestbedError::Failed {
-            script: script.to_path_buf(),
-            status: output.status,
-        });
+        return Err(TestbedError::Failed { script: script.to_path_buf(), status: output.status });
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout

@@ -22,71 +22,32 @@ const INVALID: &[(&str, &str)] = &[
     ("docs-api-app-patch.json", NO_CMD),
     ("docs-api-apps-patch.json", NO_CMD),
     ("docs-api-app.json", "cmd and args are mutually exclusive"),
-    (
-        "docs-api-response-app-list.json",
-        "constraints[0]: UNIQUE does not accept a value",
-    ),
+    ("docs-api-response-app-list.json", "constraints[0]: UNIQUE does not accept a value"),
     (
         "docs-secrets-file-volume.json",
         "secret volumes are only supported with the Mesos containerizer",
     ),
     // migration-fixtures: snippets of dcos-migrate's unit tests without anything to run
-    (
-        "inline.test_fetch_translation.test_fetch_fails_without_working_dir.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_fetch_translation.test_generated_fetch_layout.app.json",
-        NO_CMD,
-    ),
+    ("inline.test_fetch_translation.test_fetch_fails_without_working_dir.app.json", NO_CMD),
+    ("inline.test_fetch_translation.test_generated_fetch_layout.app.json", NO_CMD),
     (
         "inline.test_health_check_translation.test_command_health_check_with_all_fields_set.app.json",
         NO_CMD,
     ),
-    (
-        "inline.test_health_check_translation.test_network_health_check.0.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_health_check_translation.test_network_health_check.1.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_health_check_translation.test_network_health_check.2.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_health_check_translation.test_network_health_check.3.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_health_check_translation.test_network_health_check.4.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_health_check_translation.test_network_health_check.5.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_health_check_translation.test_port_from_port_definitions.app.json",
-        NO_CMD,
-    ),
+    ("inline.test_health_check_translation.test_network_health_check.0.app.json", NO_CMD),
+    ("inline.test_health_check_translation.test_network_health_check.1.app.json", NO_CMD),
+    ("inline.test_health_check_translation.test_network_health_check.2.app.json", NO_CMD),
+    ("inline.test_health_check_translation.test_network_health_check.3.app.json", NO_CMD),
+    ("inline.test_health_check_translation.test_network_health_check.4.app.json", NO_CMD),
+    ("inline.test_health_check_translation.test_network_health_check.5.app.json", NO_CMD),
+    ("inline.test_health_check_translation.test_port_from_port_definitions.app.json", NO_CMD),
     (
         "inline.test_health_check_translation.test_second_health_check_dropped_warning.app.json",
         NO_CMD,
     ),
-    (
-        "inline.test_marathon_migrator.test_constraint_node_labels.0.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_marathon_migrator.test_constraint_node_labels.1.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_marathon_migrator.test_dcos_apps_are_skipped.app.json",
-        NO_CMD,
-    ),
+    ("inline.test_marathon_migrator.test_constraint_node_labels.0.app.json", NO_CMD),
+    ("inline.test_marathon_migrator.test_constraint_node_labels.1.app.json", NO_CMD),
+    ("inline.test_marathon_migrator.test_dcos_apps_are_skipped.app.json", NO_CMD),
     (
         "inline.test_marathon_migrator.test_docker_pull_config_secret.app.json",
         "container.docker: missing field `image`",
@@ -95,58 +56,19 @@ const INVALID: &[(&str, &str)] = &[
         "inline.test_translate_basic.test_constraints.app.json",
         "constraints[1][2]: invalid type: integer `2`, expected a string",
     ),
-    (
-        "inline.test_translate_basic.test_env_secret.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_image_should_be_present_somewhere.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_resource_requests_and_limits.0.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_resource_requests_and_limits.1.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_resource_requests_and_limits.2.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_resource_requests_and_limits.3.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_resource_requests_and_limits.4.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_resource_requests_and_limits.5.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_resource_requests_and_limits.6.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_resource_requests_and_limits.7.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_task_kill_grace_period_seconds.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_unreachable_strategy.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_basic.test_upgrade_strategy.app.json",
-        NO_CMD,
-    ),
+    ("inline.test_translate_basic.test_env_secret.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_image_should_be_present_somewhere.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_resource_requests_and_limits.0.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_resource_requests_and_limits.1.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_resource_requests_and_limits.2.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_resource_requests_and_limits.3.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_resource_requests_and_limits.4.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_resource_requests_and_limits.5.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_resource_requests_and_limits.6.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_resource_requests_and_limits.7.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_task_kill_grace_period_seconds.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_unreachable_strategy.app.json", NO_CMD),
+    ("inline.test_translate_basic.test_upgrade_strategy.app.json", NO_CMD),
     (
         "inline.test_translate_service.test_headless_mode_when_host_networking_used_and_no_ports_defined.app.json",
         NO_CMD,
@@ -155,30 +77,15 @@ const INVALID: &[(&str, &str)] = &[
         "inline.test_translate_service.test_headless_mode_when_user_networking_used_and_no_ports_defined.app.json",
         NO_CMD,
     ),
-    (
-        "inline.test_translate_service.test_host_auto_assign_ports.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_service.test_protocol_is_copied_over.app.json",
-        NO_CMD,
-    ),
+    ("inline.test_translate_service.test_host_auto_assign_ports.app.json", NO_CMD),
+    ("inline.test_translate_service.test_protocol_is_copied_over.app.json", NO_CMD),
     (
         "inline.test_translate_service.test_require_ports_false_for_port_definitions_leads_to_auto_port.app.json",
         NO_CMD,
     ),
-    (
-        "inline.test_translate_service.test_sanitize_network_port_names_dns.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_service.test_vip_static_ip_port_definitions.app.json",
-        NO_CMD,
-    ),
-    (
-        "inline.test_translate_service.test_vip_translation_static_ip.app.json",
-        NO_CMD,
-    ),
+    ("inline.test_translate_service.test_sanitize_network_port_names_dns.app.json", NO_CMD),
+    ("inline.test_translate_service.test_vip_static_ip_port_definitions.app.json", NO_CMD),
+    ("inline.test_translate_service.test_vip_translation_static_ip.app.json", NO_CMD),
     (
         "inline.test_translate_service.test_warnings_generated_for_conflicting_ports.app.json",
         NO_CMD,
@@ -233,10 +140,7 @@ fn fixture_inputs(dir: &Path) -> Vec<PathBuf> {
         .expect("fixtures dir")
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             (name.starts_with("marathon-app.") && name.ends_with(".json"))
                 || (name.starts_with("inline.") && name.ends_with(".app.json"))
         })
@@ -251,10 +155,7 @@ fn convert_file(path: &Path) -> Result<usize, Vec<String>> {
     collected.read_path(path);
     let batch = Batch::check(collected);
     let mut errors: Vec<String> = batch.errors.iter().map(ToString::to_string).collect();
-    let options = TranslateOptions {
-        namespace: Some("migrated".into()),
-        ..Default::default()
-    };
+    let options = TranslateOptions { namespace: Some("migrated".into()), ..Default::default() };
     for app in &batch.apps {
         for kind in [OutputKind::Marathonapp, OutputKind::K8s] {
             match convert_app(app, kind, &options) {
@@ -273,11 +174,7 @@ fn convert_file(path: &Path) -> Result<usize, Vec<String>> {
             }
         }
     }
-    if errors.is_empty() && !batch.apps.is_empty() {
-        Ok(batch.apps.len())
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() && !batch.apps.is_empty() { Ok(batch.apps.len()) } else { Err(errors) }
 }
 
 #[test]
@@ -291,19 +188,12 @@ fn every_app_in_the_corpus_converts_or_fails_as_expected() {
     if fixtures.is_dir() {
         inputs.extend(fixture_inputs(&fixtures));
     }
-    assert!(
-        inputs.len() > 90,
-        "corpus looks incomplete: {} inputs",
-        inputs.len()
-    );
+    assert!(inputs.len() > 90, "corpus looks incomplete: {} inputs", inputs.len());
     let expected: BTreeMap<&str, &str> = INVALID.iter().copied().collect();
     let (mut converted, mut failures) = (0, Vec::new());
     eprintln!("| input | expected message |\n| --- | --- |");
     for path in &inputs {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         match (convert_file(path), expected.get(name)) {
             (Ok(apps), None) => converted += apps,
             (Ok(_), Some(message)) => {
@@ -320,21 +210,11 @@ fn every_app_in_the_corpus_converts_or_fails_as_expected() {
     }
     let unknown: Vec<&&str> = expected
         .keys()
-        .filter(|name| {
-            !inputs
-                .iter()
-                .any(|p| p.file_name().is_some_and(|f| f == **name))
-        })
+        .filter(|name| !inputs.iter().any(|p| p.file_name().is_some_and(|f| f == **name)))
         .collect();
-    assert!(
-        unknown.is_empty(),
-        "INVALID lists files that are not inputs: {unknown:?}"
-    );
+    assert!(unknown.is_empty(), "INVALID lists files that are not inputs: {unknown:?}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    eprintln!(
-        "{converted} apps converted from {} inputs",
-        inputs.len() - expected.len()
-    );
+    eprintln!("{converted} apps converted from {} inputs", inputs.len() - expected.len());
     assert!(converted >= 40, "only {converted} apps converted");
 }
 
@@ -347,11 +227,6 @@ fn a_directory_converts_in_one_batch() {
     let mut collected = Collected::default();
     collected.read_path(&shared.join("marathon-examples"));
     // Non-app files are errors with their file named; apps still come through.
-    assert!(
-        collected
-            .errors
-            .iter()
-            .any(|e| e.origin.source.ends_with("docs-api-pod.json"))
-    );
+    assert!(collected.errors.iter().any(|e| e.origin.source.ends_with("docs-api-pod.json")));
     assert!(collected.apps.len() > 40);
 }

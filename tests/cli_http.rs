@@ -24,13 +24,9 @@ async fn fake_marathon() -> (String, Arc<Mutex<Vec<(String, Option<String>)>>>) 
         get(move |uri: Uri, headers: HeaderMap| {
             let log = log.clone();
             async move {
-                let auth = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                log.lock()
-                    .expect("log")
-                    .push((uri.to_string(), auth.clone()));
+                let auth =
+                    headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+                log.lock().expect("log").push((uri.to_string(), auth.clone()));
                 match auth.as_deref() {
                     // ops:secret
                     Some("Basic b3BzOnNlY3JldA==") | Some("token=jwt-123") => {
@@ -44,9 +40,7 @@ async fn fake_marathon() -> (String, Arc<Mutex<Vec<(String, Option<String>)>>>) 
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}"), seen)
@@ -56,13 +50,8 @@ async fn fake_marathon() -> (String, Arc<Mutex<Vec<(String, Option<String>)>>>) 
 async fn basic_auth_and_token_read_the_v2_apps_dump() {
     let (url, seen) = fake_marathon().await;
 
-    let basic = Credentials::Basic {
-        user: "ops".into(),
-        password: "secret".into(),
-    };
-    let (read, body) = fetch_apps(&format!("{url}/"), &basic)
-        .await
-        .expect("basic auth");
+    let basic = Credentials::Basic { user: "ops".into(), password: "secret".into() };
+    let (read, body) = fetch_apps(&format!("{url}/"), &basic).await.expect("basic auth");
     assert_eq!(read, format!("{url}/v2/apps"));
     let mut collected = Collected::default();
     collected.read_text(&read, &body);
@@ -70,10 +59,7 @@ async fn basic_auth_and_token_read_the_v2_apps_dump() {
     assert!(batch.is_valid(), "{:?}", batch.errors);
     let ids: Vec<&str> = batch.apps.iter().map(|a| a.id()).collect();
     assert_eq!(ids, ["/prod/web", "/prod/db"]);
-    assert!(
-        batch.apps[0].spec.extra.is_empty(),
-        "read-only counters are not kept"
-    );
+    assert!(batch.apps[0].spec.extra.is_empty(), "read-only counters are not kept");
 
     let token = Credentials::Token("jwt-123".into());
     fetch_apps(&url, &token).await.expect("token auth");
@@ -82,10 +68,7 @@ async fn basic_auth_and_token_read_the_v2_apps_dump() {
     assert_eq!(
         seen,
         [
-            (
-                "/v2/apps".to_string(),
-                Some("Basic b3BzOnNlY3JldA==".to_string())
-            ),
+            ("/v2/apps".to_string(), Some("Basic b3BzOnNlY3JldA==".to_string())),
             ("/v2/apps".to_string(), Some("token=jwt-123".to_string())),
         ]
     );

@@ -30,11 +30,7 @@ fn templates() -> Vec<Value> {
             ]),
         );
     }
-    Batch::check(collected)
-        .apps
-        .iter()
-        .filter_map(|a| a.spec.to_marathon_json().ok())
-        .collect()
+    Batch::check(collected).apps.iter().filter_map(|a| a.spec.to_marathon_json().ok()).collect()
 }
 
 /// `null` means "absent" in Marathon and in server-side apply alike: not part of a dump.
@@ -54,11 +50,7 @@ fn without_nulls(value: Value) -> Value {
 /// 200 apps with varied ids (nested groups, dots and dashes), cycling through the templates.
 fn dump() -> Value {
     let templates = templates();
-    assert!(
-        templates.len() > 10,
-        "too few templates: {}",
-        templates.len()
-    );
+    assert!(templates.len() > 10, "too few templates: {}", templates.len());
     let apps: Vec<Value> = (0..APPS)
         .map(|i| {
             let mut app = without_nulls(templates[i % templates.len()].clone());
@@ -103,38 +95,18 @@ async fn import_twice_then_export_round_trips_200_apps() {
         .await
         .expect("import");
     assert_eq!(seen, APPS, "progress saw every app");
-    let failures: Vec<_> = first
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
-        .collect();
+    let failures: Vec<_> =
+        first.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).collect();
     assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(
-        Summary::of(&first),
-        Summary {
-            created: APPS,
-            ..Summary::default()
-        }
-    );
+    assert_eq!(Summary::of(&first), Summary { created: APPS, ..Summary::default() });
 
-    let second = cluster::import_apps(&client, ns.name(), &batch.apps, 8, |_| {})
-        .await
-        .expect("import");
-    let changed: Vec<_> = second
-        .iter()
-        .filter(|r| r.outcome != Outcome::Unchanged)
-        .collect();
+    let second =
+        cluster::import_apps(&client, ns.name(), &batch.apps, 8, |_| {}).await.expect("import");
+    let changed: Vec<_> = second.iter().filter(|r| r.outcome != Outcome::Unchanged).collect();
     assert!(changed.is_empty(), "second import changed: {changed:#?}");
-    assert_eq!(
-        Summary::of(&second),
-        Summary {
-            unchanged: APPS,
-            ..Summary::default()
-        }
-    );
+    assert_eq!(Summary::of(&second), Summary { unchanged: APPS, ..Summary::default() });
 
-    let exported = cluster::export_apps(&client, Some(ns.name()))
-        .await
-        .expect("export");
+    let exported = cluster::export_apps(&client, Some(ns.name())).await.expect("export");
     let (expected, actual) = (by_id(&dump), by_id(&exported));
     assert_eq!(actual.len(), APPS);
     for (want, got) in expected.iter().zip(&actual) {
@@ -146,9 +118,7 @@ async fn import_twice_then_export_round_trips_200_apps() {
     // diff: an edited app shows the changed field, the others are unchanged.
     let mut edited = batch.apps[..3].to_vec();
     edited[0].spec.instances = Some(7);
-    let plans = cluster::diff_apps(&client, ns.name(), &edited, 4)
-        .await
-        .expect("diff");
+    let plans = cluster::diff_apps(&client, ns.name(), &edited, 4).await.expect("diff");
     match &plans[0] {
         Ok(Plan::Changed(changes)) => {
             let lines: Vec<String> = changes.iter().map(ToString::to_string).collect();
@@ -158,8 +128,5 @@ async fn import_twice_then_export_round_trips_200_apps() {
         }
         other => panic!("expected a change, got {other:?}"),
     }
-    assert!(
-        plans[1..].iter().all(|p| matches!(p, Ok(Plan::Unchanged))),
-        "{plans:?}"
-    );
+    assert!(plans[1..].iter().all(|p| matches!(p, Ok(Plan::Unchanged))), "{plans:?}");
 }

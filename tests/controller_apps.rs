@@ -56,7 +56,9 @@ async fn setup(prefix: &str) -> (Client, TestNamespace, Api<MarathonApp>) {
 }
 
 async fn put(apps: &Api<MarathonApp>, app: &MarathonApp) {
-    apps.patch(&app.name_any(), &PatchParams::apply(USER).force(), &Patch::Apply(app)).await.unwrap();
+    apps.patch(&app.name_any(), &PatchParams::apply(USER).force(), &Patch::Apply(app))
+        .await
+        .unwrap();
 }
 
 async fn status_where(
@@ -97,7 +99,8 @@ async fn an_app_runs_with_marathon_status_versions_and_rollback() {
     let deployment = deployments.get("web").await.unwrap();
     assert_eq!(image_of(&deployment), "nginx:1.26");
     let service = services.get("web").await.unwrap();
-    let ports: Vec<_> = service.spec.unwrap().ports.unwrap().into_iter().map(|p| p.name.unwrap()).collect();
+    let ports: Vec<_> =
+        service.spec.unwrap().ports.unwrap().into_iter().map(|p| p.name.unwrap()).collect();
     assert_eq!(ports.len(), 2, "one named Service port per port mapping: {ports:?}");
 
     // A new image is a new version; status shows the rollout as a Marathon deployment.
@@ -113,12 +116,17 @@ async fn an_app_runs_with_marathon_status_versions_and_rollback() {
     assert_eq!(deployment_status.current_actions.unwrap()[0].app, "/prod/web");
     status_where(&apps, "web", "the rollout to finish", |a| {
         let s = a.status.clone().unwrap_or_default();
-        s.deployment.is_none() && s.tasks_running == Some(3) && s.version.as_deref() == Some(second_version.as_str())
+        s.deployment.is_none()
+            && s.tasks_running == Some(3)
+            && s.version.as_deref() == Some(second_version.as_str())
     })
     .await;
     assert_eq!(image_of(&deployments.get("web").await.unwrap()), "nginx:1.27");
     let revisions: Api<ControllerRevision> = Api::namespaced(client.clone(), ns.name());
-    let recorded = revisions.list(&ListParams::default().labels("marathon-operator.dev/app=web")).await.unwrap();
+    let recorded = revisions
+        .list(&ListParams::default().labels("marathon-operator.dev/app=web"))
+        .await
+        .unwrap();
     assert_eq!(recorded.items.len(), 2, "one ControllerRevision per version");
 
     // Rolling back to the first version brings the old image back, as a new version.
@@ -244,7 +252,8 @@ async fn a_resident_app_keeps_its_volumes_after_deletion() {
         "upgradeStrategy": { "minimumHealthCapacity": 0.5, "maximumOverCapacity": 0 }
     });
     put(&apps, &app("postgres", spec)).await;
-    let set = eventually("a StatefulSet", TIMEOUT, || async { sets.get("postgres").await.ok() }).await;
+    let set =
+        eventually("a StatefulSet", TIMEOUT, || async { sets.get("postgres").await.ok() }).await;
     assert!(set.spec.volume_claim_templates.as_ref().is_some_and(|t| !t.is_empty()));
     let names = eventually("a bound claim per instance", TIMEOUT, || async {
         let list = claims.list(&ListParams::default()).await.ok()?;
@@ -263,13 +272,27 @@ async fn a_resident_app_keeps_its_volumes_after_deletion() {
     .await;
 
     apps.delete("postgres", &DeleteParams::default()).await.unwrap();
-    eventually("the app gone", TIMEOUT, || async { apps.get_opt("postgres").await.ok()?.is_none().then_some(()) }).await;
-    eventually("the StatefulSet collected", TIMEOUT, || async { sets.get_opt("postgres").await.ok()?.is_none().then_some(()) }).await;
-    let left: Vec<String> = claims.list(&ListParams::default()).await.unwrap().items.iter().map(|c| c.name_any()).collect();
+    eventually("the app gone", TIMEOUT, || async {
+        apps.get_opt("postgres").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    eventually("the StatefulSet collected", TIMEOUT, || async {
+        sets.get_opt("postgres").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let left: Vec<String> = claims
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|c| c.name_any())
+        .collect();
     for name in &names {
         assert!(left.contains(name), "claim {name} was kept: {left:?}");
     }
-    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns.name());
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), ns.name());
     eventually("a VolumesKept event", TIMEOUT, || async {
         let list = events.list(&ListParams::default()).await.ok()?;
         list.items.iter().any(|e| e.reason.as_deref() == Some("VolumesKept")).then_some(())
@@ -290,11 +313,24 @@ async fn an_app_kubernetes_refuses_is_degraded_without_stalling_others() {
     put(&apps, &app("clash", clashing)).await;
     put(&apps, &app("web", web_spec("nginx:1.27", 1))).await;
     let degraded = status_where(&apps, "clash", "a Degraded condition", |a| {
-        a.status.iter().flat_map(|s| s.conditions.iter().flatten()).any(|c| c.type_ == "Degraded" && c.status == "True")
+        a.status
+            .iter()
+            .flat_map(|s| s.conditions.iter().flatten())
+            .any(|c| c.type_ == "Degraded" && c.status == "True")
     })
     .await;
-    let condition = degraded.status.unwrap().conditions.unwrap().into_iter().find(|c| c.type_ == "Degraded").unwrap();
+    let condition = degraded
+        .status
+        .unwrap()
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Degraded")
+        .unwrap();
     assert_eq!(condition.reason, "ApplyFailed");
     assert!(condition.message.contains("hostPort"), "{}", condition.message);
-    status_where(&apps, "web", "the other app running", |a| a.status.as_ref().and_then(|s| s.tasks_running) == Some(1)).await;
+    status_where(&apps, "web", "the other app running", |a| {
+        a.status.as_ref().and_then(|s| s.tasks_running) == Some(1)
+    })
+    .await;
 }

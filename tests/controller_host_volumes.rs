@@ -61,7 +61,10 @@ async fn a_host_volume_binds_pins_its_apps_and_keeps_its_data() {
     .unwrap();
     apps.patch("store", &apply, &Patch::Apply(&app)).await.unwrap();
     let placed = eventually("2 running pods", TIMEOUT, || async {
-        let list = pods.list(&ListParams::default().labels("marathon-operator.dev/app=store")).await.ok()?;
+        let list = pods
+            .list(&ListParams::default().labels("marathon-operator.dev/app=store"))
+            .await
+            .ok()?;
         let running: Vec<Pod> = list
             .items
             .into_iter()
@@ -72,10 +75,15 @@ async fn a_host_volume_binds_pins_its_apps_and_keeps_its_data() {
     .await;
     for pod in &placed {
         let spec = pod.spec.as_ref().unwrap();
-        assert_eq!(spec.node_name.as_deref(), Some("kwok-node-1"), "scheduled on the volume's node");
-        let uses_claim = spec.volumes.iter().flatten().any(|v| {
-            v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == "data")
-        });
+        assert_eq!(
+            spec.node_name.as_deref(),
+            Some("kwok-node-1"),
+            "scheduled on the volume's node"
+        );
+        let uses_claim =
+            spec.volumes.iter().flatten().any(|v| {
+                v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == "data")
+            });
         assert!(uses_claim, "the pod mounts the HostVolume's claim");
     }
 

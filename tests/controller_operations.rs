@@ -71,7 +71,11 @@ async fn restart_rolls_every_task_without_a_spec_change() {
         (names.len() == 2 && names.is_disjoint(&before)).then_some(())
     })
     .await;
-    assert_eq!(apps.get("sleeper").await.unwrap().metadata.generation, generation, "no spec change");
+    assert_eq!(
+        apps.get("sleeper").await.unwrap().metadata.generation,
+        generation,
+        "no spec change"
+    );
 }
 
 #[tokio::test]
@@ -84,18 +88,20 @@ async fn a_crash_half_way_through_100_apps_converges_without_duplicates() {
     let names: Vec<String> = (0..100).map(|i| format!("app-{i:03}")).collect();
 
     // Half the apps while the operator runs; kill it mid-way; the rest while it is down.
-    futures::stream::iter(&names[..50]).for_each_concurrent(10, |name| {
-        let apps = apps.clone();
-        async move { put(&apps, &app(name, 1)).await }
-    })
-    .await;
+    futures::stream::iter(&names[..50])
+        .for_each_concurrent(10, |name| {
+            let apps = apps.clone();
+            async move { put(&apps, &app(name, 1)).await }
+        })
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     operator.kill();
-    futures::stream::iter(&names[50..]).for_each_concurrent(10, |name| {
-        let apps = apps.clone();
-        async move { put(&apps, &app(name, 1)).await }
-    })
-    .await;
+    futures::stream::iter(&names[50..])
+        .for_each_concurrent(10, |name| {
+            let apps = apps.clone();
+            async move { put(&apps, &app(name, 1)).await }
+        })
+        .await;
     let _operator = Operator::start(&client, ns.name());
 
     eventually("all 100 apps reconciled with a current status", TIMEOUT, || async {
@@ -144,7 +150,8 @@ struct Replica {
 fn replica(client: &Client, namespace: &str, identity: &str) -> Replica {
     let metrics = Metrics::shared();
     let shutdown = CancellationToken::new();
-    let config = ControllerConfig { namespace: Some(namespace.to_owned()), ..ControllerConfig::default() };
+    let config =
+        ControllerConfig { namespace: Some(namespace.to_owned()), ..ControllerConfig::default() };
     let lease = LeaseConfig {
         namespace: namespace.to_owned(),
         name: "marathon-operator-leader".to_owned(),

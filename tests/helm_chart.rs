@@ -35,35 +35,18 @@ fn run(command: &mut Command) -> String {
 #[test]
 fn chart_lints_and_renders() {
     run(helm().arg("lint").arg("--strict").arg(chart()));
-    let rendered = run(helm()
-        .args(["template", "marathon", "--kube-version", "1.37.2"])
-        .arg(chart()));
-    for kind in [
-        "ServiceAccount",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "Service",
-        "Deployment",
-    ] {
-        assert!(
-            rendered.contains(&format!("kind: {kind}\n")),
-            "chart renders a {kind}"
-        );
+    let rendered =
+        run(helm().args(["template", "marathon", "--kube-version", "1.37.2"]).arg(chart()));
+    for kind in ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment"] {
+        assert!(rendered.contains(&format!("kind: {kind}\n")), "chart renders a {kind}");
     }
     assert!(rendered.contains("readOnlyRootFilesystem: true"));
     // Helm's crds/ directory is installed once; it must match the generated CRDs byte for byte.
     for name in ["marathonapps.yaml", "hostvolumes.yaml"] {
-        let top = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("crds")
-                .join(name),
-        );
+        let top =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crds").join(name));
         let copy = std::fs::read_to_string(chart().join("crds").join(name));
-        assert_eq!(
-            top.expect("crds/ copy"),
-            copy.expect("chart copy"),
-            "{name} differs"
-        );
+        assert_eq!(top.expect("crds/ copy"), copy.expect("chart copy"), "{name} differs");
     }
 }
 
@@ -77,30 +60,16 @@ async fn chart_installs_on_the_cluster() {
         .arg(chart())
         .args(["--namespace", ns.name(), "--kubeconfig"])
         .arg(support::kubeconfig_path())
-        .args([
-            "--set",
-            "image.repository=example.invalid/marathon-operator",
-            "--wait=false",
-        ]));
+        .args(["--set", "image.repository=example.invalid/marathon-operator", "--wait=false"]));
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
     let name = format!("{release}-marathon-operator");
-    eventually(
-        "the operator Deployment to be available",
-        Duration::from_secs(60),
-        || async {
-            let status = deployments.get(&name).await.ok()?.status?;
-            (status.available_replicas == Some(2)).then_some(())
-        },
-    )
+    eventually("the operator Deployment to be available", Duration::from_secs(60), || async {
+        let status = deployments.get(&name).await.ok()?.status?;
+        (status.available_replicas == Some(2)).then_some(())
+    })
     .await;
     // The ClusterRole and its binding are cluster-scoped: uninstall so they do not outlive the test.
     run(helm()
-        .args([
-            "uninstall",
-            &release,
-            "--namespace",
-            ns.name(),
-            "--kubeconfig",
-        ])
+        .args(["uninstall", &release, "--namespace", ns.name(), "--kubeconfig"])
         .arg(support::kubeconfig_path()));
 }

@@ -43,11 +43,8 @@ fn is_running_and_ready(pod: &Pod) -> bool {
     let Some(status) = &pod.status else {
         return false;
     };
-    let ready = status
-        .conditions
-        .iter()
-        .flatten()
-        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let ready =
+        status.conditions.iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True");
     status.phase.as_deref() == Some("Running") && ready
 }
 
@@ -62,52 +59,37 @@ async fn deployment_rolls_out_gets_endpoints_and_is_garbage_collected() {
     let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), ns.name());
     let apply = PatchParams::apply(MANAGER);
 
-    deployments
-        .patch("web", &apply, &Patch::Apply(deployment("web", 3)))
-        .await
-        .unwrap();
+    deployments.patch("web", &apply, &Patch::Apply(deployment("web", 3))).await.unwrap();
 
     // kube-controller-manager creates a ReplicaSet owned by the Deployment...
     let app = ListParams::default().labels("app=web");
     eventually("a ReplicaSet owned by the Deployment", TIMEOUT, || async {
         let list = replica_sets.list(&app).await.ok()?;
         list.items.into_iter().find(|rs| {
-            rs.metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .any(|o| o.kind == "Deployment")
+            rs.metadata.owner_references.iter().flatten().any(|o| o.kind == "Deployment")
         })
     })
     .await;
     // ...the scheduler binds its pods to the fake node and kwok makes them Running and Ready.
     let running = eventually("3 Running, Ready pods", TIMEOUT, || async {
         let list = pods.list(&app).await.ok()?;
-        let ready: Vec<Pod> = list
-            .items
-            .into_iter()
-            .filter(is_running_and_ready)
-            .collect();
+        let ready: Vec<Pod> = list.items.into_iter().filter(is_running_and_ready).collect();
         (ready.len() == 3).then_some(ready)
     })
     .await;
     for pod in &running {
         let spec = pod.spec.as_ref().unwrap();
-        assert!(spec.node_name.as_deref().is_some_and(|n| n.starts_with("kwok-node-")), "bound to a fake node");
         assert!(
-            pod.status.as_ref().unwrap().pod_ip.is_some(),
-            "kwok assigns pod IPs"
+            spec.node_name.as_deref().is_some_and(|n| n.starts_with("kwok-node-")),
+            "bound to a fake node"
         );
+        assert!(pod.status.as_ref().unwrap().pod_ip.is_some(), "kwok assigns pod IPs");
     }
-    eventually(
-        "Deployment Available with 3 ready replicas",
-        TIMEOUT,
-        || async {
-            let d = deployments.get("web").await.ok()?;
-            let status = d.status?;
-            (status.ready_replicas == Some(3) && status.available_replicas == Some(3)).then_some(())
-        },
-    )
+    eventually("Deployment Available with 3 ready replicas", TIMEOUT, || async {
+        let d = deployments.get("web").await.ok()?;
+        let status = d.status?;
+        (status.ready_replicas == Some(3) && status.available_replicas == Some(3)).then_some(())
+    })
     .await;
 
     // The EndpointSlice controller fills a slice with the three pod addresses.
@@ -117,41 +99,27 @@ async fn deployment_rolls_out_gets_endpoints_and_is_garbage_collected() {
                   "ports": [{ "name": "http", "port": 80, "targetPort": "http" }] }
     }))
     .unwrap();
-    services
-        .patch("web", &apply, &Patch::Apply(service))
-        .await
-        .unwrap();
+    services.patch("web", &apply, &Patch::Apply(service)).await.unwrap();
     let by_service = ListParams::default().labels("kubernetes.io/service-name=web");
-    eventually(
-        "an EndpointSlice with 3 ready endpoints",
-        TIMEOUT,
-        || async {
-            let list = slices.list(&by_service).await.ok()?;
-            let ready = list
-                .items
-                .iter()
-                .flat_map(|s| s.endpoints.iter().flatten())
-                .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
-                .count();
-            (ready == 3).then_some(())
-        },
-    )
+    eventually("an EndpointSlice with 3 ready endpoints", TIMEOUT, || async {
+        let list = slices.list(&by_service).await.ok()?;
+        let ready = list
+            .items
+            .iter()
+            .flat_map(|s| s.endpoints.iter().flatten())
+            .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+            .count();
+        (ready == 3).then_some(())
+    })
     .await;
 
     // Deleting the Deployment lets the garbage collector remove its ReplicaSet and pods.
-    deployments
-        .delete("web", &DeleteParams::background())
-        .await
-        .unwrap();
-    eventually(
-        "ReplicaSets and pods garbage-collected",
-        TIMEOUT,
-        || async {
-            let sets = replica_sets.list(&app).await.ok()?;
-            let left = pods.list(&app).await.ok()?;
-            (sets.items.is_empty() && left.items.is_empty()).then_some(())
-        },
-    )
+    deployments.delete("web", &DeleteParams::background()).await.unwrap();
+    eventually("ReplicaSets and pods garbage-collected", TIMEOUT, || async {
+        let sets = replica_sets.list(&app).await.ok()?;
+        let left = pods.list(&app).await.ok()?;
+        (sets.items.is_empty() && left.items.is_empty()).then_some(())
+    })
     .await;
 }
 
@@ -170,10 +138,7 @@ async fn persistent_volume_claims_bind_and_hpas_are_accepted() {
                   "resources": { "requests": { "storage": "1Gi" } } }
     }))
     .unwrap();
-    claims
-        .patch("data", &apply, &Patch::Apply(claim))
-        .await
-        .unwrap();
+    claims.patch("data", &apply, &Patch::Apply(claim)).await.unwrap();
     // The default StorageClass is served by the controller-manager's host-path provisioner.
     eventually("the claim to be Bound", TIMEOUT, || async {
         let claim = claims.get("data").await.ok()?;
@@ -181,10 +146,7 @@ async fn persistent_volume_claims_bind_and_hpas_are_accepted() {
     })
     .await;
 
-    deployments
-        .patch("web", &apply, &Patch::Apply(deployment("web", 1)))
-        .await
-        .unwrap();
+    deployments.patch("web", &apply, &Patch::Apply(deployment("web", 1))).await.unwrap();
     let hpa: HorizontalPodAutoscaler = serde_json::from_value(json!({
         "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
         "metadata": { "name": "web" },
@@ -199,17 +161,10 @@ async fn persistent_volume_claims_bind_and_hpas_are_accepted() {
     let stored = hpas.patch("web", &apply, &Patch::Apply(hpa)).await.unwrap();
     assert_eq!(stored.spec.max_replicas, 4);
     // The HPA controller in kube-controller-manager picks it up and reports conditions.
-    eventually(
-        "the HPA controller to report on the HPA",
-        TIMEOUT,
-        || async {
-            let hpa = hpas.get("web").await.ok()?;
-            let conditions = hpa.status?.conditions?;
-            conditions
-                .iter()
-                .any(|c| c.type_ == "AbleToScale")
-                .then_some(())
-        },
-    )
+    eventually("the HPA controller to report on the HPA", TIMEOUT, || async {
+        let hpa = hpas.get("web").await.ok()?;
+        let conditions = hpa.status?.conditions?;
+        conditions.iter().any(|c| c.type_ == "AbleToScale").then_some(())
+    })
     .await;
 }

@@ -49,11 +49,7 @@ fn corpus() -> Vec<(String, MarathonAppSpec)> {
         let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
         for path in paths {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_string();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
             if !name.ends_with(".json")
                 || name.starts_with("schema-")
                 || name.contains("response")
@@ -83,9 +79,7 @@ fn corpus() -> Vec<(String, MarathonAppSpec)> {
 async fn translated_objects_pass_server_side_dry_run() {
     let client = support::client().await;
     let ns = support::TestNamespace::new(&client, "translate").await;
-    let params = PatchParams::apply("marathon-operator-test")
-        .dry_run()
-        .force();
+    let params = PatchParams::apply("marathon-operator-test").dry_run().force();
     let mut rejected = Vec::new();
     let apps = corpus();
     for (file, spec) in &apps {
@@ -113,8 +107,5 @@ async fn translated_objects_pass_server_side_dry_run() {
     }
     println!("{} apps dry-run applied", apps.len());
     assert!(apps.len() >= 90, "corpus too small: {}", apps.len());
-    assert!(
-        rejected.is_empty(),
-        "rejected by the API server: {rejected:#?}"
-    );
+    assert!(rejected.is_empty(), "rejected by the API server: {rejected:#?}");
 }

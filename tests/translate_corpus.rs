@@ -37,10 +37,7 @@ fn collect(value: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
 
 fn corpus_files() -> Option<Vec<PathBuf>> {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    let dirs = [
-        shared.join("marathon-examples"),
-        shared.join("migration-fixtures/dcos-migrate"),
-    ];
+    let dirs = [shared.join("marathon-examples"), shared.join("migration-fixtures/dcos-migrate")];
     if !dirs.iter().all(|d| d.is_dir()) {
         return None;
     }
@@ -113,8 +110,5 @@ fn every_corpus_app_translates_without_panic() {
         files.len()
     );
     assert!(apps >= 90, "expected the whole corpus, found {apps} apps");
-    assert!(
-        translated * 10 >= apps * 9,
-        "too many refused: {refused:#?}"
-    );
+    assert!(translated * 10 >= apps * 9, "too many refused: {refused:#?}");
 }

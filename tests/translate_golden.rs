@@ -47,12 +47,7 @@ fn host_volumes(case: &Path) -> Vec<HostVolume> {
 }
 
 fn render(case: &Path) -> String {
-    let t = translate(
-        &app(case),
-        &host_volumes(case),
-        &TranslateOptions::default(),
-    )
-    .unwrap();
+    let t = translate(&app(case), &host_volumes(case), &TranslateOptions::default()).unwrap();
     let doc = serde_json::json!({
         "objects": t.objects.to_values().unwrap(),
         "warnings": t.warnings,
@@ -91,12 +86,9 @@ fn translation_is_deterministic() {
 
 #[test]
 fn seed_health_check_comes_out_exactly() {
-    let t = translate(
-        &app(&golden_dir().join("seed-health.json")),
-        &[],
-        &TranslateOptions::default(),
-    )
-    .unwrap();
+    let t =
+        translate(&app(&golden_dir().join("seed-health.json")), &[], &TranslateOptions::default())
+            .unwrap();
     let d = t.objects.deployment.unwrap();
     let c = &d.spec.template.spec.unwrap().containers[0];
     let live = serde_json::to_value(c.liveness_probe.as_ref().unwrap()).unwrap();
@@ -109,8 +101,5 @@ fn seed_health_check_comes_out_exactly() {
     );
     // The named port is declared, and it is 8080 (dcos-migrate bug 4: named port never declared).
     let ports = c.ports.as_ref().unwrap();
-    assert_eq!(
-        (ports[0].name.as_deref(), ports[0].container_port),
-        (Some("http"), 8080)
-    );
+    assert_eq!((ports[0].name.as_deref(), ports[0].container_port), (Some("http"), 8080));
 }

@@ -43,26 +43,14 @@ pub struct Batch {
 impl Batch {
     /// Checks every app read; invalid ones become errors, the rest apps.
     pub fn check(collected: Collected) -> Self {
-        let Collected {
-            apps,
-            mut errors,
-            notes,
-        } = collected;
-        let mut batch = Self {
-            apps: Vec::with_capacity(apps.len()),
-            errors: Vec::new(),
-            notes,
-        };
+        let Collected { apps, mut errors, notes } = collected;
+        let mut batch = Self { apps: Vec::with_capacity(apps.len()), errors: Vec::new(), notes };
         for raw in apps {
             match check_app(raw.json) {
-                Ok(app) => batch.apps.push(App {
-                    origin: raw.origin,
-                    ..app
-                }),
-                Err(problems) => errors.extend(problems.into_iter().map(|text| Message {
-                    origin: raw.origin.clone(),
-                    text,
-                })),
+                Ok(app) => batch.apps.push(App { origin: raw.origin, ..app }),
+                Err(problems) => errors.extend(
+                    problems.into_iter().map(|text| Message { origin: raw.origin.clone(), text }),
+                ),
             }
         }
         batch.errors = errors;
@@ -109,11 +97,7 @@ impl Batch {
 
 /// Checks one app (its id already absolute). Errors are messages ready to print.
 pub fn check_app(json: Value) -> Result<App, Vec<String>> {
-    let id = json
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let id = json.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
     let spec: MarathonAppSpec = serde_path_to_error::deserialize(json).map_err(|err| {
         let path = err.path().to_string();
         vec![format!("app {id}: {path}: {}", err.into_inner())]
@@ -131,10 +115,7 @@ pub fn check_app(json: Value) -> Result<App, Vec<String>> {
     }
     problems.extend(cel_problems(&spec));
     if !problems.is_empty() {
-        return Err(problems
-            .into_iter()
-            .map(|p| format!("app {id}: {p}"))
-            .collect());
+        return Err(problems.into_iter().map(|p| format!("app {id}: {p}")).collect());
     }
     let warnings = spec
         .unknown_fields()
@@ -144,12 +125,7 @@ pub fn check_app(json: Value) -> Result<App, Vec<String>> {
             reason: "not modelled by marathon-operator: kept as given, not translated".to_string(),
         })
         .collect();
-    Ok(App {
-        origin: Origin::new("", ""),
-        name: app_name(&spec.id),
-        spec,
-        warnings,
-    })
+    Ok(App { origin: Origin::new("", ""), name: app_name(&spec.id), spec, warnings })
 }
 
 /// The CEL rules of the MarathonApp CRD (`spec` part), compiled once.
@@ -207,10 +183,7 @@ mod tests {
         assert_eq!(both.len(), 1, "{both:?}");
         assert!(both[0].contains("mutually exclusive"), "{both:?}");
         let typed = problems(json!({"id": "/foo", "cmd": "a", "instances": "two"}));
-        assert!(
-            typed[0].starts_with("app /foo: instances: invalid type"),
-            "{typed:?}"
-        );
+        assert!(typed[0].starts_with("app /foo: instances: invalid type"), "{typed:?}");
     }
 
     #[test]

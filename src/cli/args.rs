@@ -77,12 +77,7 @@ pub struct AuthArgs {
     pub password: Option<String>,
 
     /// DC/OS ACS token, sent as `Authorization: token=<TOKEN>`.
-    #[arg(
-        long,
-        env = "MARATHON_TOKEN",
-        hide_env_values = true,
-        conflicts_with = "user"
-    )]
+    #[arg(long, env = "MARATHON_TOKEN", hide_env_values = true, conflicts_with = "user")]
     pub token: Option<String>,
 }
 

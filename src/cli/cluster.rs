@@ -89,16 +89,8 @@ impl Summary {
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self {
-            created,
-            updated,
-            unchanged,
-            failed,
-        } = self;
-        write!(
-            f,
-            "{created} created, {updated} updated, {unchanged} unchanged, {failed} failed"
-        )
+        let Self { created, updated, unchanged, failed } = self;
+        write!(f, "{created} created, {updated} updated, {unchanged} unchanged, {failed} failed")
     }
 }
 
@@ -135,11 +127,7 @@ pub async fn plan(api: &Api<MarathonApp>, app: &App, check_new: bool) -> Result<
     let before = spec_value(&existing)?;
     let after = spec_value(&applied)?;
     let changes = jsondiff::diff(&before, &after);
-    Ok(if changes.is_empty() {
-        Plan::Unchanged
-    } else {
-        Plan::Changed(changes)
-    })
+    Ok(if changes.is_empty() { Plan::Unchanged } else { Plan::Changed(changes) })
 }
 
 /// Plans every app, `concurrency` at a time; results in input order.
@@ -178,14 +166,7 @@ pub async fn import_apps(
             let api = api.clone();
             async move {
                 let outcome = import_one(&api, app).await.unwrap_or_else(Outcome::Failed);
-                (
-                    index,
-                    AppResult {
-                        id: app.spec.id.clone(),
-                        name: app.name.clone(),
-                        outcome,
-                    },
-                )
+                (index, AppResult { id: app.spec.id.clone(), name: app.name.clone(), outcome })
             }
         })
         .buffer_unordered(concurrency.max(1))
@@ -215,9 +196,7 @@ async fn apply(api: &Api<MarathonApp>, app: &App, dry_run: bool) -> Result<Marat
     let mut params = PatchParams::apply(FIELD_MANAGER).force();
     params.dry_run = dry_run;
     let resource = marathon_app(app, None);
-    api.patch(&app.name, &params, &Patch::Apply(&resource))
-        .await
-        .map_err(|err| describe(&err))
+    api.patch(&app.name, &params, &Patch::Apply(&resource)).await.map_err(|err| describe(&err))
 }
 
 fn spec_value(resource: &MarathonApp) -> Result<Value, String> {
@@ -266,10 +245,7 @@ pub async fn export_apps(client: &Client, namespace: Option<&str>) -> Result<Val
             resource
                 .spec
                 .to_marathon_json()
-                .map_err(|source| ClusterError::Serialize {
-                    name: resource.name_any(),
-                    source,
-                })
+                .map_err(|source| ClusterError::Serialize { name: resource.name_any(), source })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(serde_json::json!({ "apps": apps }))

@@ -86,10 +86,8 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
     for note in &batch.notes {
         eprintln!("warning: {note}");
     }
-    let mut options = TranslateOptions {
-        namespace: args.namespace.clone(),
-        ..TranslateOptions::default()
-    };
+    let mut options =
+        TranslateOptions { namespace: args.namespace.clone(), ..TranslateOptions::default() };
     if let Some(image) = &args.base_image {
         options.base_image = image.clone();
     }
@@ -130,8 +128,7 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
         }
         converted += 1;
     }
-    out.flush()
-        .map_err(|source| write_error(&PathBuf::from("stdout"), source))?;
+    out.flush().map_err(|source| write_error(&PathBuf::from("stdout"), source))?;
     eprintln!("converted {converted} app(s): {warnings} warning(s), {errors} invalid input(s)");
     if errors > 0 {
         return Err(CliError::Invalid { count: errors });
@@ -143,10 +140,7 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
 }
 
 fn write_error(path: &std::path::Path, source: std::io::Error) -> CliError {
-    CliError::Write {
-        path: path.display().to_string(),
-        source,
-    }
+    CliError::Write { path: path.display().to_string(), source }
 }
 
 /// Reads `--from`: a live Marathon when it is a URL, else a file, directory or `-`.
@@ -163,10 +157,8 @@ async fn read_source(from: &str, auth: &AuthArgs) -> Result<Collected, CliError>
 
 async fn connect(namespace: &NamespaceArg) -> Result<(Client, String), CliError> {
     let client = Client::try_default().await.map_err(CliError::Client)?;
-    let namespace = namespace
-        .namespace
-        .clone()
-        .unwrap_or_else(|| client.default_namespace().to_string());
+    let namespace =
+        namespace.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     Ok((client, namespace))
 }
 
@@ -174,9 +166,7 @@ async fn run_import(args: &ImportArgs) -> Result<ExitCode, CliError> {
     let batch = Batch::check(read_source(&args.from, &args.auth).await?);
     report(&batch);
     if !batch.is_valid() && !args.continue_on_error {
-        return Err(CliError::NothingApplied {
-            count: batch.errors.len(),
-        });
+        return Err(CliError::NothingApplied { count: batch.errors.len() });
     }
     let (client, namespace) = connect(&args.namespace).await?;
     let progress = Progress::new(batch.apps.len());
@@ -201,14 +191,10 @@ async fn run_import(args: &ImportArgs) -> Result<ExitCode, CliError> {
     }
     println!("namespace {namespace}: {summary}");
     if summary.failed > 0 {
-        return Err(CliError::ApplyFailed {
-            failed: summary.failed,
-        });
+        return Err(CliError::ApplyFailed { failed: summary.failed });
     }
     if !batch.is_valid() {
-        return Err(CliError::Invalid {
-            count: batch.errors.len(),
-        });
+        return Err(CliError::Invalid { count: batch.errors.len() });
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -230,9 +216,7 @@ async fn run_diff(args: &DiffArgs) -> Result<ExitCode, CliError> {
     let batch = Batch::check(collected);
     report(&batch);
     if !batch.is_valid() {
-        return Err(CliError::Invalid {
-            count: batch.errors.len(),
-        });
+        return Err(CliError::Invalid { count: batch.errors.len() });
     }
     let (client, namespace) = connect(&args.namespace).await?;
     let plans = cluster::diff_apps(&client, &namespace, &batch.apps, 8).await?;
@@ -261,9 +245,5 @@ async fn run_diff(args: &DiffArgs) -> Result<ExitCode, CliError> {
     if failed > 0 {
         return Err(CliError::ApplyFailed { failed });
     }
-    Ok(if pending > 0 {
-        ExitCode::from(EXIT_CHANGES)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if pending > 0 { ExitCode::from(EXIT_CHANGES) } else { ExitCode::SUCCESS })
 }

@@ -49,16 +49,9 @@ pub fn convert_app(
     .into_iter()
     .collect::<Result<Vec<_>, _>>()
     .map_err(|err| {
-        format!(
-            "app {} ({}): cannot serialize: {err}",
-            app.id(),
-            resource.name_any()
-        )
+        format!("app {} ({}): cannot serialize: {err}", app.id(), resource.name_any())
     })?;
-    Ok(Converted {
-        documents,
-        warnings,
-    })
+    Ok(Converted { documents, warnings })
 }
 
 /// Documents as one multi-document YAML stream (`---` before each).

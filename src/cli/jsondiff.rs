@@ -8,19 +8,9 @@ use serde_json::Value;
 /// One changed field.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
-    Added {
-        path: String,
-        value: Value,
-    },
-    Removed {
-        path: String,
-        old: Value,
-    },
-    Modified {
-        path: String,
-        old: Value,
-        new: Value,
-    },
+    Added { path: String, value: Value },
+    Removed { path: String, old: Value },
+    Modified { path: String, old: Value, new: Value },
 }
 
 impl fmt::Display for Change {
@@ -48,17 +38,11 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
                 let child = join(path, key);
                 match b.get(key) {
                     Some(new_value) => walk(&child, old_value, new_value, out),
-                    None => out.push(Change::Removed {
-                        path: child,
-                        old: old_value.clone(),
-                    }),
+                    None => out.push(Change::Removed { path: child, old: old_value.clone() }),
                 }
             }
             for (key, value) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
-                out.push(Change::Added {
-                    path: join(path, key),
-                    value: value.clone(),
-                });
+                out.push(Change::Added { path: join(path, key), value: value.clone() });
             }
         }
         (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
@@ -68,11 +52,7 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
         }
         (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
         _ if old != new => out.push(Change::Modified {
-            path: if path.is_empty() {
-                ".".to_string()
-            } else {
-                path.to_string()
-            },
+            path: if path.is_empty() { ".".to_string() } else { path.to_string() },
             old: old.clone(),
             new: new.clone(),
         }),
@@ -81,11 +61,7 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
 #[cfg(test)]

@@ -41,11 +41,7 @@ pub enum RemoteError {
         source: reqwest::Error,
     },
     #[error("GET {url} answered {status}: {body}")]
-    Status {
-        url: String,
-        status: reqwest::StatusCode,
-        body: String,
-    },
+    Status { url: String, status: reqwest::StatusCode, body: String },
 }
 
 /// True when `source` names a Marathon URL rather than a file.
@@ -78,10 +74,7 @@ pub async fn fetch_apps(
         Credentials::Basic { user, password } => request.basic_auth(user, Some(password)),
         Credentials::Token(token) => request.header(AUTHORIZATION, format!("token={token}")),
     };
-    let request_error = |source| RemoteError::Request {
-        url: url.clone(),
-        source,
-    };
+    let request_error = |source| RemoteError::Request { url: url.clone(), source };
     let response = request.send().await.map_err(request_error)?;
     let status = response.status();
     let body = response.text().await.map_err(request_error)?;
@@ -89,17 +82,9 @@ pub async fn fetch_apps(
         // Marathon's error bodies are `{"message": ...}`; show the message when there is one.
         let message = serde_json::from_str::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| {
-                v.get("message")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_string)
-            })
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
             .unwrap_or_else(|| body.chars().take(200).collect());
-        return Err(RemoteError::Status {
-            url,
-            status,
-            body: message,
-        });
+        return Err(RemoteError::Status { url, status, body: message });
     }
     Ok((url, body))
 }

@@ -44,9 +44,11 @@ pub async fn apply<K: Child>(client: &Client, namespace: &str, object: &K) -> Re
     let name = object.meta().name.clone().ok_or(Error::MissingField("metadata.name"))?;
     let api: Api<K> = Api::namespaced(client.clone(), namespace);
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch(&name, &params, &Patch::Apply(object))
-        .await
-        .map_err(|source| Error::Apply { kind: K::kind(&()).into_owned(), name, source })
+    api.patch(&name, &params, &Patch::Apply(object)).await.map_err(|source| Error::Apply {
+        kind: K::kind(&()).into_owned(),
+        name,
+        source,
+    })
 }
 
 /// Deletes the objects of kind `K` that carry `selector`, are controlled by `owner_uid` and
@@ -73,7 +75,9 @@ pub async fn delete_undesired<K: Child>(
         match api.delete(&name, &DeleteParams::background()).await {
             Ok(_) => deleted.push(name),
             Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => return Err(Error::Delete { kind: K::kind(&()).into_owned(), name, source }),
+            Err(source) => {
+                return Err(Error::Delete { kind: K::kind(&()).into_owned(), name, source });
+            }
         }
     }
     Ok(deleted)

@@ -30,10 +30,7 @@ pub async fn install_crds(client: Client) -> Result<(), CrdInstallError> {
         let name = definition.name_any();
         api.patch(&name, &params, &Patch::Apply(&definition))
             .await
-            .map_err(|source| CrdInstallError::Apply {
-                name: name.clone(),
-                source,
-            })?;
+            .map_err(|source| CrdInstallError::Apply { name: name.clone(), source })?;
         let established = await_condition(api.clone(), &name, conditions::is_crd_established());
         match tokio::time::timeout(Duration::from_secs(30), established).await {
             Ok(Ok(_)) => {}

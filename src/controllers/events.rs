@@ -27,7 +27,13 @@ impl Events {
         self.publish_ref(object.object_ref(&()), type_, reason, note).await;
     }
 
-    pub async fn publish_ref(&self, reference: ObjectReference, type_: EventType, reason: &str, note: &str) {
+    pub async fn publish_ref(
+        &self,
+        reference: ObjectReference,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
         let event = Event {
             type_,
             reason: reason.to_owned(),

@@ -69,12 +69,14 @@ pub fn error_policy(volume: Arc<HostVolume>, error: &Error, ctx: Arc<Context>) -
 
 /// The cluster-wide PV name: namespace and name, shortened with a hash when long.
 pub fn pv_name(volume: &HostVolume) -> String {
-    let raw = format!("hostvolume-{}-{}", volume.namespace().unwrap_or_default(), volume.name_any());
+    let raw =
+        format!("hostvolume-{}-{}", volume.namespace().unwrap_or_default(), volume.name_any());
     names::app_name_max(&raw, 253)
 }
 
 fn metadata(volume: &HostVolume) -> ObjectMeta {
-    let mut labels = BTreeMap::from([(names::LABEL_MANAGED_BY.to_owned(), names::MANAGER.to_owned())]);
+    let mut labels =
+        BTreeMap::from([(names::LABEL_MANAGED_BY.to_owned(), names::MANAGER.to_owned())]);
     labels.insert(LABEL_HOST_VOLUME.to_owned(), "true".to_owned());
     let annotations = BTreeMap::from([
         (ANNOTATION_NAME.to_owned(), volume.name_any()),
@@ -185,26 +187,40 @@ async fn apply(volume: &HostVolume, ctx: &Context) -> Result<Action, Error> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let pvs: Api<PersistentVolume> = Api::all(ctx.client.clone());
     let pv_name = pv_name(volume);
-    let mut pv = pvs
-        .patch(&pv_name, &params, &Patch::Apply(build_pv(volume)))
-        .await
-        .map_err(|source| Error::Apply { kind: "PersistentVolume".into(), name: pv_name.clone(), source })?;
+    let mut pv =
+        pvs.patch(&pv_name, &params, &Patch::Apply(build_pv(volume))).await.map_err(|source| {
+            Error::Apply { kind: "PersistentVolume".into(), name: pv_name.clone(), source }
+        })?;
     if phase_of_pv(&pv) == Some("Released") {
         // The claim was deleted earlier (HostVolume removed and created again): the data is
         // still there, so free the PV for the new claim instead of leaving it stranded.
         let unbind = json!({ "spec": { "claimRef": { "uid": null, "resourceVersion": null } } });
-        pv = pvs
-            .patch(&pv_name, &PatchParams::default(), &Patch::Merge(&unbind))
-            .await
-            .map_err(|source| Error::Apply { kind: "PersistentVolume".into(), name: pv_name.clone(), source })?;
-        ctx.events.publish(volume, EventType::Normal, "Reattached", "released volume reattached to a new claim").await;
+        pv = pvs.patch(&pv_name, &PatchParams::default(), &Patch::Merge(&unbind)).await.map_err(
+            |source| Error::Apply {
+                kind: "PersistentVolume".into(),
+                name: pv_name.clone(),
+                source,
+            },
+        )?;
+        ctx.events
+            .publish(
+                volume,
+                EventType::Normal,
+                "Reattached",
+                "released volume reattached to a new claim",
+            )
+            .await;
     }
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &namespace);
     let claim_name = volume.claim_name();
     let claim = claims
         .patch(&claim_name, &params, &Patch::Apply(build_pvc(volume)))
         .await
-        .map_err(|source| Error::Apply { kind: "PersistentVolumeClaim".into(), name: claim_name.clone(), source })?;
+        .map_err(|source| Error::Apply {
+            kind: "PersistentVolumeClaim".into(),
+            name: claim_name.clone(),
+            source,
+        })?;
 
     let phase = match claim.status.as_ref().and_then(|s| s.phase.as_deref()) {
         Some("Bound") => HostVolumePhase::Bound,
@@ -231,24 +247,37 @@ async fn apply(volume: &HostVolume, ctx: &Context) -> Result<Action, Error> {
         patch_status(volume, ctx, &status).await?;
     }
     // Binding happens in the controller-manager; look again soon until it has.
-    Ok(if bound { Action::requeue(Duration::from_secs(300)) } else { Action::requeue(Duration::from_secs(2)) })
+    Ok(if bound {
+        Action::requeue(Duration::from_secs(300))
+    } else {
+        Action::requeue(Duration::from_secs(2))
+    })
 }
 
 fn phase_of_pv(pv: &PersistentVolume) -> Option<&str> {
     pv.status.as_ref().and_then(|s| s.phase.as_deref())
 }
 
-async fn patch_status(volume: &HostVolume, ctx: &Context, status: &HostVolumeStatus) -> Result<(), Error> {
-    let api: Api<HostVolume> = Api::namespaced(ctx.client.clone(), &volume.namespace().unwrap_or_default());
+async fn patch_status(
+    volume: &HostVolume,
+    ctx: &Context,
+    status: &HostVolumeStatus,
+) -> Result<(), Error> {
+    let api: Api<HostVolume> =
+        Api::namespaced(ctx.client.clone(), &volume.namespace().unwrap_or_default());
     let body = json!({
         "apiVersion": HostVolume::api_version(&()),
         "kind": HostVolume::kind(&()),
         "status": status,
     });
-    api.patch_status(&volume.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body))
-        .await
-        .map(drop)
-        .map_err(Error::Status)
+    api.patch_status(
+        &volume.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(body),
+    )
+    .await
+    .map(drop)
+    .map_err(Error::Status)
 }
 
 /// Pods (not finished) that mount the claim.
@@ -266,9 +295,10 @@ async fn pods_using(ctx: &Context, namespace: &str, claim: &str) -> Result<Vec<S
             !matches!(phase, Some("Succeeded" | "Failed"))
         })
         .filter(|pod| {
-            pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).any(|v| {
-                v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == claim)
-            })
+            pod.spec
+                .iter()
+                .flat_map(|s| s.volumes.iter().flatten())
+                .any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == claim))
         })
         .map(|pod| pod.name_any())
         .collect())
@@ -281,7 +311,10 @@ async fn cleanup(volume: &HostVolume, ctx: &Context) -> Result<Action, Error> {
     let claim_name = volume.claim_name();
     let users = pods_using(ctx, &namespace, &claim_name).await?;
     if !users.is_empty() {
-        let message = format!("claim {claim_name} is used by pods {}; delete or move them first", users.join(", "));
+        let message = format!(
+            "claim {claim_name} is used by pods {}; delete or move them first",
+            users.join(", ")
+        );
         ctx.events.publish(volume, EventType::Warning, "InUse", &message).await;
         return Err(Error::Blocked(message));
     }
@@ -289,7 +322,13 @@ async fn cleanup(volume: &HostVolume, ctx: &Context) -> Result<Action, Error> {
     match claims.delete(&claim_name, &DeleteParams::default()).await {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 404 => {}
-        Err(source) => return Err(Error::Delete { kind: "PersistentVolumeClaim".into(), name: claim_name, source }),
+        Err(source) => {
+            return Err(Error::Delete {
+                kind: "PersistentVolumeClaim".into(),
+                name: claim_name,
+                source,
+            });
+        }
     }
     let pv_name = pv_name(volume);
     if volume.spec.effective_reclaim_policy() == ReclaimPolicy::Delete {
@@ -297,11 +336,27 @@ async fn cleanup(volume: &HostVolume, ctx: &Context) -> Result<Action, Error> {
         match pvs.delete(&pv_name, &DeleteParams::default()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => return Err(Error::Delete { kind: "PersistentVolume".into(), name: pv_name, source }),
+            Err(source) => {
+                return Err(Error::Delete {
+                    kind: "PersistentVolume".into(),
+                    name: pv_name,
+                    source,
+                });
+            }
         }
-        ctx.events.publish(volume, EventType::Normal, "VolumeDeleted", &format!("PersistentVolume {pv_name} deleted as requested (reclaimPolicy Delete)")).await;
+        ctx.events
+            .publish(
+                volume,
+                EventType::Normal,
+                "VolumeDeleted",
+                &format!("PersistentVolume {pv_name} deleted as requested (reclaimPolicy Delete)"),
+            )
+            .await;
     } else {
-        let note = format!("PersistentVolume {pv_name} and the data at {} are kept (reclaimPolicy Retain)", volume.spec.host_path);
+        let note = format!(
+            "PersistentVolume {pv_name} and the data at {} are kept (reclaimPolicy Retain)",
+            volume.spec.host_path
+        );
         ctx.events.publish(volume, EventType::Normal, "VolumeKept", &note).await;
     }
     Ok(Action::await_change())
@@ -330,16 +385,24 @@ mod tests {
         assert_eq!(spec.local.unwrap().path, "/srv/data");
         let term = &spec.node_affinity.unwrap().required.unwrap().node_selector_terms[0];
         let requirement = &term.match_expressions.as_ref().unwrap()[0];
-        assert_eq!((requirement.key.as_str(), requirement.values.clone().unwrap()), (HOSTNAME_LABEL, vec!["node-1".to_owned()]));
+        assert_eq!(
+            (requirement.key.as_str(), requirement.values.clone().unwrap()),
+            (HOSTNAME_LABEL, vec!["node-1".to_owned()])
+        );
         let claim_ref = spec.claim_ref.unwrap();
-        assert_eq!((claim_ref.namespace.as_deref(), claim_ref.name.as_deref()), (Some("team"), Some("data")));
+        assert_eq!(
+            (claim_ref.namespace.as_deref(), claim_ref.name.as_deref()),
+            (Some("team"), Some("data"))
+        );
         let pvc = build_pvc(&v);
         assert_eq!(pvc.spec.unwrap().volume_name.as_deref(), Some("hostvolume-team-data"));
     }
 
     #[test]
     fn a_node_selector_becomes_the_pv_node_affinity() {
-        let v = volume(json!({ "nodeSelector": { "disk": "ssd" }, "hostPath": "/srv", "capacity": "1Gi", "reclaimPolicy": "Delete", "claimName": "db" }));
+        let v = volume(
+            json!({ "nodeSelector": { "disk": "ssd" }, "hostPath": "/srv", "capacity": "1Gi", "reclaimPolicy": "Delete", "claimName": "db" }),
+        );
         let pv = build_pv(&v);
         let spec = pv.spec.unwrap();
         assert_eq!(spec.persistent_volume_reclaim_policy.as_deref(), Some("Delete"));

@@ -19,10 +19,10 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::Api;
+use kube::core::PartialObjectMeta;
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::core::PartialObjectMeta;
 use kube::runtime::{WatchStreamExt, predicates, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
@@ -141,10 +141,13 @@ pub async fn run(
 ) {
     let namespace = config.namespace.clone();
     let ns = namespace.as_deref();
-    let managed = watcher::Config::default()
-        .labels(&format!("{}={}", names::LABEL_MANAGED_BY, names::MANAGER));
-    let host_volume_objects = watcher::Config::default()
-        .labels(&format!("{}=true", host_volume::LABEL_HOST_VOLUME));
+    let managed = watcher::Config::default().labels(&format!(
+        "{}={}",
+        names::LABEL_MANAGED_BY,
+        names::MANAGER
+    ));
+    let host_volume_objects =
+        watcher::Config::default().labels(&format!("{}=true", host_volume::LABEL_HOST_VOLUME));
 
     let (pods, pod_writer) = reflector::store();
     let pod_stream = reflector::reflector(
@@ -185,12 +188,16 @@ pub async fn run(
             .touched_objects()
             .predicate_filter(predicates::resource_version, Default::default()),
     )
-    .owns_stream(watcher(api::<PartialObjectMeta<Service>>(&client, ns), managed.clone()).touched_objects())
+    .owns_stream(
+        watcher(api::<PartialObjectMeta<Service>>(&client, ns), managed.clone()).touched_objects(),
+    )
     .owns_stream(
         watcher(api::<PartialObjectMeta<HorizontalPodAutoscaler>>(&client, ns), managed.clone())
             .touched_objects(),
     )
-    .owns_stream(watcher(api::<PartialObjectMeta<Ingress>>(&client, ns), managed.clone()).touched_objects())
+    .owns_stream(
+        watcher(api::<PartialObjectMeta<Ingress>>(&client, ns), managed.clone()).touched_objects(),
+    )
     .watches_stream(pod_stream, |pod| marathon_app::app_of_pod(&pod))
     .graceful_shutdown_on(shutdown.clone().cancelled_owned());
 
@@ -224,7 +231,11 @@ pub async fn run(
         .graceful_shutdown_on(shutdown.clone().cancelled_owned());
 
     let wait_ready = async move {
-        let synced = futures::join!(app_store.wait_until_ready(), pods.wait_until_ready(), host_volumes.wait_until_ready());
+        let synced = futures::join!(
+            app_store.wait_until_ready(),
+            pods.wait_until_ready(),
+            host_volumes.wait_until_ready()
+        );
         if let (Ok(()), Ok(()), Ok(())) = synced {
             info!("controller caches synced");
             ready();
@@ -233,9 +244,8 @@ pub async fn run(
     let run_apps = apps
         .run(marathon_app::reconcile, marathon_app::error_policy, ctx.clone())
         .for_each(log_result);
-    let run_volumes = volumes
-        .run(host_volume::reconcile, host_volume::error_policy, ctx)
-        .for_each(log_result);
+    let run_volumes =
+        volumes.run(host_volume::reconcile, host_volume::error_policy, ctx).for_each(log_result);
     tokio::select! {
         _ = async { tokio::join!(run_apps, run_volumes, wait_ready) } => {},
         _ = shutdown.cancelled() => {},

@@ -12,10 +12,7 @@ pub fn files() -> Result<Vec<(String, String)>, serde_norway::Error> {
         .into_iter()
         .map(|crd| {
             let yaml = serde_norway::to_string(&crd)?;
-            Ok((
-                format!("{}.yaml", crd.spec.names.plural),
-                format!("{GENERATED_HEADER}{yaml}"),
-            ))
+            Ok((format!("{}.yaml", crd.spec.names.plural), format!("{GENERATED_HEADER}{yaml}")))
         })
         .collect()
 }

@@ -39,11 +39,7 @@ fn mebibytes(mib: f64) -> Quantity {
 
 /// Requests and limits under `policy`.
 pub(crate) fn resources(spec: &MarathonAppSpec, policy: ResourcePolicy) -> ResourceRequirements {
-    let (cpus, mem, disk) = (
-        spec.effective_cpus(),
-        spec.effective_mem(),
-        spec.effective_disk(),
-    );
+    let (cpus, mem, disk) = (spec.effective_cpus(), spec.effective_mem(), spec.effective_disk());
     let gpus = spec.gpus.unwrap_or(0);
     let mut requests = BTreeMap::new();
     let mut limits = BTreeMap::new();
@@ -90,11 +86,7 @@ pub(crate) fn resources(spec: &MarathonAppSpec, policy: ResourcePolicy) -> Resou
 
 /// `user` as a numeric uid: `root` is 0, digits are the uid; names cannot be resolved.
 fn uid(user: &str) -> Option<i64> {
-    if user == "root" {
-        Some(0)
-    } else {
-        user.parse().ok()
-    }
+    if user == "root" { Some(0) } else { user.parse().ok() }
 }
 
 /// The image the app runs in, and whether it came from the app.
@@ -115,11 +107,7 @@ pub(crate) fn build_container(
     warnings: &mut Warnings,
 ) -> Container {
     let (image, from_app) = image(spec, base_image);
-    let mut c = Container {
-        name: "main".into(),
-        image: Some(image),
-        ..Container::default()
-    };
+    let mut c = Container { name: "main".into(), image: Some(image), ..Container::default() };
     // `cmd: null` or "" is absent (dcos-migrate bug 1).
     let cmd = spec.cmd.as_deref().filter(|c| !c.trim().is_empty());
     let args = spec.args.as_ref().filter(|a| !a.is_empty());
@@ -127,10 +115,7 @@ pub(crate) fn build_container(
         (Some(cmd), maybe_args) => {
             c.command = Some(vec!["/bin/sh".into(), "-c".into(), cmd.to_string()]);
             if maybe_args.is_some() {
-                warnings.push(
-                    "args",
-                    "Marathon rejects cmd together with args; args ignored",
-                );
+                warnings.push("args", "Marathon rejects cmd together with args; args ignored");
             }
         }
         // Without an image there is no entrypoint: args[0] is the program.
@@ -182,10 +167,8 @@ pub(crate) fn build_container(
     if let Some(linux) = spec.container.as_ref().and_then(|c| c.linux_info.as_ref()) {
         if let Some(seccomp) = &linux.seccomp {
             if seccomp.unconfined == Some(true) {
-                sc.seccomp_profile = Some(SeccompProfile {
-                    type_: "Unconfined".into(),
-                    localhost_profile: None,
-                });
+                sc.seccomp_profile =
+                    Some(SeccompProfile { type_: "Unconfined".into(), localhost_profile: None });
             } else if let Some(name) = &seccomp.profile_name {
                 sc.seccomp_profile = Some(SeccompProfile {
                     type_: "Localhost".into(),
@@ -198,10 +181,8 @@ pub(crate) fn build_container(
             }
         }
         if linux.ipc_info.is_some() {
-            warnings.push(
-                "container.linuxInfo.ipcInfo",
-                "IPC namespace settings are not translated",
-            );
+            warnings
+                .push("container.linuxInfo.ipcInfo", "IPC namespace settings are not translated");
         }
     }
     if sc != SecurityContext::default() {
@@ -233,10 +214,7 @@ fn docker_parameter(
     match key.trim_start_matches('-') {
         "user" | "u" => match uid(value.split(':').next().unwrap_or(value)) {
             Some(id) => sc.run_as_user = Some(id),
-            None => warnings.push(
-                path,
-                format!("user {value:?} is not a numeric uid; ignored"),
-            ),
+            None => warnings.push(path, format!("user {value:?} is not a numeric uid; ignored")),
         },
         "cap-add" => sc
             .capabilities
@@ -260,13 +238,11 @@ fn docker_parameter(
         }
         "env" | "e" => {
             let (k, v) = value.split_once('=').unwrap_or((value, ""));
-            c.env
-                .get_or_insert_default()
-                .push(k8s_openapi::api::core::v1::EnvVar {
-                    name: k.to_string(),
-                    value: Some(v.to_string()),
-                    value_from: None,
-                });
+            c.env.get_or_insert_default().push(k8s_openapi::api::core::v1::EnvVar {
+                name: k.to_string(),
+                value: Some(v.to_string()),
+                value_from: None,
+            });
         }
         other => warnings.push(
             path,
@@ -325,11 +301,9 @@ mod tests {
     fn docker_parameters() {
         let mut w = Warnings::default();
         let mut x = PodExtras::default();
-        let s = spec(
-            serde_json::json!({"id": "/a", "cmd": "run", "container": {"docker": {
+        let s = spec(serde_json::json!({"id": "/a", "cmd": "run", "container": {"docker": {
             "image": "x", "privileged": true, "forcePullImage": true,
-            "parameters": [{"key": "cap-add", "value": "SYS_ADMIN"}, {"key": "log-driver", "value": "none"}, {"key": "label", "value": "a=b"}]}}}),
-        );
+            "parameters": [{"key": "cap-add", "value": "SYS_ADMIN"}, {"key": "log-driver", "value": "none"}, {"key": "label", "value": "a=b"}]}}}));
         let c = build_container(
             &s,
             "busybox",

@@ -32,11 +32,7 @@ pub(crate) struct EnvInput<'a> {
 }
 
 fn plain(name: impl Into<String>, value: impl Into<String>) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: Some(value.into()),
-        value_from: None,
-    }
+    EnvVar { name: name.into(), value: Some(value.into()), value_from: None }
 }
 
 fn field(name: &str, path: &str) -> EnvVar {
@@ -44,10 +40,7 @@ fn field(name: &str, path: &str) -> EnvVar {
         name: name.into(),
         value: None,
         value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                field_path: path.into(),
-                api_version: None,
-            }),
+            field_ref: Some(ObjectFieldSelector { field_path: path.into(), api_version: None }),
             ..EnvVarSource::default()
         }),
     }
@@ -55,23 +48,13 @@ fn field(name: &str, path: &str) -> EnvVar {
 
 /// Scala's `Double.toString` for the values Marathon prints: `1.0`, `0.5`, `128.0`.
 fn scala_double(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.1}")
-    } else {
-        format!("{v}")
-    }
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.1}") } else { format!("{v}") }
 }
 
 /// `[^A-Za-z0-9_]` -> `_`, upper-cased, as Marathon names label and port variables.
 fn env_key(raw: &str) -> String {
     raw.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_uppercase() } else { '_' })
         .collect()
 }
 
@@ -88,14 +71,9 @@ pub(crate) fn secret_ref(source: &str) -> Option<(String, String)> {
             _ => '-',
         })
         .collect();
-    let name: String = key
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c == '_' { '-' } else { c })
-        .collect();
-    let name = name
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_string();
+    let name: String =
+        key.to_ascii_lowercase().chars().map(|c| if c == '_' { '-' } else { c }).collect();
+    let name = name.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
     (!name.is_empty() && name.len() <= 253 && !key.is_empty()).then_some((name, key))
 }
 
@@ -106,21 +84,13 @@ pub(crate) fn secret_selector(
 ) -> Option<SecretKeySelector> {
     let source = secrets.and_then(|s| s.get(secret))?;
     let (name, key) = secret_ref(&source.source)?;
-    Some(SecretKeySelector {
-        name,
-        key,
-        optional: None,
-    })
+    Some(SecretKeySelector { name, key, optional: None })
 }
 
 /// The container environment.
 pub(crate) fn build_env(input: &EnvInput<'_>, warnings: &mut Warnings) -> Vec<EnvVar> {
     let mut vars: Vec<EnvVar> = Vec::with_capacity(16 + input.ports.len() * 2);
-    let numbers: Vec<String> = input
-        .ports
-        .iter()
-        .map(|p| p.container_port.to_string())
-        .collect();
+    let numbers: Vec<String> = input.ports.iter().map(|p| p.container_port.to_string()).collect();
     for (i, (p, n)) in input.ports.iter().zip(&numbers).enumerate() {
         vars.push(plain(format!("PORT{i}"), n.clone()));
         if p.declared > 0 {
@@ -144,19 +114,10 @@ pub(crate) fn build_env(input: &EnvInput<'_>, warnings: &mut Warnings) -> Vec<En
     if let Some(image) = input.image {
         vars.push(plain("MARATHON_APP_DOCKER_IMAGE", image));
     }
-    vars.push(plain(
-        "MARATHON_APP_RESOURCE_CPUS",
-        scala_double(input.cpus),
-    ));
+    vars.push(plain("MARATHON_APP_RESOURCE_CPUS", scala_double(input.cpus)));
     vars.push(plain("MARATHON_APP_RESOURCE_MEM", scala_double(input.mem)));
-    vars.push(plain(
-        "MARATHON_APP_RESOURCE_DISK",
-        scala_double(input.disk),
-    ));
-    vars.push(plain(
-        "MARATHON_APP_RESOURCE_GPUS",
-        format!("{}", input.gpus.round() as i64),
-    ));
+    vars.push(plain("MARATHON_APP_RESOURCE_DISK", scala_double(input.disk)));
+    vars.push(plain("MARATHON_APP_RESOURCE_GPUS", format!("{}", input.gpus.round() as i64)));
     let mut label_keys = Vec::new();
     for (k, v) in input.labels {
         if v.len() > MAX_LABEL_ENV {
@@ -221,10 +182,7 @@ mod tests {
 
     #[test]
     fn secret_paths_become_names_and_keys() {
-        assert_eq!(
-            secret_ref("/db/password"),
-            Some(("db.password".into(), "db.password".into()))
-        );
+        assert_eq!(secret_ref("/db/password"), Some(("db.password".into(), "db.password".into())));
         assert_eq!(
             secret_ref("test/Secret_2"),
             Some(("test.secret-2".into(), "test.Secret_2".into()))

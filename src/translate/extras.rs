@@ -5,12 +5,8 @@ use super::warnings::Warnings;
 use crate::crd::{EnvValue, KillSelection, MarathonAppSpec};
 
 /// DC/OS-only names that stop resolving on Kubernetes.
-const DCOS_MARKERS: [&str; 4] = [
-    ".marathon.mesos",
-    ".l4lb.thisdcos.directory",
-    "/opt/mesosphere",
-    ".mesos:",
-];
+const DCOS_MARKERS: [&str; 4] =
+    [".marathon.mesos", ".l4lb.thisdcos.directory", "/opt/mesosphere", ".mesos:"];
 
 fn dcos_specific(path: &str, text: &str, w: &mut Warnings) {
     if let Some(m) = DCOS_MARKERS.iter().find(|m| text.contains(*m)) {
@@ -24,58 +20,27 @@ fn dcos_specific(path: &str, text: &str, w: &mut Warnings) {
 /// Reports everything translation leaves out.
 pub(crate) fn report(spec: &MarathonAppSpec, w: &mut Warnings) {
     if spec.backoff_seconds.is_some_and(|b| b != 1)
-        || spec
-            .backoff_factor
-            .as_ref()
-            .is_some_and(|f| (f.as_f64() - 1.15).abs() > 1e-9)
+        || spec.backoff_factor.as_ref().is_some_and(|f| (f.as_f64() - 1.15).abs() > 1e-9)
     {
-        w.push(
-            "backoffSeconds",
-            "launch backoff is the kubelet's fixed CrashLoopBackOff",
-        );
+        w.push("backoffSeconds", "launch backoff is the kubelet's fixed CrashLoopBackOff");
     }
-    if spec
-        .max_launch_delay_seconds
-        .is_some_and(|m| m != 300 && m != 3600)
-    {
-        w.push(
-            "maxLaunchDelaySeconds",
-            "the kubelet caps restart backoff at 5 minutes",
-        );
+    if spec.max_launch_delay_seconds.is_some_and(|m| m != 300 && m != 3600) {
+        w.push("maxLaunchDelaySeconds", "the kubelet caps restart backoff at 5 minutes");
     }
     if spec.dependencies.as_ref().is_some_and(|d| !d.is_empty()) {
-        w.push(
-            "dependencies",
-            "Kubernetes starts apps independently; order is not enforced",
-        );
+        w.push("dependencies", "Kubernetes starts apps independently; order is not enforced");
     }
-    if spec
-        .executor
-        .as_deref()
-        .is_some_and(|e| !e.is_empty() && e != "//cmd")
-    {
-        w.push(
-            "executor",
-            "custom Mesos executors do not exist on Kubernetes",
-        );
+    if spec.executor.as_deref().is_some_and(|e| !e.is_empty() && e != "//cmd") {
+        w.push("executor", "custom Mesos executors do not exist on Kubernetes");
     }
     if spec.executor_resources.is_some() {
-        w.push(
-            "executorResources",
-            "no executor overhead on Kubernetes; ignored",
-        );
+        w.push("executorResources", "no executor overhead on Kubernetes; ignored");
     }
     if spec.residency.is_some() {
-        w.push(
-            "residency",
-            "deprecated and without effect; StatefulSet pods keep their claims",
-        );
+        w.push("residency", "deprecated and without effect; StatefulSet pods keep their claims");
     }
     if spec.check.is_some() {
-        w.push(
-            "check",
-            "Mesos generic checks are informational; not translated",
-        );
+        w.push("check", "Mesos generic checks are informational; not translated");
     }
     if spec.store_urls.as_ref().is_some_and(|s| !s.is_empty()) {
         w.push("storeUrls", "not translated");

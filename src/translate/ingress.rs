@@ -39,8 +39,7 @@ fn is_host(host: &str) -> bool {
         && bare.split('.').all(|p| {
             !p.is_empty()
                 && p.len() <= MAX_LABEL
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !p.starts_with('-')
                 && !p.ends_with('-')
         })
@@ -66,14 +65,11 @@ pub(crate) fn build_ingress(
             app_group = Some(value.as_str());
             continue;
         }
-        let parsed = rest
-            .split_once('_')
-            .and_then(|(n, opt)| Some((n.parse::<usize>().ok()?, opt)));
+        let parsed =
+            rest.split_once('_').and_then(|(n, opt)| Some((n.parse::<usize>().ok()?, opt)));
         let Some((index, option)) = parsed else {
-            warnings.push(
-                label_path(key),
-                "marathon-lb setting has no Ingress equivalent; ignored",
-            );
+            warnings
+                .push(label_path(key), "marathon-lb setting has no Ingress equivalent; ignored");
             continue;
         };
         let lb = ports.entry(index).or_default();
@@ -131,15 +127,9 @@ pub(crate) fn build_ingress(
             }
         }
         let path = lb.path.unwrap_or("/");
-        let path = if path.starts_with('/') {
-            path.to_string()
-        } else {
-            format!("/{path}")
-        };
-        for host in vhost
-            .split(',')
-            .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
+        let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+        for host in
+            vhost.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty())
         {
             if !is_host(&host) {
                 warnings.push(
@@ -186,9 +176,7 @@ pub(crate) fn build_ingress(
     tls_hosts.dedup();
     let mut meta = meta;
     if redirect {
-        meta.annotations
-            .get_or_insert_default()
-            .insert(SSL_REDIRECT.into(), "true".into());
+        meta.annotations.get_or_insert_default().insert(SSL_REDIRECT.into(), "true".into());
     }
     let tls = (!tls_hosts.is_empty()).then(|| {
         vec![IngressTLS {
@@ -213,10 +201,7 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -230,15 +215,9 @@ mod tests {
         ]);
         let classes = BTreeMap::from([("external".to_string(), "nginx".to_string())]);
         let mut w = Warnings::default();
-        let ing = build_ingress(
-            &l,
-            ObjectMeta::default(),
-            "web",
-            &["http".into()],
-            &classes,
-            &mut w,
-        )
-        .unwrap();
+        let ing =
+            build_ingress(&l, ObjectMeta::default(), "web", &["http".into()], &classes, &mut w)
+                .unwrap();
         let spec = ing.spec.unwrap();
         assert_eq!(spec.ingress_class_name.as_deref(), Some("nginx"));
         let rules = spec.rules.unwrap();
@@ -254,32 +233,15 @@ mod tests {
     #[test]
     fn disabled_or_missing_ports_give_no_ingress() {
         let mut w = Warnings::default();
-        let l = labels(&[
-            ("HAPROXY_0_VHOST", "a.example.com"),
-            ("HAPROXY_0_ENABLED", "false"),
-        ]);
+        let l = labels(&[("HAPROXY_0_VHOST", "a.example.com"), ("HAPROXY_0_ENABLED", "false")]);
         assert!(
-            build_ingress(
-                &l,
-                ObjectMeta::default(),
-                "s",
-                &["p".into()],
-                &BTreeMap::new(),
-                &mut w
-            )
-            .is_none()
+            build_ingress(&l, ObjectMeta::default(), "s", &["p".into()], &BTreeMap::new(), &mut w)
+                .is_none()
         );
         let l = labels(&[("HAPROXY_1_VHOST", "a.example.com")]);
         assert!(
-            build_ingress(
-                &l,
-                ObjectMeta::default(),
-                "s",
-                &["p".into()],
-                &BTreeMap::new(),
-                &mut w
-            )
-            .is_none()
+            build_ingress(&l, ObjectMeta::default(), "s", &["p".into()], &BTreeMap::new(), &mut w)
+                .is_none()
         );
         assert_eq!(w.finish().len(), 1);
     }

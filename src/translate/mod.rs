@@ -99,14 +99,7 @@ impl DesiredObjects {
     /// Every object as JSON (with `apiVersion` and `kind`), in apply order: claims, Services,
     /// workload, HPA, Ingress.
     pub fn to_values(&self) -> Result<Vec<serde_json::Value>, serde_json::Error> {
-        let Self {
-            deployment,
-            stateful_set,
-            services,
-            hpa,
-            pvcs,
-            ingress,
-        } = self;
+        let Self { deployment, stateful_set, services, hpa, pvcs, ingress } = self;
         let mut out = Vec::new();
         for p in pvcs {
             out.push(serde_json::to_value(p)?);
@@ -187,11 +180,8 @@ pub fn translate(
     let resident = spec.is_resident();
     let label = app_label(app);
     // StatefulSet pods carry `controller-revision-hash: <name>-<hash>`, so the name is shorter.
-    let base = if resident {
-        names::app_name_max(&label, names::MAX_STATEFUL_SET)
-    } else {
-        label.clone()
-    };
+    let base =
+        if resident { names::app_name_max(&label, names::MAX_STATEFUL_SET) } else { label.clone() };
     let version = spec
         .version_info
         .as_ref()
@@ -199,10 +189,7 @@ pub fn translate(
         .or_else(|| spec.version.clone());
     let owner = names::Owner {
         app_name: label.clone(),
-        namespace: options
-            .namespace
-            .clone()
-            .or_else(|| app.meta().namespace.clone()),
+        namespace: options.namespace.clone().or_else(|| app.meta().namespace.clone()),
         app_id: spec.id.clone(),
         version: version.clone(),
         owner_ref: app.controller_owner_ref(&()),
@@ -214,12 +201,8 @@ pub fn translate(
     // Ports and Services.
     let (mode, raw) = network::raw_ports(spec, &mut w);
     let host_network = options.host_network && mode == ports::NetMode::Host;
-    let mut app_ports = ports::resolve(
-        mode,
-        &raw,
-        spec.require_ports == Some(true) || host_network,
-        &mut w,
-    );
+    let mut app_ports =
+        ports::resolve(mode, &raw, spec.require_ports == Some(true) || host_network, &mut w);
     if host_network {
         for p in &mut app_ports {
             p.host_port = Some(p.container_port);
@@ -307,12 +290,8 @@ pub fn translate(
 
     // Placement.
     let mut placement = placement::Placement::default();
-    let constraints: Vec<Vec<String>> = spec
-        .constraints
-        .iter()
-        .flatten()
-        .map(|c| c.0.clone())
-        .collect();
+    let constraints: Vec<Vec<String>> =
+        spec.constraints.iter().flatten().map(|c| c.0.clone()).collect();
     placement::constraints(&constraints, &selector, &mut placement, &mut w);
     placement::roles(
         spec.accepted_resource_roles.as_deref().unwrap_or_default(),
@@ -325,10 +304,9 @@ pub fn translate(
         Some(UnreachableStrategy::Enabled(e)) => {
             placement::unreachable(Some(e.inactive_after_seconds.unwrap_or(0)), &mut placement)
         }
-        Some(UnreachableStrategy::Invalid(_)) => w.push(
-            "unreachableStrategy",
-            "not understood; Kubernetes' default eviction applies",
-        ),
+        Some(UnreachableStrategy::Invalid(_)) => {
+            w.push("unreachableStrategy", "not understood; Kubernetes' default eviction applies")
+        }
         None if resident => placement::unreachable(None, &mut placement),
         None => placement::unreachable(Some(0), &mut placement),
     }
@@ -359,38 +337,21 @@ pub fn translate(
         },
         &mut w,
     );
-    let mut objects = DesiredObjects {
-        services: Vec::new(),
-        ingress,
-        ..DesiredObjects::default()
-    };
-    let single = labels
-        .get("MARATHON_SINGLE_INSTANCE_APP")
-        .is_some_and(|v| v == "true");
-    let instances = if single {
-        spec.effective_instances().min(1)
-    } else {
-        spec.effective_instances()
-    };
+    let mut objects = DesiredObjects { services: Vec::new(), ingress, ..DesiredObjects::default() };
+    let single = labels.get("MARATHON_SINGLE_INSTANCE_APP").is_some_and(|v| v == "true");
+    let instances =
+        if single { spec.effective_instances().min(1) } else { spec.effective_instances() };
     // With autoscaling the HPA scales the MarathonApp (its scale subresource sets
     // `instances`), so the workload's replicas always follow `instances`: one writer each.
     let replicas = Some(instances);
     let (def_min, def_over) = upgrade::defaults(resident || single);
     let us = spec.upgrade_strategy.as_ref();
-    let min_health = us
-        .and_then(|u| u.minimum_health_capacity.as_ref())
-        .map_or(def_min, |s| s.as_f64());
-    let over = us
-        .and_then(|u| u.maximum_over_capacity.as_ref())
-        .map_or(def_over, |s| s.as_f64());
+    let min_health =
+        us.and_then(|u| u.minimum_health_capacity.as_ref()).map_or(def_min, |s| s.as_f64());
+    let over = us.and_then(|u| u.maximum_over_capacity.as_ref()).map_or(def_over, |s| s.as_f64());
     if resident {
         let headless = ports::headless_name(&base);
-        services.push(ports::build_headless(
-            &base,
-            &app_ports,
-            &selector,
-            meta(&headless),
-        ));
+        services.push(ports::build_headless(&base, &app_ports, &selector, meta(&headless)));
         objects.stateful_set = Some(workload::build_stateful_set(
             &owner,
             &base,
@@ -419,8 +380,5 @@ pub fn translate(
     services.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     objects.services = services;
     objects.pvcs = pvcs;
-    Ok(Translation {
-        objects,
-        warnings: w.finish(),
-    })
+    Ok(Translation { objects, warnings: w.finish() })
 }

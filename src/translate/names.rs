@@ -86,15 +86,8 @@ fn shorten(name: &str, key: &str, max: usize) -> String {
 
 fn with_hash(name: &str, key: &str, max: usize) -> String {
     let keep = max.saturating_sub(HASH_LEN + 1);
-    let head = name
-        .get(..keep.min(name.len()))
-        .unwrap_or(name)
-        .trim_end_matches('-');
-    if head.is_empty() {
-        stable_hash(key)
-    } else {
-        format!("{head}-{}", stable_hash(key))
-    }
+    let head = name.get(..keep.min(name.len())).unwrap_or(name).trim_end_matches('-');
+    if head.is_empty() { stable_hash(key) } else { format!("{head}-{}", stable_hash(key)) }
 }
 
 /// The resource name of a Marathon app id (`/prod/web/frontend` -> `prod-web-frontend`):
@@ -105,11 +98,7 @@ pub fn app_name_max(id: &str, max: usize) -> String {
     // A slash-only mapping is reversible up to the `/a/b` vs `/a-b` ambiguity the caller
     // checks; anything else rewritten gets a hash so `/a.b` and `/a/b` stay apart.
     if clean.is_empty() || lossy {
-        with_hash(
-            &clean,
-            id,
-            max.min(clean.len() + HASH_LEN + 1).max(HASH_LEN),
-        )
+        with_hash(&clean, id, max.min(clean.len() + HASH_LEN + 1).max(HASH_LEN))
     } else {
         shorten(&clean, id, max)
     }
@@ -149,10 +138,7 @@ pub fn port_name(raw: Option<&str>, index: usize) -> String {
         clean = clean.replace("--", "-");
     }
     if clean.len() > MAX_PORT_NAME {
-        clean = format!(
-            "{}-{index}",
-            clean.get(..MAX_PORT_NAME - 3).unwrap_or(&clean)
-        );
+        clean = format!("{}-{index}", clean.get(..MAX_PORT_NAME - 3).unwrap_or(&clean));
         clean = clean.replace("--", "-");
     }
     if clean.is_empty() || !clean.chars().any(|c| c.is_ascii_lowercase()) {
@@ -166,9 +152,7 @@ pub fn port_name(raw: Option<&str>, index: usize) -> String {
 pub fn is_label_value(value: &str) -> bool {
     value.is_empty()
         || (value.len() <= MAX_LABEL
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             && value.starts_with(|c: char| c.is_ascii_alphanumeric())
             && value.ends_with(|c: char| c.is_ascii_alphanumeric()))
 }
@@ -249,8 +233,7 @@ mod tests {
     fn is_dns1123_label(s: &str) -> bool {
         !s.is_empty()
             && s.len() <= MAX_LABEL
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.starts_with('-')
             && !s.ends_with('-')
     }

@@ -19,11 +19,7 @@ fn labels(l: Option<&Labels>) -> Labels {
 }
 
 fn default_port(path: &str) -> Vec<RawPort> {
-    vec![RawPort {
-        name: Some("default".into()),
-        path: path.into(),
-        ..RawPort::default()
-    }]
+    vec![RawPort { name: Some("default".into()), path: path.into(), ..RawPort::default() }]
 }
 
 fn mappings(list: &[PortMapping], path: &str) -> Vec<RawPort> {
@@ -114,11 +110,8 @@ pub(crate) fn raw_ports(
         mappings(list, "container.portMappings")
     } else if let Some(list) = docker.and_then(|d| d.port_mappings.as_ref()) {
         mappings(list, "container.docker.portMappings")
-    } else if let Some(list) = spec
-        .ip_address
-        .as_ref()
-        .and_then(|ip| ip.discovery.as_ref())
-        .and_then(|d| d.ports.as_ref())
+    } else if let Some(list) =
+        spec.ip_address.as_ref().and_then(|ip| ip.discovery.as_ref()).and_then(|d| d.ports.as_ref())
     {
         list.iter()
             .enumerate()

@@ -50,11 +50,7 @@ impl Placement {
             ..PodAntiAffinity::default()
         });
         (node_affinity.is_some() || pod_affinity.is_some() || pod_anti_affinity.is_some())
-            .then_some(Affinity {
-                node_affinity,
-                pod_affinity,
-                pod_anti_affinity,
-            })
+            .then_some(Affinity { node_affinity, pod_affinity, pod_anti_affinity })
     }
 }
 
@@ -73,15 +69,10 @@ pub(crate) fn node_key(field: &str) -> Option<String> {
 fn literal_alternatives(regex: &str) -> Option<Vec<String>> {
     let inner = regex.strip_prefix('^').unwrap_or(regex);
     let inner = inner.strip_suffix('$').unwrap_or(inner);
-    let inner = inner
-        .strip_prefix('(')
-        .and_then(|s| s.strip_suffix(')'))
-        .unwrap_or(inner);
+    let inner = inner.strip_prefix('(').and_then(|s| s.strip_suffix(')')).unwrap_or(inner);
     let values: Vec<String> = inner.split('|').map(str::to_string).collect();
     let literal = values.iter().all(|v| {
-        !v.is_empty()
-            && v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
     });
     literal.then_some(values)
 }
@@ -110,12 +101,7 @@ fn spread(
         }),
         max_skew: skew,
         topology_key: key.to_string(),
-        when_unsatisfiable: if hard {
-            "DoNotSchedule"
-        } else {
-            "ScheduleAnyway"
-        }
-        .into(),
+        when_unsatisfiable: if hard { "DoNotSchedule" } else { "ScheduleAnyway" }.into(),
         ..TopologySpreadConstraint::default()
     }
 }
@@ -135,10 +121,8 @@ pub(crate) fn constraints(
         };
         let value = c.get(2).map(String::as_str);
         let Some(key) = node_key(field) else {
-            warnings.push(
-                path,
-                format!("attribute {field:?} is not a valid node label key; ignored"),
-            );
+            warnings
+                .push(path, format!("attribute {field:?} is not a valid node label key; ignored"));
             continue;
         };
         match (op.to_ascii_uppercase().as_str(), value) {
@@ -196,8 +180,7 @@ pub(crate) fn roles(
 ) {
     let public = accepted.iter().any(|r| r == "slave_public") || role == Some("slave_public");
     if public {
-        out.node_selector
-            .insert(PUBLIC_NODE_LABEL.into(), "true".into());
+        out.node_selector.insert(PUBLIC_NODE_LABEL.into(), "true".into());
         out.tolerations.push(Toleration {
             key: Some(PUBLIC_NODE_LABEL.into()),
             operator: Some("Exists".into()),
@@ -214,20 +197,14 @@ pub(crate) fn roles(
         }
     }
     if let Some(role) = role.filter(|r| *r != "*" && *r != "slave_public") {
-        warnings.push(
-            "role",
-            format!("Mesos role {role:?} has no Kubernetes equivalent; ignored"),
-        );
+        warnings.push("role", format!("Mesos role {role:?} has no Kubernetes equivalent; ignored"));
     }
 }
 
 /// `unreachableStrategy` as NoExecute tolerations for unreachable and not-ready nodes:
 /// `Some(seconds)` replaces after that long, `None` ("disabled") never evicts.
 pub(crate) fn unreachable(inactive_after: Option<i64>, out: &mut Placement) {
-    for key in [
-        "node.kubernetes.io/unreachable",
-        "node.kubernetes.io/not-ready",
-    ] {
+    for key in ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"] {
         out.tolerations.push(Toleration {
             key: Some(key.into()),
             operator: Some("Exists".into()),
@@ -243,10 +220,8 @@ mod tests {
     use super::*;
 
     fn run(c: &[&[&str]]) -> (Placement, Vec<super::super::Warning>) {
-        let list: Vec<Vec<String>> = c
-            .iter()
-            .map(|c| c.iter().map(|s| s.to_string()).collect())
-            .collect();
+        let list: Vec<Vec<String>> =
+            c.iter().map(|c| c.iter().map(|s| s.to_string()).collect()).collect();
         let sel = BTreeMap::from([("app".to_string(), "x".to_string())]);
         let mut p = Placement::default();
         let mut w = Warnings::default();
@@ -257,10 +232,7 @@ mod tests {
     #[test]
     fn unique_hostname_is_anti_affinity() {
         let (p, w) = run(&[&["hostname", "UNIQUE"]]);
-        assert_eq!(
-            p.pod_anti_affinity[0].topology_key,
-            "kubernetes.io/hostname"
-        );
+        assert_eq!(p.pod_anti_affinity[0].topology_key, "kubernetes.io/hostname");
         assert!(w.is_empty());
     }
 
@@ -275,10 +247,7 @@ mod tests {
         ]);
         assert_eq!(p.node_selector["rack_id"], "rack-1");
         assert_eq!(p.node_selector["topology.kubernetes.io/zone"], "a");
-        assert_eq!(
-            p.node_terms[0].values.as_deref(),
-            Some(&["r1".to_string(), "r2".into()][..])
-        );
+        assert_eq!(p.node_terms[0].values.as_deref(), Some(&["r1".to_string(), "r2".into()][..]));
         assert_eq!(p.node_terms[1].operator, "NotIn");
         assert_eq!(w.len(), 1, "the regex is reported: {w:?}");
         assert_eq!(w[0].path, "constraints[4]");

@@ -187,10 +187,7 @@ fn push_unique(
     if clash {
         warnings.push(
             path,
-            format!(
-                "service port {} is used twice; dropped from the Service",
-                port.port
-            ),
+            format!("service port {} is used twice; dropped from the Service", port.port),
         );
     } else {
         list.push(port);
@@ -200,10 +197,7 @@ fn push_unique(
 /// `VIP_<n>` label value `name:port` or `ip:port` -> `(Service name, port)`.
 fn parse_vip(value: &str) -> Option<(Option<&str>, i32)> {
     let (host, port) = value.rsplit_once(':')?;
-    let port = port
-        .parse::<i32>()
-        .ok()
-        .filter(|p| (1..=65535).contains(p))?;
+    let port = port.parse::<i32>().ok().filter(|p| (1..=65535).contains(p))?;
     let is_ip = host.parse::<std::net::IpAddr>().is_ok();
     Some(((!is_ip).then_some(host), port))
 }
@@ -267,10 +261,8 @@ pub(crate) fn build_headless(
     selector: &BTreeMap<String, String>,
     meta: ObjectMeta,
 ) -> Service {
-    let ports: Vec<ServicePort> = ports
-        .iter()
-        .flat_map(|p| service_ports(p, p.container_port))
-        .collect();
+    let ports: Vec<ServicePort> =
+        ports.iter().flat_map(|p| service_ports(p, p.container_port)).collect();
     let _ = app;
     Service {
         metadata: meta,
@@ -309,10 +301,7 @@ mod tests {
         let mut w = Warnings::default();
         let ports = resolve(
             NetMode::Host,
-            &[
-                raw(Some("http"), None, Some(8080)),
-                raw(None, None, Some(0)),
-            ],
+            &[raw(Some("http"), None, Some(8080)), raw(None, None, Some(0))],
             true,
             &mut w,
         );
@@ -320,16 +309,8 @@ mod tests {
         assert_eq!(ports[0].host_port, Some(8080), "requirePorts");
         assert_eq!(ports[1].container_port, 10001);
         assert_eq!(ports[1].name, "port1");
-        let bridge = resolve(
-            NetMode::Bridge,
-            &[raw(None, Some(80), Some(10019))],
-            false,
-            &mut w,
-        );
-        assert_eq!(
-            (bridge[0].container_port, bridge[0].service_port),
-            (80, 10019)
-        );
+        let bridge = resolve(NetMode::Bridge, &[raw(None, Some(80), Some(10019))], false, &mut w);
+        assert_eq!((bridge[0].container_port, bridge[0].service_port), (80, 10019));
     }
 
     #[test]
@@ -341,20 +322,11 @@ mod tests {
         ip.labels.insert("VIP_0".into(), "192.168.0.1:80".into());
         let ports = resolve(NetMode::Container, &[r, ip], false, &mut w);
         let sel = BTreeMap::new();
-        let meta = |n: &str| ObjectMeta {
-            name: Some(n.into()),
-            ..ObjectMeta::default()
-        };
+        let meta = |n: &str| ObjectMeta { name: Some(n.into()), ..ObjectMeta::default() };
         let svcs = build_services("web", &ports, &sel, &meta, &mut w);
-        let names: Vec<_> = svcs
-            .iter()
-            .map(|s| s.metadata.name.clone().unwrap())
-            .collect();
+        let names: Vec<_> = svcs.iter().map(|s| s.metadata.name.clone().unwrap()).collect();
         assert_eq!(names, ["nginx-vip", "web"]);
-        assert_eq!(
-            svcs[0].spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port,
-            10080
-        );
+        assert_eq!(svcs[0].spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port, 10080);
         assert_eq!(w.finish().len(), 1, "static VIP IP reported");
     }
 

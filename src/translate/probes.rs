@@ -42,15 +42,10 @@ fn secs(v: i64) -> i32 {
 /// probe reads as the app's port (`httpGet /health on 8080`).
 fn target_port(port: Option<i32>, index: Option<i32>, ports: &[AppPort]) -> Option<IntOrString> {
     if let Some(port) = port.filter(|p| *p > 0) {
-        return Some(
-            match ports
-                .iter()
-                .find(|p| p.declared == port || p.container_port == port)
-            {
-                Some(p) => IntOrString::Int(p.container_port),
-                None => IntOrString::Int(port),
-            },
-        );
+        return Some(match ports.iter().find(|p| p.declared == port || p.container_port == port) {
+            Some(p) => IntOrString::Int(p.container_port),
+            None => IntOrString::Int(port),
+        });
     }
     let index = usize::try_from(index.unwrap_or(0)).ok()?;
     ports.get(index).map(|p| IntOrString::Int(p.container_port))
@@ -88,10 +83,8 @@ pub(crate) fn build(
         }
         let protocol = hc.protocol.unwrap_or(HealthCheckProtocol::Http);
         use HealthCheckProtocol as P;
-        let mesos_level = matches!(
-            protocol,
-            P::MesosHttp | P::MesosHttps | P::MesosTcp | P::Command
-        );
+        let mesos_level =
+            matches!(protocol, P::MesosHttp | P::MesosHttps | P::MesosTcp | P::Command);
         let handler = if protocol == P::Command {
             let Some(cmd) = hc.command.as_ref().filter(|c| !c.value.is_empty()) else {
                 warnings.push(
@@ -119,11 +112,7 @@ pub(crate) fn build(
                     tcp_socket: Some(TCPSocketAction { port, host: None }),
                     ..Probe::default()
                 },
-                _ => http(
-                    hc.path.as_deref(),
-                    port,
-                    matches!(protocol, P::Https | P::MesosHttps),
-                ),
+                _ => http(hc.path.as_deref(), port, matches!(protocol, P::Https | P::MesosHttps)),
             }
         };
         if hc.ignore_http1xx == Some(true) {
@@ -168,10 +157,8 @@ pub(crate) fn build(
                     ..timing(&handler, attempts)
                 });
             }
-            out.liveness = Some(Probe {
-                initial_delay_seconds: Some(delay),
-                ..timing(&handler, failures)
-            });
+            out.liveness =
+                Some(Probe { initial_delay_seconds: Some(delay), ..timing(&handler, failures) });
         }
         out.readiness = Some(timing(&handler, 1));
     }
@@ -182,10 +169,7 @@ pub(crate) fn build(
             continue;
         }
         let wanted = rc.port_name.as_deref().unwrap_or("http-api");
-        let Some(port) = ports
-            .iter()
-            .find(|p| p.marathon_name.as_deref() == Some(wanted))
-        else {
+        let Some(port) = ports.iter().find(|p| p.marathon_name.as_deref() == Some(wanted)) else {
             warnings.push(
                 format!("{path}.portName"),
                 format!("no port named {wanted:?}; not translated"),
@@ -201,21 +185,15 @@ pub(crate) fn build(
             );
         }
         if out.readiness.is_some() {
-            warnings.push(
-                path.clone(),
-                "replaces the readiness probe derived from the health check",
-            );
+            warnings
+                .push(path.clone(), "replaces the readiness probe derived from the health check");
         }
         let https = rc.protocol == Some(ReadinessProtocol::Https);
         out.readiness = Some(Probe {
             period_seconds: Some(secs(rc.interval_seconds.unwrap_or(30).max(1))),
             timeout_seconds: Some(secs(rc.timeout_seconds.unwrap_or(10).max(1))),
             failure_threshold: Some(1),
-            ..http(
-                rc.path.as_deref(),
-                IntOrString::String(port.name.clone()),
-                https,
-            )
+            ..http(rc.path.as_deref(), IntOrString::String(port.name.clone()), https)
         });
     }
     out

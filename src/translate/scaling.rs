@@ -23,16 +23,11 @@ pub(crate) fn build_hpa(
     warnings: &mut Warnings,
 ) -> Option<HorizontalPodAutoscaler> {
     let auto = spec.kubernetes.as_ref()?.autoscaling.as_ref()?;
-    let min = auto
-        .min_instances
-        .unwrap_or_else(|| spec.effective_instances())
-        .max(1);
+    let min = auto.min_instances.unwrap_or_else(|| spec.effective_instances()).max(1);
     let max = auto.max_instances.max(min);
     if max != auto.max_instances {
-        warnings.push(
-            "kubernetes.autoscaling.maxInstances",
-            "lower than minInstances; raised to it",
-        );
+        warnings
+            .push("kubernetes.autoscaling.maxInstances", "lower than minInstances; raised to it");
     }
     if spec.effective_cpus() <= 0.0 {
         warnings.push(
@@ -40,10 +35,7 @@ pub(crate) fn build_hpa(
             "CPU utilisation needs a CPU request; set cpus above 0",
         );
     }
-    let target = auto
-        .target_cpu_utilization_percentage
-        .unwrap_or(DEFAULT_CPU_TARGET)
-        .max(1);
+    let target = auto.target_cpu_utilization_percentage.unwrap_or(DEFAULT_CPU_TARGET).max(1);
     Some(HorizontalPodAutoscaler {
         metadata: meta,
         spec: HorizontalPodAutoscalerSpec {

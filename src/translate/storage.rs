@@ -123,15 +123,11 @@ pub(crate) fn build(
                     );
                 }
                 s.claim_templates.push(PersistentVolumeClaim {
-                    metadata: ObjectMeta {
-                        name: Some(name.clone()),
-                        ..ObjectMeta::default()
-                    },
+                    metadata: ObjectMeta { name: Some(name.clone()), ..ObjectMeta::default() },
                     spec: Some(claim_spec(mib(p.size), class, "ReadWriteOnce")),
                     status: None,
                 });
-                s.mounts
-                    .push(mount(&name, mount_path(&v.container_path, sandbox), false));
+                s.mounts.push(mount(&name, mount_path(&v.container_path, sandbox), false));
             }
             VolumeKind::External => {
                 let Some(e) = &v.external else { continue };
@@ -150,11 +146,7 @@ pub(crate) fn build(
                     spec: Some(claim_spec(
                         size,
                         external_class.map(str::to_string),
-                        if shared {
-                            "ReadWriteMany"
-                        } else {
-                            "ReadWriteOnce"
-                        },
+                        if shared { "ReadWriteMany" } else { "ReadWriteOnce" },
                     )),
                     status: None,
                 });
@@ -166,11 +158,7 @@ pub(crate) fn build(
                     }),
                     ..Volume::default()
                 });
-                s.mounts.push(mount(
-                    &name,
-                    mount_path(&v.container_path, sandbox),
-                    read_only,
-                ));
+                s.mounts.push(mount(&name, mount_path(&v.container_path, sandbox), read_only));
             }
             VolumeKind::Secret => {
                 let secret = v.secret.as_deref().unwrap_or_default();
@@ -187,12 +175,7 @@ pub(crate) fn build(
                     continue;
                 };
                 let name = child_name("secret", &i.to_string(), MAX_LABEL);
-                let file = v
-                    .container_path
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or("secret")
-                    .to_string();
+                let file = v.container_path.rsplit('/').next().unwrap_or("secret").to_string();
                 s.volumes.push(Volume {
                     name: name.clone(),
                     secret: Some(SecretVolumeSource {
@@ -291,13 +274,8 @@ pub(crate) fn fetch_container(
                 "only http(s) URIs can be fetched; the download will fail",
             );
         }
-        let base = uri
-            .split(['?', '#'])
-            .next()
-            .unwrap_or(uri)
-            .rsplit('/')
-            .next()
-            .unwrap_or("download");
+        let base =
+            uri.split(['?', '#']).next().unwrap_or(uri).rsplit('/').next().unwrap_or("download");
         let file = dest.clone().unwrap_or_else(|| base.to_string());
         let q = quote(&file);
         script.push_str(&format!("wget -q -O {q} {}\n", quote(uri)));
@@ -350,15 +328,8 @@ mod tests {
         }))
         .unwrap();
         let mut w = Warnings::default();
-        let s = build(
-            &spec,
-            &[],
-            "/mnt/mesos/sandbox",
-            None,
-            &|_| ObjectMeta::default(),
-            0.0,
-            &mut w,
-        );
+        let s =
+            build(&spec, &[], "/mnt/mesos/sandbox", None, &|_| ObjectMeta::default(), 0.0, &mut w);
         let template = s.claim_templates[0].metadata.name.clone().unwrap();
         let names: Vec<_> = s.mounts.iter().map(|m| m.name.clone()).collect();
         assert_eq!(names, ["sandbox", template.as_str(), template.as_str()]);

@@ -64,32 +64,24 @@ pub(crate) fn deployment_strategy(
     };
     match instances {
         Some(n) => match budget(n, min_health, over, false) {
-            None => DeploymentStrategy {
-                type_: Some("Recreate".into()),
-                rolling_update: None,
-            },
+            None => DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None },
             Some((u, s)) => rolling(IntOrString::Int(u), IntOrString::Int(s)),
         },
-        None if min_health <= 0.0 && over <= 0.0 => DeploymentStrategy {
-            type_: Some("Recreate".into()),
-            rolling_update: None,
-        },
+        None if min_health <= 0.0 && over <= 0.0 => {
+            DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None }
+        }
         None if min_health >= 1.0 && over <= 0.0 => {
             rolling(IntOrString::Int(0), IntOrString::Int(1))
         }
-        None => rolling(
-            percent(1.0 - min_health.clamp(0.0, 1.0)),
-            percent(over.clamp(0.0, 1.0)),
-        ),
+        None => rolling(percent(1.0 - min_health.clamp(0.0, 1.0)), percent(over.clamp(0.0, 1.0))),
     }
 }
 
 /// The StatefulSet strategy: no surge exists, so only `maxUnavailable` carries the budget
 /// (at least 1, as Marathon kills one below minHealthy when there is no room).
 pub(crate) fn stateful_set_strategy(instances: i32, min_health: f64) -> StatefulSetUpdateStrategy {
-    let unavailable = budget(instances, min_health, 0.0, true)
-        .map_or(instances.max(1), |(u, _)| u)
-        .max(1);
+    let unavailable =
+        budget(instances, min_health, 0.0, true).map_or(instances.max(1), |(u, _)| u).max(1);
     StatefulSetUpdateStrategy {
         type_: Some("RollingUpdate".into()),
         rolling_update: Some(RollingUpdateStatefulSetStrategy {
@@ -112,17 +104,9 @@ mod tests {
     #[test]
     fn arithmetic_matches_marathon() {
         assert_eq!(budget(10, 0.5, 0.2, false), Some((5, 2)));
-        assert_eq!(
-            budget(3, 0.7, 0.0, false),
-            Some((0, 1)),
-            "ceil(2.1)=3: no room, +1 surge"
-        );
+        assert_eq!(budget(3, 0.7, 0.0, false), Some((0, 1)), "ceil(2.1)=3: no room, +1 surge");
         assert_eq!(budget(3, 0.5, 0.0, true), Some((1, 0)));
-        assert_eq!(
-            budget(1, 1.0, 0.0, true),
-            Some((1, 0)),
-            "resident: one kill below"
-        );
+        assert_eq!(budget(1, 1.0, 0.0, true), Some((1, 0)), "resident: one kill below");
     }
 
     #[test]

@@ -18,10 +18,7 @@ pub(crate) struct Warnings(Vec<Warning>);
 
 impl Warnings {
     pub(crate) fn push(&mut self, path: impl Into<String>, reason: impl Into<String>) {
-        self.0.push(Warning {
-            path: path.into(),
-            reason: reason.into(),
-        });
+        self.0.push(Warning { path: path.into(), reason: reason.into() });
     }
 
     /// Sorted by path then reason, duplicates removed, so output is deterministic whatever

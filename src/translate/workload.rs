@@ -65,11 +65,7 @@ fn template_meta(
             );
         }
     }
-    ObjectMeta {
-        labels: Some(out),
-        annotations: Some(annotations),
-        ..ObjectMeta::default()
-    }
+    ObjectMeta { labels: Some(out), annotations: Some(annotations), ..ObjectMeta::default() }
 }
 
 /// Everything the pod spec is assembled from.
@@ -117,13 +113,9 @@ pub(crate) fn pod_template(
             topology_spread_constraints: (!p.spread.is_empty()).then_some(p.spread),
             tolerations: (!p.tolerations.is_empty()).then_some(p.tolerations),
             termination_grace_period_seconds: parts.grace,
-            image_pull_secrets: parts
-                .pull_secret
-                .map(|name| vec![LocalObjectReference { name }]),
+            image_pull_secrets: parts.pull_secret.map(|name| vec![LocalObjectReference { name }]),
             host_network: parts.host_network.then_some(true),
-            dns_policy: parts
-                .host_network
-                .then(|| "ClusterFirstWithHostNet".to_string()),
+            dns_policy: parts.host_network.then(|| "ClusterFirstWithHostNet".to_string()),
             hostname,
             ..PodSpec::default()
         }),
@@ -131,10 +123,7 @@ pub(crate) fn pod_template(
 }
 
 fn selector(owner: &Owner) -> LabelSelector {
-    LabelSelector {
-        match_labels: Some(selector_labels(&owner.app_name)),
-        match_expressions: None,
-    }
+    LabelSelector { match_labels: Some(selector_labels(&owner.app_name)), match_expressions: None }
 }
 
 /// A Deployment; `replicas` is `None` when an HPA owns the count.

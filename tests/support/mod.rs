@@ -34,19 +34,9 @@ pub fn kubeconfig_path() -> &'static Path {
             .stderr(std::process::Stdio::inherit())
             .output()
             .expect("run scripts/testbed up");
-        assert!(
-            output.status.success(),
-            "scripts/testbed up failed: {}",
-            output.status
-        );
+        assert!(output.status.success(), "scripts/testbed up failed: {}", output.status);
         let stdout = String::from_utf8(output.stdout).expect("utf-8 path");
-        PathBuf::from(
-            stdout
-                .lines()
-                .last()
-                .expect("testbed printed its kubeconfig path")
-                .trim(),
-        )
+        PathBuf::from(stdout.lines().last().expect("testbed printed its kubeconfig path").trim())
     })
 }
 
@@ -62,9 +52,7 @@ pub async fn client() -> Client {
 
 /// Applies the project's CRDs and waits until they are served.
 pub async fn ensure_crds(client: &Client) {
-    marathon_operator::controllers::install_crds(client.clone())
-        .await
-        .expect("install CRDs");
+    marathon_operator::controllers::install_crds(client.clone()).await.expect("install CRDs");
 }
 
 /// A namespace of one test's own.
@@ -75,10 +63,7 @@ pub struct TestNamespace {
 impl TestNamespace {
     pub async fn new(client: &Client, prefix: &str) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("{prefix}-{:x}{n}", (nanos ^ std::process::id()) & 0xfffff);
         let namespace: Namespace = serde_json::from_value(serde_json::json!({
@@ -107,10 +92,8 @@ impl Drop for TestNamespace {
         // thread with a runtime of its own.
         let name = self.name.clone();
         let deleted = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
                 let api = Api::<Namespace>::all(client().await);
                 api.delete(&name, &DeleteParams::background()).await.ok()
@@ -134,21 +117,16 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?}: {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?}: {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 /// A binary the testbed builds (`kubectl`, `helm`), found in its cache.
 pub fn tool_path(name: &str) -> Option<PathBuf> {
-    let cache = std::env::var_os("MARATHON_OPERATOR_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/marathon-operator"))
-        })?;
+    let cache = std::env::var_os("MARATHON_OPERATOR_CACHE").map(PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/marathon-operator"))
+    })?;
     std::fs::read_dir(&cache)
         .ok()?
         .filter_map(Result::ok)

@@ -16,7 +16,13 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(client: &Client, namespace: &str) -> Self {
-        Self::start_with(client, ControllerConfig { namespace: Some(namespace.to_owned()), ..ControllerConfig::default() })
+        Self::start_with(
+            client,
+            ControllerConfig {
+                namespace: Some(namespace.to_owned()),
+                ..ControllerConfig::default()
+            },
+        )
     }
 
     pub fn start_with(client: &Client, config: ControllerConfig) -> Self {

@@ -22,17 +22,11 @@ pub struct Origin {
 
 impl Origin {
     pub fn new(source: impl Into<String>, pointer: impl Into<String>) -> Self {
-        Self {
-            source: source.into(),
-            pointer: pointer.into(),
-        }
+        Self { source: source.into(), pointer: pointer.into() }
     }
 
     fn child(&self, key: impl fmt::Display) -> Self {
-        Self {
-            source: self.source.clone(),
-            pointer: format!("{}/{key}", self.pointer),
-        }
+        Self { source: self.source.clone(), pointer: format!("{}/{key}", self.pointer) }
     }
 }
 
@@ -78,17 +72,11 @@ pub struct Collected {
 
 impl Collected {
     fn error(&mut self, origin: Origin, text: impl Into<String>) {
-        self.errors.push(Message {
-            origin,
-            text: text.into(),
-        });
+        self.errors.push(Message { origin, text: text.into() });
     }
 
     fn note(&mut self, origin: Origin, text: impl Into<String>) {
-        self.notes.push(Message {
-            origin,
-            text: text.into(),
-        });
+        self.notes.push(Message { origin, text: text.into() });
     }
 
     /// Reads every input named on the command line: a file, a directory or `-` (standard input).
@@ -115,10 +103,7 @@ impl Collected {
         if path.is_dir() {
             let mut files = Vec::new();
             if let Err(err) = json_files(path, &mut files) {
-                self.error(
-                    Origin::new(source, ""),
-                    format!("cannot read directory: {err}"),
-                );
+                self.error(Origin::new(source, ""), format!("cannot read directory: {err}"));
             }
             files.sort();
             for file in files {

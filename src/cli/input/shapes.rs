@@ -45,10 +45,7 @@ pub(super) fn walk_document(out: &mut Collected, origin: Origin, value: Value) {
         }
         other => out.error(
             origin,
-            format!(
-                "expected a Marathon app, a group or a list of apps, found {}",
-                kind(&other)
-            ),
+            format!("expected a Marathon app, a group or a list of apps, found {}", kind(&other)),
         ),
     }
 }
@@ -64,9 +61,7 @@ fn walk_list(out: &mut Collected, origin: &Origin, items: Vec<Value>) {
 
 /// Apps never have `apps`, `groups` or `pods`; groups and `/v2/apps` dumps always have one.
 fn is_group(map: &Map<String, Value>) -> bool {
-    ["apps", "groups", "pods"]
-        .iter()
-        .any(|k| map.get(*k).is_some_and(Value::is_array))
+    ["apps", "groups", "pods"].iter().any(|k| map.get(*k).is_some_and(Value::is_array))
 }
 
 fn walk_group(out: &mut Collected, origin: Origin, mut group: Map<String, Value>, base: &str) {
@@ -80,11 +75,7 @@ fn walk_group(out: &mut Collected, origin: Origin, mut group: Map<String, Value>
             );
         }
     };
-    if group
-        .get("dependencies")
-        .and_then(Value::as_array)
-        .is_some_and(|d| !d.is_empty())
-    {
+    if group.get("dependencies").and_then(Value::as_array).is_some_and(|d| !d.is_empty()) {
         out.note(
             origin.child("dependencies"),
             format!(
@@ -118,26 +109,19 @@ fn walk_group(out: &mut Collected, origin: Origin, mut group: Map<String, Value>
                     }
                 }
             }
-            Some(other) => out.error(
-                origin.child(key),
-                format!("expected an array, found {}", kind(&other)),
-            ),
+            Some(other) => {
+                out.error(origin.child(key), format!("expected an array, found {}", kind(&other)))
+            }
         }
     }
 }
 
 fn walk_app(out: &mut Collected, origin: Origin, value: Value, base: &str) {
     let Value::Object(mut app) = value else {
-        return out.error(
-            origin,
-            format!("expected an app object, found {}", kind(&value)),
-        );
+        return out.error(origin, format!("expected an app object, found {}", kind(&value)));
     };
     if app.get("containers").is_some_and(Value::is_array) && !app.contains_key("cmd") {
-        return out.error(
-            origin,
-            "this is a Marathon pod, not an app: pods are not supported",
-        );
+        return out.error(origin, "this is a Marathon pod, not an app: pods are not supported");
     }
     let id = match app.get("id") {
         Some(Value::String(id)) => ids::canonical(id, base),
@@ -145,10 +129,7 @@ fn walk_app(out: &mut Collected, origin: Origin, value: Value, base: &str) {
             return out.error(origin, "not a Marathon app: it has no `id`");
         }
         Some(other) => {
-            return out.error(
-                origin,
-                format!("`id` must be a string, found {}", kind(other)),
-            );
+            return out.error(origin, format!("`id` must be a string, found {}", kind(other)));
         }
     };
     if let Some(Value::Array(dependencies)) = app.get_mut("dependencies") {
@@ -166,10 +147,7 @@ fn walk_app(out: &mut Collected, origin: Origin, value: Value, base: &str) {
         app.remove(key);
     }
     app.insert("id".to_string(), Value::String(id));
-    out.apps.push(RawApp {
-        origin,
-        json: Value::Object(app),
-    });
+    out.apps.push(RawApp { origin, json: Value::Object(app) });
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -196,10 +174,7 @@ mod tests {
     }
 
     fn ids(out: &Collected) -> Vec<&str> {
-        out.apps
-            .iter()
-            .map(|a| a.json["id"].as_str().unwrap_or_default())
-            .collect()
+        out.apps.iter().map(|a| a.json["id"].as_str().unwrap_or_default()).collect()
     }
 
     #[test]
@@ -211,10 +186,7 @@ mod tests {
             "dependencies": ["/other"]
         }));
         assert_eq!(ids(&out), ["/prod/db", "/prod/web/front", "/prod/web/api"]);
-        assert_eq!(
-            out.apps[0].json["dependencies"],
-            json!(["/prod/cache", "/abs"])
-        );
+        assert_eq!(out.apps[0].json["dependencies"], json!(["/prod/cache", "/abs"]));
         assert_eq!(out.apps[1].origin.to_string(), "t.json#/groups/0/apps/0");
         assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
         assert!(out.errors.is_empty());
@@ -224,15 +196,8 @@ mod tests {
     fn dumps_lists_and_wrappers() {
         let dump = read(json!({"apps": [{"id": "/a", "tasksRunning": 3, "deployments": []}]}));
         assert_eq!(ids(&dump), ["/a"]);
-        assert_eq!(
-            dump.apps[0].json,
-            json!({"id": "/a"}),
-            "read-only state dropped"
-        );
-        assert_eq!(
-            ids(&read(json!([{"id": "a"}, {"id": "b/c"}]))),
-            ["/a", "/b/c"]
-        );
+        assert_eq!(dump.apps[0].json, json!({"id": "/a"}), "read-only state dropped");
+        assert_eq!(ids(&read(json!([{"id": "a"}, {"id": "b/c"}]))), ["/a", "/b/c"]);
         assert_eq!(ids(&read(json!({"app": {"id": "/x"}}))), ["/x"]);
     }
 
@@ -256,9 +221,6 @@ mod tests {
         let mut out = Collected::default();
         out.read_text("bad.json", "{\n  \"id\": \"/a\",\n  \"cmd\": \n}");
         assert_eq!(out.errors.len(), 1);
-        assert_eq!(
-            out.errors[0].to_string(),
-            "bad.json:4:1: invalid JSON: expected value"
-        );
+        assert_eq!(out.errors[0].to_string(), "bad.json:4:1: invalid JSON: expected value");
     }
 }

@@ -36,7 +36,11 @@ fn restart(template: &mut PodTemplateSpec, requested: Option<&str>) {
     }
 }
 
-async fn apply_each<K: Child>(client: &Client, namespace: &str, objects: &[K]) -> Result<BTreeSet<String>, Error> {
+async fn apply_each<K: Child>(
+    client: &Client,
+    namespace: &str,
+    objects: &[K],
+) -> Result<BTreeSet<String>, Error> {
     let mut names = BTreeSet::new();
     for object in objects {
         apply(client, namespace, object).await?;

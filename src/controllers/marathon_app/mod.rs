@@ -78,7 +78,11 @@ pub async fn reconcile(
     result
 }
 
-pub fn error_policy(guard: Arc<DeserializeGuard<MarathonApp>>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(
+    guard: Arc<DeserializeGuard<MarathonApp>>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     ctx.metrics.reconcile.failed(CONTROLLER, error.reason());
     if error.is_permanent() {
         return Action::await_change();
@@ -114,16 +118,30 @@ async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
             let message = error.to_string();
             let reason = error.reason();
             ctx.events.publish(app, EventType::Warning, reason, &message).await;
-            let status = status::degraded(app.status.as_ref(), app.meta().generation, reason, &message, now);
+            let status =
+                status::degraded(app.status.as_ref(), app.meta().generation, reason, &message, now);
             patch_status(app, ctx, &status).await?;
             return Err(Error::Translate(error));
         }
     };
     let restart = app.annotations().get(ANNOTATION_RESTART).cloned();
-    let applied = match children::apply_all(&ctx.client, app, translation.objects, restart.as_deref()).await {
+    let applied = match children::apply_all(
+        &ctx.client,
+        app,
+        translation.objects,
+        restart.as_deref(),
+    )
+    .await
+    {
         Ok(applied) => applied,
         Err(error) => {
-            let status = status::degraded(app.status.as_ref(), app.meta().generation, error.reason(), &error.chain(), now);
+            let status = status::degraded(
+                app.status.as_ref(),
+                app.meta().generation,
+                error.reason(),
+                &error.chain(),
+                now,
+            );
             patch_status(app, ctx, &status).await?;
             return Err(error);
         }
@@ -179,7 +197,11 @@ fn selector_string(base_name: &str) -> String {
         .join(",")
 }
 
-async fn patch_status(app: &MarathonApp, ctx: &Context, status: &MarathonAppStatus) -> Result<(), Error> {
+async fn patch_status(
+    app: &MarathonApp,
+    ctx: &Context,
+    status: &MarathonAppStatus,
+) -> Result<(), Error> {
     let api: Api<MarathonApp> =
         Api::namespaced(ctx.client.clone(), &app.namespace().unwrap_or_default());
     let body = json!({
@@ -187,9 +209,13 @@ async fn patch_status(app: &MarathonApp, ctx: &Context, status: &MarathonAppStat
         "kind": MarathonApp::kind(&()),
         "status": status,
     });
-    api.patch_status(&app.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body))
-        .await
-        .map_err(Error::Status)?;
+    api.patch_status(
+        &app.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(body),
+    )
+    .await
+    .map_err(Error::Status)?;
     Ok(())
 }
 
@@ -214,7 +240,12 @@ async fn rollback(app: &MarathonApp, version: &str, ctx: &Context) -> Result<Act
         .await
         .map_err(Error::Rollback)?;
     ctx.events
-        .publish(app, EventType::Normal, "RolledBack", &format!("definition of version {version} restored"))
+        .publish(
+            app,
+            EventType::Normal,
+            "RolledBack",
+            &format!("definition of version {version} restored"),
+        )
         .await;
     Ok(Action::await_change())
 }
@@ -241,11 +272,16 @@ async fn cleanup(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
                 Ok(_) => {}
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(source) => {
-                    return Err(Error::Delete { kind: "PersistentVolumeClaim".into(), name: name.clone(), source });
+                    return Err(Error::Delete {
+                        kind: "PersistentVolumeClaim".into(),
+                        name: name.clone(),
+                        source,
+                    });
                 }
             }
         }
-        let note = format!("deleted PersistentVolumeClaims as requested: {}", claim_names.join(", "));
+        let note =
+            format!("deleted PersistentVolumeClaims as requested: {}", claim_names.join(", "));
         ctx.events.publish(app, EventType::Normal, "VolumesDeleted", &note).await;
     } else {
         let note = format!(

@@ -8,8 +8,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::crd::condition::{self, FALSE, TRUE};
 use crate::crd::{
-    DeploymentAction, DeploymentStatus, DeploymentStep, MarathonAppStatus, TaskFailure,
-    VersionInfo,
+    DeploymentAction, DeploymentStatus, DeploymentStep, MarathonAppStatus, TaskFailure, VersionInfo,
 };
 
 /// Rollout state common to Deployments and StatefulSets.
@@ -126,7 +125,9 @@ pub fn last_task_failure(app_id: &str, pods: &[Pod], version: Option<&str>) -> O
             }
             let reason = terminated.reason.clone().unwrap_or_else(|| "Error".to_owned());
             let message = match &terminated.message {
-                Some(message) => format!("{reason}: {message} (exit code {})", terminated.exit_code),
+                Some(message) => {
+                    format!("{reason}: {message} (exit code {})", terminated.exit_code)
+                }
                 None => format!("{reason} (exit code {})", terminated.exit_code),
             };
             let host = pod.spec.as_ref().and_then(|s| s.node_name.clone());
@@ -136,7 +137,10 @@ pub fn last_task_failure(app_id: &str, pods: &[Pod], version: Option<&str>) -> O
                     app_id: app_id.to_owned(),
                     host: host.clone(),
                     message: Some(message),
-                    state: Some(if reason == "OOMKilled" { "TASK_KILLED" } else { "TASK_FAILED" }.to_owned()),
+                    state: Some(
+                        if reason == "OOMKilled" { "TASK_KILLED" } else { "TASK_FAILED" }
+                            .to_owned(),
+                    ),
                     task_id: pod.metadata.name.clone(),
                     timestamp: Some(crate::controllers::marathon_app::versions::format_version(at)),
                     version: version.map(str::to_owned),
@@ -200,7 +204,14 @@ pub struct Observation<'a> {
     pub now: Timestamp,
 }
 
-fn condition(type_: &str, ok: bool, reason: &str, message: String, generation: Option<i64>, now: Timestamp) -> Condition {
+fn condition(
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: String,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Condition {
     Condition {
         type_: type_.to_owned(),
         status: if ok { TRUE } else { FALSE }.to_owned(),
@@ -249,7 +260,10 @@ pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> Mar
         progressing,
         if progressing { "Deploying" } else { "Deployed" },
         if progressing {
-            format!("{} of {} instances on version {}", workload.updated, workload.desired, seen.version)
+            format!(
+                "{} of {} instances on version {}",
+                workload.updated, workload.desired, seen.version
+            )
         } else {
             format!("all instances on version {}", seen.version)
         },
@@ -293,7 +307,14 @@ pub fn degraded(
 ) -> MarathonAppStatus {
     let mut status = previous.cloned().unwrap_or_default();
     status.observed_generation = generation;
-    status.set_condition(condition(condition::DEGRADED, true, reason, truncate(message, 4096), generation, now));
+    status.set_condition(condition(
+        condition::DEGRADED,
+        true,
+        reason,
+        truncate(message, 4096),
+        generation,
+        now,
+    ));
     status
 }
 
@@ -324,13 +345,17 @@ mod tests {
 
     #[test]
     fn counts_tasks_like_marathon() {
-        let pods = [pod("a", "Running", true), pod("b", "Running", false), pod("c", "Pending", false)];
+        let pods =
+            [pod("a", "Running", true), pod("b", "Running", false), pod("c", "Pending", false)];
         assert_eq!(
             task_counts(&pods, true),
             TaskCounts { running: 2, staged: 1, healthy: 1, unhealthy: 1 }
         );
         // Without health checks Marathon reports neither healthy nor unhealthy tasks.
-        assert_eq!(task_counts(&pods, false), TaskCounts { running: 2, staged: 1, healthy: 0, unhealthy: 0 });
+        assert_eq!(
+            task_counts(&pods, false),
+            TaskCounts { running: 2, staged: 1, healthy: 0, unhealthy: 0 }
+        );
     }
 
     #[test]
@@ -340,7 +365,8 @@ mod tests {
             "name": "app", "image": "x", "imageID": "", "ready": true, "restartCount": 1,
             "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "finishedAt": "2026-01-01T00:00:00Z"}}
         })).unwrap()]);
-        let failure = last_task_failure("/web", &[pod("web-0", "Running", true), failed], Some("v")).unwrap();
+        let failure =
+            last_task_failure("/web", &[pod("web-0", "Running", true), failed], Some("v")).unwrap();
         assert_eq!(failure.task_id.as_deref(), Some("web-1"));
         assert_eq!(failure.state.as_deref(), Some("TASK_KILLED"));
         assert_eq!(failure.host.as_deref(), Some("node-1"));
@@ -349,12 +375,27 @@ mod tests {
 
     #[test]
     fn a_rollout_is_a_marathon_deployment_until_done() {
-        let rolling = WorkloadState { desired: 3, current: 4, updated: 1, ready: 3, available: 3, observed: true };
-        let deployment = marathon_deployment("/web", "uid", "2026-01-01T00:00:00.000Z", &rolling).unwrap();
+        let rolling = WorkloadState {
+            desired: 3,
+            current: 4,
+            updated: 1,
+            ready: 3,
+            available: 3,
+            observed: true,
+        };
+        let deployment =
+            marathon_deployment("/web", "uid", "2026-01-01T00:00:00.000Z", &rolling).unwrap();
         assert_eq!(deployment.current_actions.unwrap()[0].action, "RestartApplication");
         assert_eq!(deployment.id, deployment_id("uid", "2026-01-01T00:00:00.000Z"));
         assert_eq!(deployment.id.len(), 36);
-        let done = WorkloadState { desired: 3, current: 3, updated: 3, ready: 3, available: 3, observed: true };
+        let done = WorkloadState {
+            desired: 3,
+            current: 3,
+            updated: 3,
+            ready: 3,
+            available: 3,
+            observed: true,
+        };
         assert!(marathon_deployment("/web", "uid", "v", &done).is_none());
     }
 }

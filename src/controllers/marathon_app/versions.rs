@@ -105,7 +105,8 @@ pub async fn record(
         let revision = new_revision(app, number, &spec, &version, &last_config_change_at)?;
         let api: Api<ControllerRevision> =
             Api::namespaced(client.clone(), &app.namespace().unwrap_or_default());
-        let created = api.create(&PostParams::default(), &revision).await.map_err(Error::History)?;
+        let created =
+            api.create(&PostParams::default(), &revision).await.map_err(Error::History)?;
         revisions.push(created);
     }
     prune(client, app, &mut revisions, max_revisions).await?;
@@ -134,7 +135,8 @@ fn new_revision(
     meta.name = Some(names::child_name(&app_name, &format!("v{number}"), names::MAX_LABEL));
     meta.namespace = app.namespace();
     meta.labels = Some(names::common_labels(&app_name));
-    meta.annotations = Some([(names::ANNOTATION_APP_VERSION.to_owned(), version.to_owned())].into());
+    meta.annotations =
+        Some([(names::ANNOTATION_APP_VERSION.to_owned(), version.to_owned())].into());
     meta.owner_references = Some(vec![owner]);
     Ok(revision)
 }
@@ -156,7 +158,9 @@ async fn prune(
         match api.delete(&name, &DeleteParams::default()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => return Err(Error::Delete { kind: "ControllerRevision".into(), name, source }),
+            Err(source) => {
+                return Err(Error::Delete { kind: "ControllerRevision".into(), name, source });
+            }
         }
     }
     Ok(())
@@ -175,7 +179,10 @@ pub fn versions_of(revisions: &[ControllerRevision]) -> Option<Versions> {
 }
 
 /// The spec recorded for `version`, for rolling back.
-pub fn spec_of_version<'a>(revisions: &'a [ControllerRevision], version: &str) -> Option<&'a Value> {
+pub fn spec_of_version<'a>(
+    revisions: &'a [ControllerRevision],
+    version: &str,
+) -> Option<&'a Value> {
     revisions.iter().find(|r| stored_version(r) == Some(version)).and_then(stored_spec)
 }
 
@@ -185,7 +192,9 @@ mod tests {
 
     fn revision(number: i64, spec: Value, version: &str, config: &str) -> ControllerRevision {
         ControllerRevision {
-            data: RawExtension(json!({"spec": spec, "version": version, "lastConfigChangeAt": config})),
+            data: RawExtension(
+                json!({"spec": spec, "version": version, "lastConfigChangeAt": config}),
+            ),
             revision: Some(number),
             ..ControllerRevision::default()
         }
