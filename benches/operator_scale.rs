@@ -117,13 +117,13 @@ async fn operator_apply(
         .args(["--concurrency", &CONCURRENCY.to_string()])
         .env("KUBECONFIG", kubeconfig)
         .env("RUST_LOG", "warn,marathon_operator=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
         .expect("start the operator");
     let pid = operator.id().expect("pid");
-    let mut lines = BufReader::new(operator.stderr.take().expect("stderr")).lines();
+    let mut lines = BufReader::new(operator.stdout.take().expect("stdout")).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         if line.contains("controllers are reconciling") {
             break;
@@ -159,7 +159,7 @@ async fn operator_apply(
         if current == apps.len() && children == apps.len() {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let elapsed = started.elapsed();
     let rss = peak_rss_mib(pid);

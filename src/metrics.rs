@@ -35,8 +35,9 @@ pub struct ReconcileMetrics {
     pub runs: Family<ControllerLabels, Counter>,
     pub failures: Family<FailureLabels, Counter>,
     pub duration: Family<ControllerLabels, Histogram>,
-    /// Objects waiting for (or in) a reconcile, as last reported by each controller.
-    pub queue_depth: Family<ControllerLabels, Gauge>,
+    /// Reconciles running now. kube-runtime does not expose its queue, so this is the part of
+    /// the backlog that is being worked on: at the concurrency limit, more are waiting.
+    pub in_flight: Family<ControllerLabels, Gauge>,
 }
 
 /// HTTP metrics of the Marathon API.
@@ -61,7 +62,7 @@ impl Default for Metrics {
             duration: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.001, 2.0, 14))
             }),
-            queue_depth: Family::default(),
+            in_flight: Family::default(),
         };
         registry.register("reconciles", "Reconciles run", reconcile.runs.clone());
         registry.register(
@@ -75,9 +76,9 @@ impl Default for Metrics {
             reconcile.duration.clone(),
         );
         registry.register(
-            "reconcile_queue_depth",
-            "Objects queued for reconcile",
-            reconcile.queue_depth.clone(),
+            "reconciles_in_flight",
+            "Reconciles running now (at the concurrency limit, more are queued)",
+            reconcile.in_flight.clone(),
         );
         let http = HttpMetrics { requests: Family::default() };
         registry.register("http_requests", "Marathon API requests", http.requests.clone());
@@ -103,6 +104,7 @@ impl ReconcileMetrics {
     /// Counts a run and returns a guard that records its duration when dropped.
     pub fn start(&self, controller: &'static str) -> ReconcileTimer {
         self.runs.get_or_create(&ControllerLabels { controller }).inc();
+        self.in_flight.get_or_create(&ControllerLabels { controller }).inc();
         ReconcileTimer { metrics: self.clone(), controller, started: Instant::now() }
     }
 
@@ -119,6 +121,10 @@ pub struct ReconcileTimer {
 
 impl Drop for ReconcileTimer {
     fn drop(&mut self) {
+        self.metrics
+            .in_flight
+            .get_or_create(&ControllerLabels { controller: self.controller })
+            .dec();
         self.metrics
             .duration
             .get_or_create(&ControllerLabels { controller: self.controller })
@@ -141,5 +147,8 @@ mod tests {
             "marathon_operator_reconcile_failures_total{controller=\"marathonapp\",reason=\"ApplyFailed\"} 1"
         ));
         assert!(text.contains("marathon_operator_reconcile_duration_seconds_count"));
+        assert!(
+            text.contains("marathon_operator_reconciles_in_flight{controller=\"marathonapp\"} 0")
+        );
     }
 }

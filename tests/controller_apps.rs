@@ -334,3 +334,38 @@ async fn an_app_kubernetes_refuses_is_degraded_without_stalling_others() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn approximations_become_a_condition_and_warning_events() {
+    let (client, ns, apps) = setup("warnings").await;
+    let _operator = Operator::start(&client, ns.name());
+    let mut spec = web_spec("nginx:1.27", 1);
+    // Marathon orders deployments by dependencies; Kubernetes has no such thing.
+    spec["dependencies"] = json!(["/prod/db"]);
+    spec["someFutureField"] = json!({ "kept": true });
+    put(&apps, &app("web", spec)).await;
+    let warned = status_where(&apps, "web", "a TranslationWarnings condition", |a| {
+        a.status
+            .iter()
+            .flat_map(|s| s.conditions.iter().flatten())
+            .any(|c| c.type_ == "TranslationWarnings" && c.status == "True")
+    })
+    .await;
+    let status = warned.status.unwrap();
+    let warnings = status.warnings.unwrap_or_default();
+    assert!(warnings.iter().any(|w| w.starts_with("dependencies")), "{warnings:?}");
+    assert_eq!(status.untranslated, Some(vec!["someFutureField".to_owned()]));
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), ns.name());
+    eventually("a TranslationWarning event", TIMEOUT, || async {
+        let list = events.list(&ListParams::default()).await.ok()?;
+        list.items
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("TranslationWarning")
+                    && e.note.as_deref().is_some_and(|n| n.starts_with("dependencies"))
+            })
+            .then_some(())
+    })
+    .await;
+}

@@ -396,3 +396,18 @@ async fn host_volumes_validate_and_keep_their_path() {
         }
     }
 }
+
+#[tokio::test]
+async fn resource_names_must_be_dns_labels() {
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "crd-names").await;
+    let api = dynamic_api(&client, ns.name());
+    let spec = json!({"id": "/a", "cmd": "x"});
+    let too_long = "a".repeat(64);
+    for name in [too_long.as_str(), "web.prod"] {
+        let message = dry_run_create(&api, name, &spec).await.expect_err("rejected");
+        assert!(message.contains("metadata.name must be a DNS-1123 label"), "{name}: {message}");
+    }
+    dry_run_create(&api, &"a".repeat(63), &spec).await.expect("63 characters are fine");
+}

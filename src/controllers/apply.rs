@@ -1,12 +1,10 @@
-//! Server-side apply of child objects with the operator's one field manager, and removal of
-//! children that are no longer desired.
+//! Server-side apply of child objects with the operator's one field manager.
 
-use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use k8s_openapi::NamespaceResourceScope;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::{Client, Resource, ResourceExt};
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -49,36 +47,4 @@ pub async fn apply<K: Child>(client: &Client, namespace: &str, object: &K) -> Re
         name,
         source,
     })
-}
-
-/// Deletes the objects of kind `K` that carry `selector`, are controlled by `owner_uid` and
-/// are not named in `keep`. Returns the names deleted.
-pub async fn delete_undesired<K: Child>(
-    client: &Client,
-    namespace: &str,
-    selector: &str,
-    owner_uid: &str,
-    keep: &BTreeSet<String>,
-) -> Result<Vec<String>, Error> {
-    let api: Api<K> = Api::namespaced(client.clone(), namespace);
-    let listed = api
-        .list_metadata(&ListParams::default().labels(selector))
-        .await
-        .map_err(|source| Error::List { kind: K::kind(&()).into_owned(), source })?;
-    let mut deleted = Vec::new();
-    for object in listed.items {
-        let name = object.name_any();
-        let controlled = object.owner_references().iter().any(|r| r.uid == owner_uid);
-        if !controlled || keep.contains(&name) {
-            continue;
-        }
-        match api.delete(&name, &DeleteParams::background()).await {
-            Ok(_) => deleted.push(name),
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => {
-                return Err(Error::Delete { kind: K::kind(&()).into_owned(), name, source });
-            }
-        }
-    }
-    Ok(deleted)
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod backoff;
+mod cache;
 mod crd_install;
 pub mod error;
 mod events;
@@ -23,7 +24,7 @@ use kube::core::PartialObjectMeta;
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, predicates, watcher};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -74,6 +75,12 @@ pub struct Context {
     backoff: Backoff,
     pods: Store<Pod>,
     host_volumes: Store<HostVolume>,
+    children: cache::ChildCaches,
+    applied: cache::AppliedMemory,
+    /// The versions last recorded per app uid, with the fingerprint of the spec they are for.
+    versions: std::sync::Mutex<
+        std::collections::HashMap<String, (u64, marathon_app::versions::Versions)>,
+    >,
 }
 
 impl Context {
@@ -108,6 +115,10 @@ where
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     }
+}
+
+fn drop_managed_fields<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
 }
 
 /// Keeps only what status needs of a pod: the cache then costs a fraction of full objects.
@@ -162,6 +173,48 @@ pub async fn run(
     )
     .touched_objects();
 
+    // Children: metadata only, except the workloads' status (trimmed of their pod template).
+    let (deployments, writer) = reflector::store();
+    let deployment_stream = reflector::reflector(
+        writer,
+        watcher(api::<Deployment>(&client, ns), managed.clone()).modify(cache::trim_deployment),
+    )
+    .touched_objects();
+    let (stateful_sets, writer) = reflector::store();
+    let stateful_set_stream = reflector::reflector(
+        writer,
+        watcher(api::<StatefulSet>(&client, ns), managed.clone()).modify(cache::trim_stateful_set),
+    )
+    .touched_objects();
+    let (services, writer) = reflector::store();
+    let service_stream = reflector::reflector(
+        writer,
+        watcher(api::<PartialObjectMeta<Service>>(&client, ns), managed.clone())
+            .modify(drop_managed_fields),
+    )
+    .touched_objects();
+    let (hpas, writer) = reflector::store();
+    let hpa_stream = reflector::reflector(
+        writer,
+        watcher(api::<PartialObjectMeta<HorizontalPodAutoscaler>>(&client, ns), managed.clone())
+            .modify(drop_managed_fields),
+    )
+    .touched_objects();
+    let (ingresses, writer) = reflector::store();
+    let ingress_stream = reflector::reflector(
+        writer,
+        watcher(api::<PartialObjectMeta<Ingress>>(&client, ns), managed.clone())
+            .modify(drop_managed_fields),
+    )
+    .touched_objects();
+    let children = cache::ChildCaches {
+        deployments: deployments.clone(),
+        stateful_sets: stateful_sets.clone(),
+        services: services.clone(),
+        hpas: hpas.clone(),
+        ingresses: ingresses.clone(),
+    };
+
     let ctx = Arc::new(Context {
         client: client.clone(),
         events: Events::new(client.clone(), config.instance.clone()),
@@ -169,37 +222,36 @@ pub async fn run(
         metrics,
         pods: pods.clone(),
         host_volumes: host_volumes.clone(),
+        children,
+        applied: cache::AppliedMemory::default(),
+        versions: Default::default(),
         config: config.clone(),
     });
 
-    // Children are watched as metadata only: the controller needs their owner, not their body.
-    let apps = Controller::new(
-        api::<DeserializeGuard<MarathonApp>>(&client, ns),
-        watcher::Config::default().any_semantic(),
+    // The apps' cache drops managedFields (often the larger part of an object); children are
+    // watched as metadata only: the controller needs their owner, not their body.
+    let (app_cache, app_writer) = reflector::store();
+    let app_stream = reflector::reflector(
+        app_writer,
+        watcher(api::<DeserializeGuard<MarathonApp>>(&client, ns), watcher::Config::default())
+            .modify(|app| app.meta_mut().managed_fields = None),
     )
-    .with_config(controller::Config::default().concurrency(config.concurrency))
-    .owns_stream(
-        watcher(api::<PartialObjectMeta<Deployment>>(&client, ns), managed.clone())
-            .touched_objects()
-            .predicate_filter(predicates::resource_version, Default::default()),
-    )
-    .owns_stream(
-        watcher(api::<PartialObjectMeta<StatefulSet>>(&client, ns), managed.clone())
-            .touched_objects()
-            .predicate_filter(predicates::resource_version, Default::default()),
-    )
-    .owns_stream(
-        watcher(api::<PartialObjectMeta<Service>>(&client, ns), managed.clone()).touched_objects(),
-    )
-    .owns_stream(
-        watcher(api::<PartialObjectMeta<HorizontalPodAutoscaler>>(&client, ns), managed.clone())
-            .touched_objects(),
-    )
-    .owns_stream(
-        watcher(api::<PartialObjectMeta<Ingress>>(&client, ns), managed.clone()).touched_objects(),
-    )
-    .watches_stream(pod_stream, |pod| marathon_app::app_of_pod(&pod))
-    .graceful_shutdown_on(shutdown.clone().cancelled_owned());
+    .touched_objects();
+    let apps = Controller::for_stream(app_stream, app_cache)
+        // Debounce: the burst of events one change causes (children created, status updated,
+        // pods scheduled) becomes one reconcile.
+        .with_config(
+            controller::Config::default()
+                .concurrency(config.concurrency)
+                .debounce(Duration::from_millis(200)),
+        )
+        .owns_stream(deployment_stream)
+        .owns_stream(stateful_set_stream)
+        .owns_stream(service_stream)
+        .owns_stream(hpa_stream)
+        .owns_stream(ingress_stream)
+        .watches_stream(pod_stream, |pod| marathon_app::app_of_pod(&pod))
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned());
 
     let app_store = apps.store();
     // A HostVolume appearing or changing can change how the apps of its namespace mount it.
@@ -234,9 +286,14 @@ pub async fn run(
         let synced = futures::join!(
             app_store.wait_until_ready(),
             pods.wait_until_ready(),
-            host_volumes.wait_until_ready()
+            host_volumes.wait_until_ready(),
+            deployments.wait_until_ready(),
+            stateful_sets.wait_until_ready(),
+            services.wait_until_ready(),
+            hpas.wait_until_ready(),
+            ingresses.wait_until_ready(),
         );
-        if let (Ok(()), Ok(()), Ok(())) = synced {
+        if matches!(synced, (Ok(()), Ok(()), Ok(()), Ok(()), Ok(()), Ok(()), Ok(()), Ok(()))) {
             info!("controller caches synced");
             ready();
         }
@@ -246,10 +303,8 @@ pub async fn run(
         .for_each(log_result);
     let run_volumes =
         volumes.run(host_volume::reconcile, host_volume::error_policy, ctx).for_each(log_result);
-    tokio::select! {
-        _ = async { tokio::join!(run_apps, run_volumes, wait_ready) } => {},
-        _ = shutdown.cancelled() => {},
-    }
+    // Both controllers stop on `shutdown` (graceful_shutdown_on), letting reconciles finish.
+    tokio::join!(run_apps, run_volumes, wait_ready);
 }
 
 fn log_result<T, E: std::fmt::Display>(result: Result<T, E>) -> futures::future::Ready<()> {

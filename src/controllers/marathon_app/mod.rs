@@ -101,7 +101,7 @@ async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
         return rollback(app, version, ctx).await;
     }
     let now = Timestamp::now();
-    let versions = versions::record(&ctx.client, app, ctx.config.max_revisions, now).await?;
+    let versions = record_version(app, ctx, now).await?;
 
     // Tasks see the config-change version, so scaling alone never restarts them.
     let mut versioned = app.clone();
@@ -127,6 +127,8 @@ async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
     let restart = app.annotations().get(ANNOTATION_RESTART).cloned();
     let applied = match children::apply_all(
         &ctx.client,
+        &ctx.children,
+        &ctx.applied,
         app,
         translation.objects,
         restart.as_deref(),
@@ -186,6 +188,28 @@ async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::requeue(ROLLOUT_RESYNC));
     }
     Ok(Action::requeue(RESYNC))
+}
+
+/// The app's version state: from memory while its spec is the one last recorded, else
+/// recorded (or found) in its ControllerRevisions.
+async fn record_version(
+    app: &MarathonApp,
+    ctx: &Context,
+    now: Timestamp,
+) -> Result<versions::Versions, Error> {
+    let uid = app.uid().unwrap_or_default();
+    let spec = crate::controllers::cache::fingerprint(&app.spec);
+    {
+        let known = ctx.versions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((fingerprint, recorded)) = known.get(&uid)
+            && *fingerprint == spec
+        {
+            return Ok(recorded.clone());
+        }
+    }
+    let recorded = versions::record(&ctx.client, app, ctx.config.max_revisions, now).await?;
+    ctx.versions.lock().unwrap_or_else(|p| p.into_inner()).insert(uid, (spec, recorded.clone()));
+    Ok(recorded)
 }
 
 /// The label selector of the app's pods, as the scale subresource reports it.

@@ -183,8 +183,14 @@ pub fn marathon_deployment(
 /// A UUID-shaped id, stable for one app and version, so clients polling `/v2/deployments`
 /// see the same deployment until it finishes.
 pub fn deployment_id(app_uid: &str, version: &str) -> String {
-    let hex = crate::translate::names::stable_hash(&format!("{app_uid}/{version}"));
-    let hex: String = hex.chars().chain(std::iter::repeat('0')).take(32).collect();
+    let hex: String = (0..4)
+        .map(|part| crate::translate::names::stable_hash(&format!("{part}/{app_uid}/{version}")))
+        .collect::<String>()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .chain(std::iter::repeat('0'))
+        .take(32)
+        .collect();
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 

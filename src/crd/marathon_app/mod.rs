@@ -74,6 +74,8 @@ pub const ID_PATTERN: &str = r"^/?((([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a
     category = "marathon",
     derive = "PartialEq",
     cel,
+    // Children and pods carry the name as a label value, which is at most 63 characters.
+    validation = Rule::new("self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')").message("metadata.name must be a DNS-1123 label: at most 63 lower-case letters, digits and '-' (the Marathon API derives it from the app id)"),
     doc = "A Marathon app: its definition in `spec` (Marathon's AppDefinition) and its Marathon-style state in `status`.",
     scale(
         spec_replicas_path = ".spec.instances",

@@ -1,0 +1,99 @@
+//! The dependency direction of `src/lib.rs`, checked by reading the sources: pure translation
+//! at the bottom, controllers and the Marathon API above it, `main` wiring them.
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &str) -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
+        for entry in std::fs::read_dir(dir).expect("read source dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read source");
+                out.push((path, text));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir), &mut out);
+    assert!(!out.is_empty(), "no sources under src/{dir}");
+    out
+}
+
+/// Code lines, without comments (doc comments may name anything).
+fn code(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_start().starts_with("//"))
+        .map(|(i, l)| (i + 1, l))
+}
+
+fn assert_none(dir: &str, forbidden: &[&str], why: &str) {
+    let mut found = Vec::new();
+    for (path, text) in sources(dir) {
+        for (number, line) in code(&text) {
+            for needle in forbidden {
+                if line.contains(needle) {
+                    found.push(format!("{}:{number}: {}", path.display(), line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{why}:\n{}", found.join("\n"));
+}
+
+#[test]
+fn crd_depends_on_nothing_in_the_crate() {
+    let others = [
+        "crate::translate",
+        "crate::controllers",
+        "crate::marathon_api",
+        "crate::cli",
+        "crate::metrics",
+    ];
+    assert_none("crd", &others, "src/crd is the bottom layer");
+    assert_none("crd", &["kube::Client", "tokio::"], "src/crd holds types, no client");
+}
+
+#[test]
+fn translation_is_pure() {
+    assert_none(
+        "translate",
+        &["crate::controllers", "crate::marathon_api", "crate::cli", "crate::metrics"],
+        "src/translate depends only on src/crd",
+    );
+    assert_none(
+        "translate",
+        &["kube::Client", "kube::Api", "kube::api::", "async fn", ".await", "tokio::"],
+        "src/translate has no client, no async and no tokio",
+    );
+}
+
+#[test]
+fn controllers_never_depend_on_the_marathon_api() {
+    assert_none(
+        "controllers",
+        &["crate::marathon_api", "crate::cli"],
+        "controllers sit beside the facade",
+    );
+}
+
+#[test]
+fn the_marathon_api_writes_no_workload_objects() {
+    assert_none(
+        "marathon_api",
+        &["crate::controllers", "crate::cli"],
+        "the facade sits beside the controllers",
+    );
+    assert_none(
+        "marathon_api",
+        &["api::apps::v1", "autoscaling::v2", "PersistentVolumeClaim"],
+        "only controllers write workload objects",
+    );
+}
+
+#[test]
+fn the_cli_does_not_reach_into_the_facade() {
+    assert_none("cli", &["crate::marathon_api"], "the CLI works offline or through the cluster");
+}
