@@ -56,8 +56,8 @@ async fn client(path: &str) -> Client {
 }
 
 async fn namespace(client: &Client, name: &str) {
-    let ns: Namespace =
-        serde_json::from_value(serde_json::json!({ "metadata": { "name": name } })).unwrap();
+    let ns: Namespace = serde_json::from_value(serde_json::json!({ "metadata": { "name": name } }))
+        .expect("namespace");
     Api::<Namespace>::all(client.clone())
         .create(&PostParams::default(), &ns)
         .await

@@ -1,6 +1,9 @@
 //! Reading apps from a live Marathon (`import --from URL`): a tiny local HTTP server on
 //! 127.0.0.1 stands in for Marathon and checks the path and the authentication headers.
 
+// Helpers of a test fail it loudly, like the test itself.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::{Arc, Mutex};
 
 use axum::Router;

@@ -1,6 +1,9 @@
 //! The MarathonApp controller on the real control plane: apps become running workloads, their
 //! Marathon state shows in status, and versions, scaling, drift and deletion behave.
 
+// Helpers of a test fail it loudly, like the test itself.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;

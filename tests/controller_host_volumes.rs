@@ -1,6 +1,9 @@
 //! The HostVolume controller on the real control plane: a node-pinned PersistentVolume and its
 //! claim, apps that mount it scheduled on that node, and deletion that never loses data.
 
+// Helpers of a test fail it loudly, like the test itself.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;

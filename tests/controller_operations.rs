@@ -1,6 +1,9 @@
 //! Operating the controllers on the real control plane: restarts without spec changes,
 //! recovery after a crash half-way through 100 apps, and leader election between replicas.
 
+// Helpers of a test fail it loudly, like the test itself.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::BTreeSet;
@@ -30,13 +33,13 @@ fn app(name: &str, instances: i32) -> MarathonApp {
         "spec": { "id": format!("/ops/{name}"), "cmd": "sleep 3600", "instances": instances,
                   "cpus": 0.01, "mem": 16 }
     }))
-    .unwrap()
+    .expect("MarathonApp")
 }
 
 async fn put(apps: &Api<MarathonApp>, app: &MarathonApp) {
     apps.patch(&app.name_any(), &PatchParams::apply("test-user").force(), &Patch::Apply(app))
         .await
-        .unwrap();
+        .expect("apply MarathonApp");
 }
 
 fn running_pod_names(pods: &[Pod]) -> BTreeSet<String> {

@@ -1,6 +1,9 @@
 //! The Helm chart lints, renders for the Kubernetes versions we support, and installs on the
 //! real control plane: its RBAC, Service and Deployment are accepted and the Deployment rolls out.
 
+// Helpers of a test fail it loudly, like the test itself.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -8,7 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::Api;
+use kube::api::{Api, Patch, PatchParams};
+use marathon_operator::crd::MarathonApp;
 use support::{TestNamespace, eventually};
 
 fn chart() -> PathBuf {
@@ -68,6 +72,34 @@ async fn chart_installs_on_the_cluster() {
         (status.available_replicas == Some(2)).then_some(())
     })
     .await;
+
+    // The chart's RBAC is enough for the controllers: run them as its ServiceAccount.
+    support::ensure_crds(&client).await;
+    let service_account = format!("system:serviceaccount:{}:{name}", ns.name());
+    let operator_client = support::client_as(&service_account).await;
+    let operator = support::operator::Operator::start(&operator_client, ns.name());
+    let apps: Api<MarathonApp> = Api::namespaced(client.clone(), ns.name());
+    let app: MarathonApp = serde_json::from_value(serde_json::json!({
+        "apiVersion": "marathon-operator.dev/v1alpha1", "kind": "MarathonApp",
+        "metadata": { "name": "web" },
+        "spec": { "id": "/web", "cmd": "sleep 1000", "instances": 1, "cpus": 0.1, "mem": 32,
+                  "portDefinitions": [{ "port": 0, "name": "http" }],
+                  "kubernetes": { "autoscaling": { "maxInstances": 3 } } }
+    }))
+    .unwrap();
+    apps.patch("web", &PatchParams::apply("test-user"), &Patch::Apply(&app)).await.unwrap();
+    eventually("the app running under the chart's RBAC", Duration::from_secs(60), || async {
+        let status = apps.get("web").await.ok()?.status?;
+        (status.tasks_running == Some(1) && status.version.is_some()).then_some(())
+    })
+    .await;
+    apps.delete("web", &Default::default()).await.unwrap();
+    eventually("the app deleted (finalizer removed)", Duration::from_secs(60), || async {
+        apps.get_opt("web").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    operator.stop().await;
+
     // The ClusterRole and its binding are cluster-scoped: uninstall so they do not outlive the test.
     run(helm()
         .args(["uninstall", &release, "--namespace", ns.name(), "--kubeconfig"])

@@ -2,6 +2,9 @@
 //! (kube-controller-manager, kube-scheduler, kwok), Services get EndpointSlices, garbage
 //! collection works, and PVCs and HPAs are accepted.
 
+// Helpers of a test fail it loudly, like the test itself.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;

@@ -14,7 +14,7 @@ pub mod marathon_app;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Pod, Service};
@@ -231,11 +231,17 @@ pub async fn run(
     // The apps' cache drops managedFields (often the larger part of an object); children are
     // watched as metadata only: the controller needs their owner, not their body.
     let (app_cache, app_writer) = reflector::store();
+    let (deleted_tx, mut deleted_rx) = tokio::sync::mpsc::unbounded_channel::<MarathonApp>();
     let app_stream = reflector::reflector(
         app_writer,
         watcher(api::<DeserializeGuard<MarathonApp>>(&client, ns), watcher::Config::default())
             .modify(|app| app.meta_mut().managed_fields = None),
     )
+    .inspect_ok(move |event| {
+        if let watcher::Event::Delete(DeserializeGuard(Ok(app))) = event {
+            let _ = deleted_tx.send(app.clone());
+        }
+    })
     .touched_objects();
     let apps = Controller::for_stream(app_stream, app_cache)
         // Debounce: the burst of events one change causes (children created, status updated,
@@ -298,13 +304,31 @@ pub async fn run(
             ready();
         }
     };
+    let ctx_for_deletions = ctx.clone();
     let run_apps = apps
         .run(marathon_app::reconcile, marathon_app::error_policy, ctx.clone())
         .for_each(log_result);
     let run_volumes =
         volumes.run(host_volume::reconcile, host_volume::error_policy, ctx).for_each(log_result);
+    let deletions = {
+        let ctx = ctx_for_deletions;
+        let shutdown = shutdown.clone();
+        async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    app = deleted_rx.recv() => match app {
+                        Some(app) => if let Err(error) = marathon_app::deleted(&app, &ctx).await {
+                            warn!(error = %error.chain(), "after deleting an app");
+                        },
+                        None => return,
+                    },
+                }
+            }
+        }
+    };
     // Both controllers stop on `shutdown` (graceful_shutdown_on), letting reconciles finish.
-    tokio::join!(run_apps, run_volumes, wait_ready);
+    tokio::join!(run_apps, run_volumes, wait_ready, deletions);
 }
 
 fn log_result<T, E: std::fmt::Display>(result: Result<T, E>) -> futures::future::Ready<()> {

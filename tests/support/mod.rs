@@ -50,6 +50,16 @@ pub async fn client() -> Client {
     Client::try_from(config).expect("create client")
 }
 
+/// A client acting as `user` (for example a ServiceAccount), to check RBAC rules for real.
+pub async fn client_as(user: &str) -> Client {
+    let kubeconfig = Kubeconfig::read_from(kubeconfig_path()).expect("read kubeconfig");
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("load kubeconfig");
+    config.auth_info.impersonate = Some(user.to_owned());
+    Client::try_from(config).expect("create client")
+}
+
 /// Applies the project's CRDs and waits until they are served.
 pub async fn ensure_crds(client: &Client) {
     marathon_operator::controllers::install_crds(client.clone()).await.expect("install CRDs");

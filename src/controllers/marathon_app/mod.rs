@@ -15,7 +15,6 @@ use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
@@ -27,8 +26,6 @@ use crate::crd::{MarathonApp, MarathonAppStatus, VersionInfo};
 use crate::translate::{self, names};
 
 pub const CONTROLLER: &str = "marathonapp";
-/// Lets the controller say which volumes it kept when an app is deleted.
-pub const FINALIZER: &str = "marathonapps.marathon-operator.dev/cleanup";
 /// Set to a version (`GET /v2/apps/{id}/versions`) to roll the app back to that definition.
 pub const ANNOTATION_ROLLBACK_TO: &str = "marathon-operator.dev/rollback-to";
 /// Any new value rolls every task without a spec change (Marathon's `/restart`).
@@ -62,16 +59,11 @@ pub async fn reconcile(
             return Ok(Action::await_change());
         }
     };
-    let namespace = app.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
-    let api: Api<MarathonApp> = Api::namespaced(ctx.client.clone(), &namespace);
-    let result = finalizer(&api, FINALIZER, app, |event| async {
-        match event {
-            FinalizerEvent::Apply(app) => apply(&app, &ctx).await,
-            FinalizerEvent::Cleanup(app) => cleanup(&app, &ctx).await,
-        }
-    })
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)));
+    if app.meta().deletion_timestamp.is_some() {
+        // Being deleted: its children go through garbage collection (owner references).
+        return Ok(Action::await_change());
+    }
+    let result = apply(&app, &ctx).await;
     if result.is_ok() {
         ctx.backoff.reset(&key(&guard));
     }
@@ -274,9 +266,13 @@ async fn rollback(app: &MarathonApp, version: &str, ctx: &Context) -> Result<Act
     Ok(Action::await_change())
 }
 
-/// Runs before the app goes: its workload goes through garbage collection (owner references);
-/// claims that hold data stay unless the user asked for them to go.
-async fn cleanup(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
+/// After an app is gone: its workload went through garbage collection (owner references);
+/// claims that hold data stay unless the user asked for them to go, and an Event says which.
+///
+/// This runs on the watch's delete event rather than behind a finalizer, so deleting an app
+/// (or its namespace) never hangs on the operator: if the operator is down at that moment the
+/// claims simply stay, which is the safe side.
+pub async fn deleted(app: &MarathonApp, ctx: &Context) -> Result<(), Error> {
     let namespace = app.namespace().unwrap_or_default();
     let selector = format!("{}={}", names::LABEL_APP, children::base_name(app));
     let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
@@ -287,7 +283,7 @@ async fn cleanup(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
         .map_err(|source| Error::List { kind: "PersistentVolumeClaim".into(), source })?;
     let claim_names: Vec<String> = found.items.iter().map(|c| c.name_any()).collect();
     if claim_names.is_empty() {
-        return Ok(Action::await_change());
+        return Ok(());
     }
     let delete = app.annotations().get(ANNOTATION_DELETE_VOLUMES).is_some_and(|v| v == "true");
     if delete {
@@ -314,7 +310,7 @@ async fn cleanup(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
         );
         ctx.events.publish(app, EventType::Normal, "VolumesKept", &note).await;
     }
-    Ok(Action::await_change())
+    Ok(())
 }
 
 /// Pods of an app, for status (from the trimmed pod cache).
