@@ -14,3 +14,15 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true)).try_init(),
     };
 }
+
+/// An error and its sources on one line (`Display` of most errors omits the sources).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

@@ -44,13 +44,7 @@ fn finish(result: Result<ExitCode, CliError>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            let mut message = err.to_string();
-            let mut source = std::error::Error::source(&err);
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            eprintln!("error: {message}");
+            eprintln!("error: {}", crate::telemetry::error_chain(&err));
             ExitCode::FAILURE
         }
     }

@@ -48,3 +48,24 @@ pub async fn apply<K: Child>(client: &Client, namespace: &str, object: &K) -> Re
         source,
     })
 }
+
+/// Server-side applies `status` to the status subresource of `object`, with the operator's
+/// field manager, so the status has one owner.
+pub async fn apply_status<K: Child>(
+    client: &Client,
+    object: &K,
+    status: &impl Serialize,
+) -> Result<(), Error> {
+    let name = object.meta().name.clone().ok_or(Error::MissingField("metadata.name"))?;
+    let namespace = object.meta().namespace.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(client.clone(), &namespace);
+    let body = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body))
+        .await
+        .map(drop)
+        .map_err(Error::Status)
+}

@@ -5,6 +5,8 @@ use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tracing::warn;
 
+use super::truncate;
+
 /// Publishes Events; failures to publish are logged, never fatal to a reconcile.
 #[derive(Clone)]
 pub struct Events {
@@ -46,15 +48,4 @@ impl Events {
             warn!(%error, reason, "failed to publish an Event");
         }
     }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
 }

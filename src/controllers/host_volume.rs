@@ -263,21 +263,7 @@ async fn patch_status(
     ctx: &Context,
     status: &HostVolumeStatus,
 ) -> Result<(), Error> {
-    let api: Api<HostVolume> =
-        Api::namespaced(ctx.client.clone(), &volume.namespace().unwrap_or_default());
-    let body = json!({
-        "apiVersion": HostVolume::api_version(&()),
-        "kind": HostVolume::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &volume.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(body),
-    )
-    .await
-    .map(drop)
-    .map_err(Error::Status)
+    crate::controllers::apply::apply_status(&ctx.client, volume, status).await
 }
 
 /// Pods (not finished) that mount the claim.

@@ -117,6 +117,19 @@ where
     }
 }
 
+/// `text` cut to at most `max` bytes (on a character boundary), marked with `...` when cut:
+/// Event notes and condition messages have size limits.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
 fn drop_managed_fields<K: Resource>(object: &mut K) {
     object.meta_mut().managed_fields = None;
 }

@@ -20,8 +20,8 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::{info, instrument, warn};
 
+use super::Context;
 use super::error::Error;
-use super::{Context, FIELD_MANAGER};
 use crate::crd::{MarathonApp, MarathonAppStatus, VersionInfo};
 use crate::translate::{self, names};
 
@@ -218,21 +218,7 @@ async fn patch_status(
     ctx: &Context,
     status: &MarathonAppStatus,
 ) -> Result<(), Error> {
-    let api: Api<MarathonApp> =
-        Api::namespaced(ctx.client.clone(), &app.namespace().unwrap_or_default());
-    let body = json!({
-        "apiVersion": MarathonApp::api_version(&()),
-        "kind": MarathonApp::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &app.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(body),
-    )
-    .await
-    .map_err(Error::Status)?;
-    Ok(())
+    crate::controllers::apply::apply_status(&ctx.client, app, status).await
 }
 
 /// Replaces the spec with the one recorded for `version` and drops the request, in one

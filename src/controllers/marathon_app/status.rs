@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
+use crate::controllers::truncate;
 use crate::crd::condition::{self, FALSE, TRUE};
 use crate::crd::{
     DeploymentAction, DeploymentStatus, DeploymentStep, MarathonAppStatus, TaskFailure, VersionInfo,
@@ -322,17 +323,6 @@ pub fn degraded(
         now,
     ));
     status
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
 }
 
 #[cfg(test)]
