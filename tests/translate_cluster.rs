@@ -106,7 +106,7 @@ async fn translated_objects_pass_server_side_dry_run() {
         }
     }
     println!("{} apps dry-run applied", apps.len());
-    let corpus = root.join("../shared/marathon-examples");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/marathon-examples");
     // Without the shared corpora (a checkout without ../shared) only the golden fixtures run.
     assert!(!corpus.is_dir() || apps.len() >= 90, "corpus too small: {}", apps.len());
     assert!(rejected.is_empty(), "rejected by the API server: {rejected:#?}");
