@@ -37,8 +37,40 @@ fn mebibytes(mib: f64) -> Quantity {
     Quantity(format!("{}Mi", mib.ceil() as i64))
 }
 
+/// A `resourceLimits` entry as a limit of at least `request` (Kubernetes refuses a limit below
+/// the request), warning when it had to be raised or could not be read.
+fn limit(
+    field: &str,
+    entry: Option<&ResourceLimit>,
+    request: f64,
+    warnings: &mut Warnings,
+) -> Option<Option<f64>> {
+    match entry? {
+        ResourceLimit::Value(v) if v.as_f64() >= request => Some(Some(v.as_f64())),
+        ResourceLimit::Value(v) => {
+            warnings.push(
+                format!("resourceLimits.{field}"),
+                format!("{} is below the request {request}; the limit is the request (Kubernetes needs limit >= request)", v.as_f64()),
+            );
+            Some(Some(request))
+        }
+        ResourceLimit::Unlimited(_) => Some(None),
+        ResourceLimit::Invalid(_) => {
+            warnings.push(
+                format!("resourceLimits.{field}"),
+                "neither a number nor \"unlimited\"; ignored",
+            );
+            None
+        }
+    }
+}
+
 /// Requests and limits under `policy`.
-pub(crate) fn resources(spec: &MarathonAppSpec, policy: ResourcePolicy) -> ResourceRequirements {
+pub(crate) fn resources(
+    spec: &MarathonAppSpec,
+    policy: ResourcePolicy,
+    warnings: &mut Warnings,
+) -> ResourceRequirements {
     let (cpus, mem, disk) = (spec.effective_cpus(), spec.effective_mem(), spec.effective_disk());
     let gpus = spec.gpus.unwrap_or(0);
     let mut requests = BTreeMap::new();
@@ -57,25 +89,22 @@ pub(crate) fn resources(spec: &MarathonAppSpec, policy: ResourcePolicy) -> Resou
         limits.insert(GPU_RESOURCE.to_string(), Quantity(gpus.to_string()));
     }
     let rl = spec.resource_limits.as_ref();
-    match rl.and_then(|r| r.cpus.as_ref()) {
-        Some(ResourceLimit::Value(v)) if v.as_f64() > 0.0 => {
-            limits.insert("cpu".to_string(), cpu(v.as_f64().max(cpus)));
-        }
-        Some(_) => {}
-        None if policy == ResourcePolicy::LimitsEqualRequests && cpus > 0.0 => {
-            limits.insert("cpu".to_string(), cpu(cpus));
-        }
-        None => {}
+    // Some(Some(x)): a limit; Some(None): "unlimited"; None: not given, the policy decides.
+    let cpu_limit = match limit("cpus", rl.and_then(|r| r.cpus.as_ref()), cpus, warnings) {
+        Some(given) => given,
+        None if policy == ResourcePolicy::LimitsEqualRequests && cpus > 0.0 => Some(cpus),
+        None => None,
+    };
+    if let Some(value) = cpu_limit.filter(|v| *v > 0.0) {
+        limits.insert("cpu".to_string(), cpu(value));
     }
-    match rl.and_then(|r| r.mem.as_ref()) {
-        Some(ResourceLimit::Value(v)) if v.as_f64() > 0.0 => {
-            limits.insert("memory".to_string(), mebibytes(v.as_f64().max(mem)));
-        }
-        Some(_) => {}
-        None if mem > 0.0 => {
-            limits.insert("memory".to_string(), mebibytes(mem));
-        }
-        None => {}
+    let mem_limit = match limit("mem", rl.and_then(|r| r.mem.as_ref()), mem, warnings) {
+        Some(given) => given,
+        None if mem > 0.0 => Some(mem),
+        None => None,
+    };
+    if let Some(value) = mem_limit.filter(|v| *v > 0.0) {
+        limits.insert("memory".to_string(), mebibytes(value));
     }
     ResourceRequirements {
         requests: (!requests.is_empty()).then_some(requests),
@@ -195,7 +224,7 @@ pub(crate) fn build_container(
             "the Mesos containerizer's host filesystem is replaced by the base image",
         );
     }
-    c.resources = Some(resources(spec, policy));
+    c.resources = Some(resources(spec, policy, warnings));
     c
 }
 
@@ -262,20 +291,32 @@ mod tests {
     #[test]
     fn resource_policy() {
         let s = spec(serde_json::json!({"id": "/a", "cpus": 0.5, "mem": 64, "disk": 100}));
-        let r = resources(&s, ResourcePolicy::LimitsEqualRequests);
+        let r = resources(&s, ResourcePolicy::LimitsEqualRequests, &mut Warnings::default());
         assert_eq!(r.requests.as_ref().unwrap()["cpu"].0, "500m");
         assert_eq!(r.limits.as_ref().unwrap()["cpu"].0, "500m");
         assert_eq!(r.limits.as_ref().unwrap()["memory"].0, "64Mi");
         assert!(!r.limits.as_ref().unwrap().contains_key("ephemeral-storage"));
-        let r = resources(&s, ResourcePolicy::NoCpuLimit);
+        let r = resources(&s, ResourcePolicy::NoCpuLimit, &mut Warnings::default());
         assert!(!r.limits.unwrap().contains_key("cpu"));
         let s = spec(
             serde_json::json!({"id": "/a", "cpus": 1, "resourceLimits": {"cpus": "unlimited", "mem": 256}}),
         );
-        let r = resources(&s, ResourcePolicy::LimitsEqualRequests);
+        let r = resources(&s, ResourcePolicy::LimitsEqualRequests, &mut Warnings::default());
         let limits = r.limits.unwrap();
         assert!(!limits.contains_key("cpu"));
         assert_eq!(limits["memory"].0, "256Mi");
+    }
+
+    #[test]
+    fn a_limit_below_the_request_is_raised_and_said() {
+        let s = spec(
+            serde_json::json!({"id": "/a", "cpus": 1, "mem": 128, "resourceLimits": {"cpus": 0.5, "mem": 64}}),
+        );
+        let mut w = Warnings::default();
+        let limits = resources(&s, ResourcePolicy::LimitsEqualRequests, &mut w).limits.unwrap();
+        assert_eq!((limits["cpu"].0.as_str(), limits["memory"].0.as_str()), ("1000m", "128Mi"));
+        let paths: Vec<String> = w.finish().into_iter().map(|w| w.path).collect();
+        assert_eq!(paths, ["resourceLimits.cpus", "resourceLimits.mem"]);
     }
 
     #[test]
