@@ -25,7 +25,7 @@ const CONCURRENCY: usize = 16;
 fn app(i: usize) -> MarathonApp {
     let spec: MarathonAppSpec = serde_json::from_value(serde_json::json!({
         "id": format!("/bench/app-{i:04}"),
-        "cmd": "sleep 3600",
+        "container": { "type": "DOCKER", "docker": { "image": "nginx:1.27" } },
         "instances": 1,
         "cpus": 0.01,
         "mem": 16,

@@ -113,8 +113,12 @@ async fn a_host_volume_binds_pins_its_apps_and_keeps_its_data() {
         (v.status.as_ref()?.phase == Some(HostVolumePhase::Bound)).then_some(())
     })
     .await;
-    // The PV is cluster-scoped: remove it so it does not outlive the test namespace.
-    let finalizers = json!({ "metadata": { "finalizers": null } });
-    volumes.patch("data", &PatchParams::default(), &Patch::Merge(&finalizers)).await.unwrap();
+    // Unused now, it is deleted at once (the operator still runs to release its finalizer);
+    // the PV is cluster-scoped, so remove it too rather than outlive the test namespace.
+    volumes.delete("data", &DeleteParams::default()).await.unwrap();
+    eventually("the unused HostVolume deleted", TIMEOUT, || async {
+        volumes.get_opt("data").await.ok()?.is_none().then_some(())
+    })
+    .await;
     let _ = pvs.delete(&pv_name, &DeleteParams::default()).await;
 }
