@@ -88,6 +88,23 @@ pub async fn record(
     now: Timestamp,
 ) -> Result<Versions, Error> {
     let spec = serde_json::to_value(&app.spec).map_err(|_| Error::MissingField("spec"))?;
+    if app.status.as_ref().and_then(|s| s.version.as_ref()).is_none() {
+        // A new app has no history: record version 1 without listing first. If a history
+        // exists after all (status lost, operator restarted mid-way), the name is taken and the
+        // usual path below sorts it out.
+        let version = format_version(now);
+        let first = new_revision(app, 1, &spec, &version, &version)?;
+        let api: Api<ControllerRevision> =
+            Api::namespaced(client.clone(), &app.namespace().unwrap_or_default());
+        match api.create(&PostParams::default(), &first).await {
+            Ok(created) => {
+                return versions_of(std::slice::from_ref(&created))
+                    .ok_or(Error::MissingField("revision data"));
+            }
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(source) => return Err(Error::History(source)),
+        }
+    }
     let mut revisions = list(client, app).await?;
     let latest = revisions.last();
     let unchanged = latest.and_then(stored_spec).is_some_and(|stored| *stored == spec);
