@@ -22,7 +22,6 @@ const INVALID: &[(&str, &str)] = &[
     ("docs-api-app-patch.json", NO_CMD),
     ("docs-api-apps-patch.json", NO_CMD),
     ("docs-api-app.json", "cmd and args are mutually exclusive"),
-    ("docs-api-response-app-list.json", "constraints[0]: UNIQUE does not accept a value"),
     (
         "docs-secrets-file-volume.json",
         "secret volumes are only supported with the Mesos containerizer",

@@ -24,11 +24,6 @@ pub const INVALID: &[(&str, &str, &str)] = &[
         "RAML kitchen-sink example: cmd and args together (and portDefinitions with portMappings)",
     ),
     (
-        "docs-api-response-app-list.json#0",
-        "spec.constraints[0]",
-        "old response: [\"hostname\", \"UNIQUE\", \"\"]; UNIQUE does not accept a value",
-    ),
-    (
         "docs-secrets-file-volume.json",
         "spec.container.volumes",
         "secret volume in a DOCKER container (type omitted); Marathon needs MESOS",

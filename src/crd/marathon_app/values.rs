@@ -74,7 +74,7 @@ impl JsonSchema for Constraint {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A constraint `[field, OPERATOR, value?]`: field is `hostname`, `@hostname`, `@region`, `@zone` or an agent attribute; OPERATOR one of UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER, IS (case-insensitive).",
+            "description": "A constraint `[field, OPERATOR, value?]`: field is `hostname`, `@hostname`, `@region`, `@zone` or an agent attribute; OPERATOR one of UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER, IS (case-insensitive). UNIQUE takes no value (an empty one, as older Marathon versions wrote it, is accepted).",
             "type": "array",
             "minItems": 2,
             "maxItems": 3,
@@ -85,7 +85,7 @@ impl JsonSchema for Constraint {
                     "message": "operator must be one of the following UNIQUE, CLUSTER, GROUP_BY, LIKE, MAX_PER, UNLIKE or IS"
                 },
                 {
-                    "rule": "self[1].upperAscii() != 'UNIQUE' || size(self) == 2",
+                    "rule": "self[1].upperAscii() != 'UNIQUE' || size(self) == 2 || self[2] == ''",
                     "message": "UNIQUE does not accept a value"
                 },
                 {
