@@ -13,8 +13,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment};
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::{Client, ResourceExt};
 use marathon_operator::controllers::ControllerConfig;
 use marathon_operator::controllers::leader::{LeaseConfig, run_elected};
 use marathon_operator::crd::MarathonApp;
@@ -144,31 +144,50 @@ fn reconciles(metrics: &Metrics) -> u64 {
         .sum()
 }
 
+/// An operator replica with a runtime of its own, so it can crash: its runtime is shut down
+/// with every task dropped mid-flight, and nothing (the lease least of all) is released.
 struct Replica {
     metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    crash: Option<std::sync::mpsc::Sender<()>>,
 }
 
-fn replica(client: &Client, namespace: &str, identity: &str) -> Replica {
+const LEASE_SECONDS: u64 = 4;
+
+fn replica(namespace: &str, identity: &str) -> Replica {
     let metrics = Metrics::shared();
-    let shutdown = CancellationToken::new();
     let config =
         ControllerConfig { namespace: Some(namespace.to_owned()), ..ControllerConfig::default() };
     let lease = LeaseConfig {
         namespace: namespace.to_owned(),
         name: "marathon-operator-leader".to_owned(),
         identity: identity.to_owned(),
-        duration_seconds: 4,
+        duration_seconds: LEASE_SECONDS,
         grace_seconds: 1,
     };
-    let task = tokio::spawn({
-        let (client, metrics, shutdown) = (client.clone(), metrics.clone(), shutdown.clone());
-        async move {
-            let _ = run_elected(client, config, lease, metrics, shutdown).await;
-        }
+    let (crash, crashed) = std::sync::mpsc::channel::<()>();
+    let replica_metrics = metrics.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("replica runtime");
+        runtime.spawn(async move {
+            let client = support::client().await;
+            let _ =
+                run_elected(client, config, lease, replica_metrics, CancellationToken::new()).await;
+        });
+        // Runs until told to crash (or the test ends and the sender is dropped).
+        let _ = crashed.recv();
+        runtime.shutdown_background();
     });
-    Replica { metrics, shutdown, task }
+    Replica { metrics, crash: Some(crash) }
+}
+
+impl Replica {
+    fn crash(&mut self) {
+        self.crash.take();
+    }
 }
 
 #[tokio::test]
@@ -177,9 +196,9 @@ async fn only_the_leader_reconciles_and_a_follower_takes_over() {
     support::ensure_crds(&client).await;
     let ns = TestNamespace::new(&client, "leader").await;
     let apps: Api<MarathonApp> = Api::namespaced(client.clone(), ns.name());
-    let first = replica(&client, ns.name(), "replica-a");
+    let first = replica(ns.name(), "replica-a");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let second = replica(&client, ns.name(), "replica-b");
+    let second = replica(ns.name(), "replica-b");
 
     put(&apps, &app("one", 1)).await;
     eventually("the first app reconciled", TIMEOUT, || async {
@@ -187,22 +206,26 @@ async fn only_the_leader_reconciles_and_a_follower_takes_over() {
         (a.status?.tasks_running == Some(1)).then_some(())
     })
     .await;
-    let (leader, follower) =
+    let (mut leader, follower) =
         if reconciles(&first.metrics) > 0 { (first, second) } else { (second, first) };
     assert!(reconciles(&leader.metrics) > 0);
     assert_eq!(reconciles(&follower.metrics), 0, "the follower does not reconcile");
 
-    // The leader dies without a word; the follower takes over within the lease duration.
-    leader.task.abort();
-    let killed = std::time::Instant::now();
+    // The leader crashes without releasing its lease; the follower takes over once the lease
+    // runs out (a few seconds of detection on top).
+    leader.crash();
+    let crashed = std::time::Instant::now();
     put(&apps, &app("two", 1)).await;
     eventually("the second app reconciled by the new leader", TIMEOUT, || async {
         let a = apps.get("two").await.ok()?;
         (a.status?.tasks_running == Some(1)).then_some(())
     })
     .await;
+    let handover = crashed.elapsed();
     assert!(reconciles(&follower.metrics) > 0, "the follower took over");
-    assert!(killed.elapsed() < Duration::from_secs(30), "handover took {:?}", killed.elapsed());
-    follower.shutdown.cancel();
-    leader.shutdown.cancel();
+    assert!(
+        handover < Duration::from_secs(LEASE_SECONDS + 10),
+        "handover took {handover:?} with a {LEASE_SECONDS} s lease"
+    );
+    println!("handover after a crash: {handover:?} (lease {LEASE_SECONDS} s)");
 }
