@@ -332,6 +332,22 @@ async fn an_app_kubernetes_refuses_is_degraded_without_stalling_others() {
         .unwrap();
     assert_eq!(condition.reason, "ApplyFailed");
     assert!(condition.message.contains("hostPort"), "{}", condition.message);
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), ns.name());
+    eventually("an ApplyFailed Warning event", TIMEOUT, || async {
+        let list = events.list(&ListParams::default()).await.ok()?;
+        list.items
+            .iter()
+            .any(|e| {
+                e.type_.as_deref() == Some("Warning") && e.reason.as_deref() == Some("ApplyFailed")
+            })
+            .then_some(())
+    })
+    .await;
+    // A permanent error waits for a change of the app: no retry loop rewrites it meanwhile.
+    let settled = apps.get("clash").await.unwrap().metadata.resource_version;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(apps.get("clash").await.unwrap().metadata.resource_version, settled);
     status_where(&apps, "web", "the other app running", |a| {
         a.status.as_ref().and_then(|s| s.tasks_running) == Some(1)
     })

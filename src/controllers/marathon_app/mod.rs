@@ -129,6 +129,7 @@ async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
     {
         Ok(applied) => applied,
         Err(error) => {
+            ctx.events.publish(app, EventType::Warning, error.reason(), &error.chain()).await;
             let status = status::degraded(
                 app.status.as_ref(),
                 app.meta().generation,
