@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use kube::Client;
 
-use super::app::Batch;
+use super::app::{App, Batch};
 use super::args::{AuthArgs, ConvertArgs, DiffArgs, ExportArgs, ImportArgs, NamespaceArg};
 use super::cluster::{self, Outcome, Plan, Summary};
 use super::convert::{convert_app, to_yaml};
@@ -15,7 +15,7 @@ use super::error::CliError;
 use super::input::Collected;
 use super::progress::Progress;
 use super::remote::{Credentials, fetch_apps, is_url};
-use crate::translate::TranslateOptions;
+use crate::translate::{TranslateOptions, Warning};
 
 /// Exit status of `diff` when something would change (0: nothing would, 1: errors).
 const EXIT_CHANGES: u8 = 2;
@@ -52,34 +52,39 @@ fn finish(result: Result<ExitCode, CliError>) -> ExitCode {
 
 /// Prints the batch's errors and warnings; returns the number of warnings printed.
 fn report(batch: &Batch) -> usize {
-    for error in &batch.errors {
-        eprintln!("error: {error}");
-    }
-    for note in &batch.notes {
-        eprintln!("warning: {note}");
-    }
+    report_inputs(batch);
     for app in &batch.apps {
-        for warning in &app.warnings {
-            eprintln!(
-                "warning: {}: app {}: {}: {}",
-                app.origin,
-                app.id(),
-                warning.path,
-                warning.reason
-            );
-        }
+        report_warnings(app, &app.warnings);
     }
     batch.warning_count()
 }
 
-fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
-    let batch = Batch::check(Collected::read_args(&args.inputs));
+/// Prints what was wrong or odd in the inputs themselves (not in any one app).
+fn report_inputs(batch: &Batch) {
     for error in &batch.errors {
         eprintln!("error: {error}");
     }
     for note in &batch.notes {
         eprintln!("warning: {note}");
     }
+}
+
+/// Prints an app's warnings with where the app came from and the field path.
+fn report_warnings(app: &App, warnings: &[Warning]) {
+    for warning in warnings {
+        eprintln!(
+            "warning: {}: app {}: {}: {}",
+            app.origin,
+            app.id(),
+            warning.path,
+            warning.reason
+        );
+    }
+}
+
+fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
+    let batch = Batch::check(Collected::read_args(&args.inputs));
+    report_inputs(&batch);
     let mut options =
         TranslateOptions { namespace: args.namespace.clone(), ..TranslateOptions::default() };
     if let Some(image) = &args.base_image {
@@ -100,15 +105,7 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
                 continue;
             }
         };
-        for warning in &result.warnings {
-            eprintln!(
-                "warning: {}: app {}: {}: {}",
-                app.origin,
-                app.id(),
-                warning.path,
-                warning.reason
-            );
-        }
+        report_warnings(app, &result.warnings);
         warnings += result.warnings.len();
         let yaml = to_yaml(&result.documents).map_err(CliError::Yaml)?;
         match &args.out_dir {

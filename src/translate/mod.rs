@@ -343,7 +343,6 @@ pub fn translate(
         if single { spec.effective_instances().min(1) } else { spec.effective_instances() };
     // With autoscaling the HPA scales the MarathonApp (its scale subresource sets
     // `instances`), so the workload's replicas always follow `instances`: one writer each.
-    let replicas = Some(instances);
     let (def_min, def_over) = upgrade::defaults(resident || single);
     let us = spec.upgrade_strategy.as_ref();
     let min_health =
@@ -356,7 +355,7 @@ pub fn translate(
             &owner,
             &base,
             &headless,
-            replicas,
+            instances,
             upgrade::stateful_set_strategy(instances, min_health),
             template,
             claim_templates,
@@ -371,8 +370,8 @@ pub fn translate(
         objects.deployment = Some(workload::build_deployment(
             &owner,
             &base,
-            replicas,
-            upgrade::deployment_strategy(replicas, min_health, over),
+            instances,
+            upgrade::deployment_strategy(instances, min_health, over),
             template,
         ));
     }

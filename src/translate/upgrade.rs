@@ -44,36 +44,21 @@ pub(crate) fn budget(
     Some((unavailable, surge))
 }
 
-fn percent(fraction: f64) -> IntOrString {
-    IntOrString::String(format!("{}%", (fraction * 100.0).round() as i64))
-}
-
-/// The Deployment strategy. `instances` is `None` when an HPA owns the replica count: the
-/// budget is then expressed in percent (Kubernetes rounds surge up, Marathon down).
+/// The Deployment strategy for `instances` replicas; both budgets 0 stop the old tasks first.
 pub(crate) fn deployment_strategy(
-    instances: Option<i32>,
+    instances: i32,
     min_health: f64,
     over: f64,
 ) -> DeploymentStrategy {
-    let rolling = |unavailable: IntOrString, surge: IntOrString| DeploymentStrategy {
-        type_: Some("RollingUpdate".into()),
-        rolling_update: Some(RollingUpdateDeployment {
-            max_unavailable: Some(unavailable),
-            max_surge: Some(surge),
-        }),
-    };
-    match instances {
-        Some(n) => match budget(n, min_health, over, false) {
-            None => DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None },
-            Some((u, s)) => rolling(IntOrString::Int(u), IntOrString::Int(s)),
+    match budget(instances, min_health, over, false) {
+        None => DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None },
+        Some((unavailable, surge)) => DeploymentStrategy {
+            type_: Some("RollingUpdate".into()),
+            rolling_update: Some(RollingUpdateDeployment {
+                max_unavailable: Some(IntOrString::Int(unavailable)),
+                max_surge: Some(IntOrString::Int(surge)),
+            }),
         },
-        None if min_health <= 0.0 && over <= 0.0 => {
-            DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None }
-        }
-        None if min_health >= 1.0 && over <= 0.0 => {
-            rolling(IntOrString::Int(0), IntOrString::Int(1))
-        }
-        None => rolling(percent(1.0 - min_health.clamp(0.0, 1.0)), percent(over.clamp(0.0, 1.0))),
     }
 }
 
@@ -112,15 +97,7 @@ mod tests {
     #[test]
     fn both_zero_stops_old_first() {
         assert_eq!(budget(5, 0.0, 0.0, false), None);
-        let s = deployment_strategy(Some(5), 0.0, 0.0);
+        let s = deployment_strategy(5, 0.0, 0.0);
         assert_eq!(s.type_.as_deref(), Some("Recreate"));
-    }
-
-    #[test]
-    fn hpa_managed_uses_percent() {
-        let s = deployment_strategy(None, 0.75, 0.5);
-        let ru = s.rolling_update.unwrap();
-        assert_eq!(ru.max_unavailable, Some(IntOrString::String("25%".into())));
-        assert_eq!(ru.max_surge, Some(IntOrString::String("50%".into())));
     }
 }

@@ -126,18 +126,18 @@ fn selector(owner: &Owner) -> LabelSelector {
     LabelSelector { match_labels: Some(selector_labels(&owner.app_name)), match_expressions: None }
 }
 
-/// A Deployment; `replicas` is `None` when an HPA owns the count.
+/// A Deployment of `replicas` pods (`instances`; an HPA changes `instances`, not this).
 pub(crate) fn build_deployment(
     owner: &Owner,
     name: &str,
-    replicas: Option<i32>,
+    replicas: i32,
     strategy: k8s_openapi::api::apps::v1::DeploymentStrategy,
     template: PodTemplateSpec,
 ) -> Deployment {
     Deployment {
         metadata: object_meta(owner, name),
         spec: DeploymentSpec {
-            replicas,
+            replicas: Some(replicas),
             selector: selector(owner),
             template,
             strategy: Some(strategy),
@@ -154,7 +154,7 @@ pub(crate) fn build_stateful_set(
     owner: &Owner,
     name: &str,
     service: &str,
-    replicas: Option<i32>,
+    replicas: i32,
     strategy: k8s_openapi::api::apps::v1::StatefulSetUpdateStrategy,
     template: PodTemplateSpec,
     claims: Vec<k8s_openapi::api::core::v1::PersistentVolumeClaim>,
@@ -162,7 +162,7 @@ pub(crate) fn build_stateful_set(
     StatefulSet {
         metadata: object_meta(owner, name),
         spec: StatefulSetSpec {
-            replicas,
+            replicas: Some(replicas),
             selector: selector(owner),
             service_name: Some(service.to_string()),
             template,
