@@ -165,6 +165,7 @@ func (c *cycle) app() *marathon.Application {
 		Embed: []string{"app.tasks", "app.counts", "app.deployments", "app.lastTaskFailure"},
 	})
 	must("ApplicationBy", err)
+	expect(app != nil, "ApplicationBy: the answer has no `app` object")
 	return app
 }
 
@@ -271,6 +272,7 @@ func (c *cycle) definition() *marathon.Application {
 func (c *cycle) create() {
 	created, err := c.client.CreateApplication(c.definition())
 	must("CreateApplication", err)
+	expect(created.Container != nil, "CreateApplication: the answer has no `container`")
 	expect(created.ID == c.appID, "CreateApplication: id %q", created.ID)
 	expect(instances(created) == 2, "CreateApplication: instances %d", instances(created))
 	expect(image(created) == imageV1, "CreateApplication: image %q", image(created))
@@ -351,6 +353,8 @@ func (c *cycle) scale(n int) {
 func (c *cycle) updateImage() {
 	app, err := c.client.Application(c.appID)
 	must("Application", err)
+	expect(app != nil && app.Container != nil && app.Container.Docker != nil,
+		"Application: the answer has no `app.container.docker` object")
 	before := taskIDs(app)
 	// The fetched app goes back as it is, read-only fields included, as deploy tools do;
 	// only `version` is cleared (Marathon reads a body with it as a rollback).
@@ -385,6 +389,7 @@ func (c *cycle) versions() {
 	}
 	first, err := c.client.ApplicationByVersion(c.appID, c.firstVersion)
 	must("ApplicationByVersion(first)", err)
+	expect(first != nil, "ApplicationByVersion(first): empty answer")
 	expect(image(first) == imageV1 && instances(first) == 2,
 		"ApplicationByVersion(first): image %q, instances %d", image(first), instances(first))
 	step("ApplicationVersions", fmt.Sprintf("%d versions", len(versions.Versions)))
