@@ -42,10 +42,36 @@ func expect(ok bool, format string, args ...interface{}) {
 	}
 }
 
+// errCodes names go-marathon's APIError codes, which stand for HTTP statuses.
+var errCodes = map[int]string{
+	marathon.ErrCodeBadRequest:       "ErrCodeBadRequest (400)",
+	marathon.ErrCodeUnauthorized:     "ErrCodeUnauthorized (401)",
+	marathon.ErrCodeForbidden:        "ErrCodeForbidden (403)",
+	marathon.ErrCodeNotFound:         "ErrCodeNotFound (404)",
+	marathon.ErrCodeDuplicateID:      "ErrCodeDuplicateID (409 without deployments)",
+	marathon.ErrCodeAppLocked:        "ErrCodeAppLocked (409 with deployments)",
+	marathon.ErrCodeInvalidBean:      "ErrCodeInvalidBean (422)",
+	marathon.ErrCodeServer:           "ErrCodeServer (5xx)",
+	marathon.ErrCodeUnknown:          "ErrCodeUnknown (other status)",
+	marathon.ErrCodeMethodNotAllowed: "ErrCodeMethodNotAllowed (405)",
+}
+
+// describe says which status an APIError stands for; its message alone may be empty.
+func describe(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	var apiErr *marathon.APIError
+	if errors.As(err, &apiErr) {
+		return fmt.Sprintf("%s: %v", errCodes[apiErr.ErrCode], err)
+	}
+	return err.Error()
+}
+
 // must ends the run when a client call returned an error.
 func must(what string, err error) {
 	if err != nil {
-		fail("%s: the client returned an error: %v", what, err)
+		fail("%s: the client returned an error: %s", what, describe(err))
 	}
 }
 
@@ -254,8 +280,11 @@ func (c *cycle) absent() {
 	_, err := c.client.Application(c.appID)
 	var apiErr *marathon.APIError
 	expect(errors.As(err, &apiErr) && apiErr.ErrCode == marathon.ErrCodeNotFound,
-		"Application before create: want a not-found APIError, got %v", err)
-	step("Application before create", "404 ErrCodeNotFound")
+		"Application before create: want a not-found APIError, got %v", describe(err))
+	// Marathon's body is {"message": "App '/id' does not exist"}, not a bare unknown-route 404.
+	expect(strings.Contains(describe(err), c.appID),
+		"Application before create: the 404 message %q does not name the app", err.Error())
+	step("Application before create", "404 ErrCodeNotFound: "+err.Error())
 }
 
 func (c *cycle) definition() *marathon.Application {
@@ -293,7 +322,7 @@ func (c *cycle) create() {
 	_, err = c.client.CreateApplication(c.definition())
 	var apiErr *marathon.APIError
 	expect(errors.As(err, &apiErr) && apiErr.ErrCode == marathon.ErrCodeDuplicateID,
-		"CreateApplication again: want ErrCodeDuplicateID (409 without deployments), got %v", err)
+		"CreateApplication again: want ErrCodeDuplicateID (409 without deployments), got %v", describe(err))
 	step("CreateApplication again", "409 ErrCodeDuplicateID")
 
 	app := c.waitDeployed("CreateApplication", ids[0].DeploymentID, 2)
@@ -463,7 +492,7 @@ func (c *cycle) delete() {
 			break
 		}
 		if time.Now().After(deadline) {
-			fail("DeleteApplication: Application still answers %v after %v", err, c.timeout)
+			fail("DeleteApplication: Application still answers %v after %v", describe(err), c.timeout)
 		}
 		time.Sleep(500 * time.Millisecond) // poll interval; the exit condition is the server's state
 	}

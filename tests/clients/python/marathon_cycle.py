@@ -130,8 +130,12 @@ class Cycle:
     def absent(self):
         try:
             self.client.get_app(self.app_id)
-        except NotFoundError:
-            step("get_app before create", "404 NotFoundError")
+        except NotFoundError as e:
+            # Marathon's body is {"message": "App '/id' does not exist"}, not a bare route 404.
+            message = getattr(e, "error_message", "")
+            expect(self.app_id in message,
+                   f"get_app before create: the 404 message {message!r} does not name the app")
+            step("get_app before create", f"404 NotFoundError: {message}")
             return
         raise CycleFailure(f"app {self.app_id} exists before the test created it")
 
