@@ -11,6 +11,7 @@ deployment gone from GET /v2/deployments and the app's tasks running), never on 
 import argparse
 import collections
 import collections.abc
+import importlib.metadata
 import re
 import sys
 import time
@@ -21,8 +22,7 @@ for _name in ("Iterable", "Mapping", "MutableMapping", "Sequence"):
     if not hasattr(collections, _name):
         setattr(collections, _name, getattr(collections.abc, _name))
 
-import marathon  # noqa: E402  (after the shim on purpose)
-from marathon import MarathonClient, MarathonApp  # noqa: E402
+from marathon import MarathonClient, MarathonApp  # noqa: E402  (after the shim on purpose)
 from marathon.exceptions import ConflictError, MarathonError, NotFoundError  # noqa: E402
 from marathon.models.app import MarathonHealthCheck  # noqa: E402
 from marathon.models.container import (  # noqa: E402
@@ -341,8 +341,11 @@ def main():
                         help="seconds each deployment may take")
     args = parser.parse_args()
 
-    print(f"marathon-python {getattr(marathon, '__version__', '0.13.0')} against {args.url}",
-          flush=True)
+    version = importlib.metadata.version("marathon")
+    print(f"marathon-python {version} against {args.url}", flush=True)
+    if version != "0.13.0":
+        print(f"FAIL this cycle is for marathon 0.13.0, not {version}", flush=True)
+        return 1
     client = MarathonClient(args.url, username=args.user, password=args.password, timeout=10)
     try:
         Cycle(client, args.app_id, args.timeout).run()
