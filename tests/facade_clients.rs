@@ -16,7 +16,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use kube::Client;
-use marathon_operator::marathon_api::{FacadeState, router};
+use marathon_operator::marathon_api::{FacadeConfig, FacadeState, router};
+use marathon_operator::metrics::Metrics;
+use marathon_operator::watch::Watches;
 use support::TestNamespace;
 use support::operator::Operator;
 use tokio::task::JoinHandle;
@@ -35,9 +37,16 @@ struct Facade {
 }
 
 impl Facade {
-    async fn start(client: &Client, namespace: &str) -> Self {
-        // The two lines that depend on the facade's constructor (issue 9).
-        let state = FacadeState::start(client.clone(), namespace).await.expect("facade state");
+    async fn start(client: &Client, namespace: &str, watches: Watches) -> Self {
+        watches.wait_until_ready().await;
+        let config = FacadeConfig::local(namespace);
+        let state = FacadeState::new(
+            client.clone(),
+            watches,
+            config,
+            Metrics::shared(),
+            CancellationToken::new(),
+        );
         let app = router(state);
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind facade");
@@ -125,7 +134,7 @@ async fn setup(prefix: &str) -> (TestNamespace, Operator, Facade, Clients) {
     support::ensure_crds(&client).await;
     let ns = TestNamespace::new(&client, prefix).await;
     let operator = Operator::start(&client, ns.name());
-    let facade = Facade::start(&client, ns.name()).await;
+    let facade = Facade::start(&client, ns.name(), operator.watches.clone()).await;
     (ns, operator, facade, clients)
 }
 
