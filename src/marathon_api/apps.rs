@@ -2,7 +2,7 @@
 //! paths, so `/v2/apps/{*path}` is taken apart here into the app id and Marathon's suffix
 //! routes (`/restart`, `/tasks`, `/tasks/{taskId}`, `/versions`, `/versions/{v}`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,7 +14,7 @@ use super::FacadeState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::ApiError;
-use super::query::Query;
+use super::query::{Query, RestPath};
 use super::read::valid;
 use super::tasks;
 use super::write::{Desired, Request, Written, merge, with_deployment_header};
@@ -97,7 +97,7 @@ async fn list(State(state): State<FacadeState>, query: Query) -> Result<Json<Val
 
 async fn get_path(
     State(state): State<FacadeState>,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
 ) -> Result<Response, ApiError> {
     let embed = Embed::parse(query.all("embed"));
@@ -292,7 +292,7 @@ fn updated_spec(
 async fn put_path(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
@@ -354,7 +354,7 @@ async fn rollback(
 async fn patch_path(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
@@ -457,7 +457,7 @@ async fn many(
 async fn delete_path(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
 ) -> Result<Response, ApiError> {
     match AppPath::parse(&path) {
@@ -483,7 +483,7 @@ async fn delete_path(
 async fn post_path(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
     uri: Uri,
 ) -> Result<Response, ApiError> {

@@ -3,7 +3,7 @@
 //! offer matching; `DELETE .../delay` restarts crash-looping tasks now, as resetting
 //! Marathon's launch delay does.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -15,6 +15,7 @@ use super::FacadeState;
 use super::apps::update;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::query::RestPath;
 use super::read::valid;
 use super::write::{Desired, Request};
 use crate::crd::MarathonApp;
@@ -74,7 +75,7 @@ async fn list(State(state): State<FacadeState>) -> Json<Value> {
 async fn reset_delay(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
 ) -> Result<Response, ApiError> {
     let Some(id) = path.strip_suffix("/delay").map(|id| canonical(id, "/")) else {
         return Err(ApiError::NotFound("URI not found".into()));
