@@ -234,22 +234,49 @@ fn always_denied<'a>(
 }
 
 /// Every object of the release's manifest exists on the cluster.
-fn every_object_present(release: &Release) {
+fn every_object_present(release: &Release) -> Vec<String> {
     let manifest =
         run(helm_on_cluster().args(["get", "manifest", &release.name, "-n", &release.namespace]));
     let objects = documents(&manifest);
-    assert!(objects.len() >= 9, "a full manifest: {}", objects.len());
-    let path = std::env::temp_dir().join(format!("{}-manifest.yaml", release.name));
-    std::fs::write(&path, &manifest).unwrap();
-    let names = run(kubectl_on_cluster()
-        .args(["get", "-o", "name", "-n", &release.namespace, "-f"])
-        .arg(&path));
-    std::fs::remove_file(&path).unwrap();
-    assert_eq!(
-        names.lines().count(),
-        objects.len(),
-        "every chart object is on the cluster:\n{names}"
-    );
+    let mut found = Vec::new();
+    for object in &objects {
+        let group = object["apiVersion"].as_str().unwrap().rsplit_once('/').map(|(g, _)| g);
+        let kind = object["kind"].as_str().unwrap();
+        let resource = match group {
+            Some(group) => format!("{kind}.{group}"),
+            None => kind.to_owned(),
+        };
+        let name = object["metadata"]["name"].as_str().unwrap();
+        // Namespaced objects without a namespace go to the release namespace; kubectl ignores
+        // the namespace of cluster-scoped ones.
+        let ns = object["metadata"]["namespace"].as_str().unwrap_or(&release.namespace);
+        let out = run(kubectl_on_cluster().args([
+            "get",
+            &format!("{resource}/{name}"),
+            "-n",
+            ns,
+            "-o",
+            "name",
+        ]));
+        found.push(out.trim().to_owned());
+    }
+    found
+}
+
+/// The notes helm prints after install: how to reach the API, the credentials, a first app.
+fn notes_show_how_to_reach_the_api_and_submit_an_app(release: &Release) {
+    let notes =
+        run(helm_on_cluster().args(["get", "notes", &release.name, "-n", &release.namespace]));
+    let (ns, fullname) = (&release.namespace, release.fullname());
+    for expected in [
+        format!("kubectl -n {ns} port-forward svc/{fullname} 8080:8080"),
+        format!("kubectl -n {ns} get secret {fullname}-auth -o jsonpath='{{.data.password}}'"),
+        "-u \"$MARATHON_USER:$MARATHON_PASSWORD\"".to_owned(),
+        "-X POST \"$MARATHON_URL/v2/apps\"".to_owned(),
+        format!("kubectl -n {ns} get marathonapps"),
+    ] {
+        assert!(notes.contains(&expected), "NOTES lack {expected:?}:\n{notes}");
+    }
 }
 
 fn kwok_nodes_of(pods: &[Pod]) -> BTreeSet<String> {
@@ -301,7 +328,23 @@ async fn all_namespaces_install_grants_exactly_what_the_operator_needs() {
     let pods = release.available(&client, 2).await;
     assert_eq!(pods.len(), 2);
     assert_eq!(kwok_nodes_of(&pods).len(), 2, "the replicas spread over both kwok nodes");
-    every_object_present(&release);
+    let objects: BTreeSet<String> = every_object_present(&release)
+        .iter()
+        .map(|o| o.split('/').next().unwrap().to_owned())
+        .collect();
+    let kinds = [
+        "clusterrole.rbac.authorization.k8s.io",
+        "clusterrolebinding.rbac.authorization.k8s.io",
+        "deployment.apps",
+        "poddisruptionbudget.policy",
+        "role.rbac.authorization.k8s.io",
+        "rolebinding.rbac.authorization.k8s.io",
+        "secret",
+        "service",
+        "serviceaccount",
+    ];
+    assert_eq!(objects, kinds.into_iter().map(String::from).collect());
+    notes_show_how_to_reach_the_api_and_submit_an_app(&release);
 
     let sa = release.service_account();
     // Watching every namespace: the namespaced rules hold in any namespace, and cluster-wide.
@@ -330,7 +373,13 @@ async fn namespace_list_install_grants_nothing_namespaced_outside_the_list() {
     let release = Release::install(home.name(), &[&list]);
     let pods = release.available(&client, 2).await;
     kwok_nodes_of(&pods);
-    every_object_present(&release);
+    let objects = every_object_present(&release);
+    for ns in [home.name(), team.name()] {
+        let role = format!("role.rbac.authorization.k8s.io/{}", release.fullname());
+        let in_ns = run(kubectl_on_cluster().args(["get", "roles", "-n", ns, "-o", "name"]));
+        assert!(in_ns.lines().any(|l| l == role), "a Role in {ns}: {in_ns}");
+    }
+    assert!(objects.len() >= 12, "every chart object present: {objects:?}");
 
     let sa = release.service_account();
     expect_permissions(&sa, true, &namespaced_allowed(home.name()));
