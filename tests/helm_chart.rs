@@ -329,7 +329,10 @@ fn namespace_list_mode_renders_roles_and_only_cluster_scoped_cluster_rules() {
         ]
     );
     assert_eq!(of_kind(&objects, "RoleBinding").len(), 4);
-    let cluster_role = one(&objects, "ClusterRole");
+    let cluster_role = of_kind(&objects, "ClusterRole")
+        .into_iter()
+        .find(|r| r["metadata"]["name"] == "marathon-marathon-operator")
+        .unwrap();
     let resources: BTreeSet<&str> = cluster_role["rules"]
         .as_array()
         .unwrap()
@@ -358,25 +361,27 @@ fn namespace_list_mode_renders_roles_and_only_cluster_scoped_cluster_rules() {
 
 #[test]
 fn rbac_has_no_wildcards_and_a_reason_for_every_rule() {
-    let source = std::fs::read_to_string(chart().join("templates/rbac.yaml")).unwrap();
-    let lines: Vec<&str> = source.lines().collect();
     let rule_body = ["- apiGroups:", "resources:", "resourceNames:", "verbs:"];
-    for (i, line) in lines.iter().enumerate() {
-        if !line.trim_start().starts_with("- apiGroups:") {
-            continue;
+    for file in ["templates/rbac.yaml", "templates/aggregate-roles.yaml"] {
+        let source = std::fs::read_to_string(chart().join(file)).unwrap();
+        let lines: Vec<&str> = source.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.trim_start().starts_with("- apiGroups:") {
+                continue;
+            }
+            // Above a rule: other rules of the same comment (Services, HPAs, Ingresses), then the
+            // comment itself.
+            let above = lines[..i]
+                .iter()
+                .rev()
+                .map(|l| l.trim_start())
+                .find(|l| !rule_body.iter().any(|body| l.starts_with(body)));
+            assert!(
+                above.is_some_and(|l| l.starts_with('#')),
+                "the rule at {file}:{} has no comment saying which code needs it",
+                i + 1
+            );
         }
-        // Above a rule: other rules of the same comment (Services, HPAs, Ingresses), then the
-        // comment itself.
-        let above = lines[..i]
-            .iter()
-            .rev()
-            .map(|l| l.trim_start())
-            .find(|l| !rule_body.iter().any(|body| l.starts_with(body)));
-        assert!(
-            above.is_some_and(|l| l.starts_with('#')),
-            "the rule at templates/rbac.yaml:{} has no comment saying which code needs it",
-            i + 1
-        );
     }
     for values in [vec![], vec!["--set", "watchNamespaces={a,b}"]] {
         let objects = template("marathon", "a", &values);

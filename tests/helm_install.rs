@@ -360,7 +360,45 @@ async fn all_namespaces_install_grants_exactly_what_the_operator_needs() {
     expect_permissions(&sa, false, &always_denied(ns.name(), other.name()));
 
     app_runs_under(&sa, &client, other.name()).await;
+    people_use_marathon_apps_through_the_default_roles(other.name()).await;
     release.uninstall();
+}
+
+/// The chart adds MarathonApp rights to the default `edit` and `view` ClusterRoles (through
+/// aggregation, which the controller-manager applies a moment later).
+async fn people_use_marathon_apps_through_the_default_roles(ns: &str) {
+    for (role, user) in [("edit", "alice@example.com"), ("view", "bob@example.com")] {
+        run(kubectl_on_cluster().args([
+            "create",
+            "rolebinding",
+            &format!("{role}-{}", user.split('@').next().unwrap()),
+            &format!("--clusterrole={role}"),
+            &format!("--user={user}"),
+            "-n",
+            ns,
+        ]));
+    }
+    let apps = "marathonapps.marathon-operator.dev";
+    eventually("edit aggregates MarathonApp rights", TIMEOUT, || async {
+        can_i("alice@example.com", "patch", apps, Scope::Namespace(ns)).then_some(())
+    })
+    .await;
+    eventually("view aggregates MarathonApp reads", TIMEOUT, || async {
+        can_i("bob@example.com", "list", apps, Scope::Namespace(ns)).then_some(())
+    })
+    .await;
+    let scope = Scope::Namespace(ns);
+    expect_permissions(
+        "alice@example.com",
+        true,
+        &[
+            ("get,list,watch,create,update,patch,delete", apps, scope),
+            ("get,list,create,delete", "hostvolumes.marathon-operator.dev", scope),
+            ("update", "marathonapps.marathon-operator.dev:scale", scope),
+        ],
+    );
+    expect_permissions("bob@example.com", true, &[("get,list,watch", apps, scope)]);
+    expect_permissions("bob@example.com", false, &[("create,patch,delete", apps, scope)]);
 }
 
 #[tokio::test]
