@@ -2,7 +2,9 @@
 //! with default values and with a values file that sets every option, its schema rejects wrong
 //! types and unknown keys, its README lists every value, its version follows Cargo.toml, its
 //! RBAC has no wildcards and a reason for every rule, and its `helm test` hook checks the
-//! Marathon API with credentials. The cluster side is in tests/helm_install.rs.
+//! Marathon API with credentials. The hook is checked as rendered: `helm test` cannot run it on
+//! the testbed, whose kwok nodes run no containers (kwok would only mark the pod finished). The
+//! cluster side is in tests/helm_install.rs.
 
 // Helpers of a test fail it loudly, like the test itself.
 #![allow(clippy::unwrap_used)]

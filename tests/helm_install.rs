@@ -514,7 +514,11 @@ async fn a_crd_change_reaches_the_cluster_through_the_operators_self_apply() {
     crds.replace(name, &helm_write, &stale).await.unwrap();
     assert_eq!(columns(&crds.get(name).await.unwrap()), old_columns);
 
-    // What a new operator pod does at start, as the chart's ServiceAccount.
+    // `helm upgrade` rolls out new pods but never touches crds/: the CRD is still the old one.
+    release.upgrade(&["logLevel=debug"]);
+    assert_eq!(columns(&crds.get(name).await.unwrap()), old_columns, "Helm left crds/ alone");
+
+    // What each new operator pod does at start, as the chart's ServiceAccount.
     let operator = support::client_as(&release.service_account()).await;
     marathon_operator::controllers::install_crds(operator)
         .await
