@@ -361,6 +361,31 @@ fn namespace_list_mode_renders_roles_and_only_cluster_scoped_cluster_rules() {
     assert!(err.contains("must be one of watchNamespaces"), "{err}");
 }
 
+/// The code an RBAC comment names exists: every `path.rs` under src/, and a function named in
+/// backticks right after it.
+fn named_code_exists(comment: &str, file: &str) {
+    let words: Vec<&str> = comment.split_whitespace().collect();
+    for (i, word) in words.iter().enumerate() {
+        let word = word.trim_matches(|c: char| "(),;".contains(c));
+        if !word.ends_with(".rs") {
+            continue;
+        }
+        let path = repo().join("src").join(word.trim_start_matches("src/"));
+        let source = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{file} names {word}, which is not in src/"));
+        let function = words.get(i + 1).and_then(|next| {
+            let next = next.trim_end_matches([',', ';', ')']);
+            next.strip_prefix('`').and_then(|n| n.strip_suffix('`'))
+        });
+        if let Some(function) = function {
+            assert!(
+                source.contains(&format!("fn {function}")),
+                "{file}: no fn {function} in {word}"
+            );
+        }
+    }
+}
+
 #[test]
 fn rbac_has_no_wildcards_and_a_reason_for_every_rule() {
     let rule_body = ["- apiGroups:", "resources:", "resourceNames:", "verbs:"];
@@ -368,6 +393,9 @@ fn rbac_has_no_wildcards_and_a_reason_for_every_rule() {
         let source = std::fs::read_to_string(chart().join(file)).unwrap();
         let lines: Vec<&str> = source.lines().collect();
         for (i, line) in lines.iter().enumerate() {
+            if let Some(comment) = line.trim_start().strip_prefix('#') {
+                named_code_exists(comment, file);
+            }
             if !line.trim_start().starts_with("- apiGroups:") {
                 continue;
             }
