@@ -40,13 +40,37 @@ pub struct RunArgs {
     #[arg(long, env = "MARATHON_NAMESPACE", default_value = "default")]
     pub namespace: String,
 
-    /// Watch only this namespace; all namespaces when absent.
-    #[arg(long, env = "WATCH_NAMESPACE")]
-    pub watch_namespace: Option<String>,
+    /// Watch only these namespaces (comma-separated); all namespaces when absent. The
+    /// controllers and the Marathon API never read or write outside them.
+    #[arg(long = "watch-namespace", env = "WATCH_NAMESPACE", value_delimiter = ',')]
+    pub watch_namespaces: Vec<String>,
 
-    /// Address of the Marathon REST API (/v2/...).
-    #[arg(long, env = "MARATHON_API_ADDR", default_value = "0.0.0.0:8080")]
-    pub api_addr: SocketAddr,
+    /// Each top-level Marathon group is the namespace of its apps (`/prod/web` in `prod`);
+    /// apps at the root stay in --namespace.
+    #[arg(long, env = "MARATHON_NAMESPACE_PER_GROUP", default_value_t = false, action = clap::ArgAction::Set)]
+    pub namespace_per_group: bool,
+
+    /// Address of the Marathon REST API (/v2/...). Default: 0.0.0.0:8080 with authentication,
+    /// 127.0.0.1:8080 without (an open API is never exposed beyond this machine by default).
+    #[arg(long, env = "MARATHON_API_ADDR")]
+    pub api_addr: Option<SocketAddr>,
+
+    /// Authentication of the Marathon API: `auto` is on inside a pod, off elsewhere.
+    #[arg(long, env = "MARATHON_API_AUTH", value_enum, default_value_t = AuthMode::Auto)]
+    pub auth: AuthMode,
+
+    /// Directory with `username`, `password` and/or `token` files (a mounted Secret). Without
+    /// it, MARATHON_API_USERNAME, MARATHON_API_PASSWORD and MARATHON_API_TOKEN are read.
+    #[arg(long, env = "MARATHON_API_AUTH_DIR")]
+    pub auth_dir: Option<PathBuf>,
+
+    /// Seconds a Marathon API request may take before it is answered 503.
+    #[arg(long, env = "MARATHON_API_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+
+    /// Largest Marathon API request body, in bytes.
+    #[arg(long, env = "MARATHON_API_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
 
     /// Address of the admin server (/healthz, /readyz, /metrics).
     #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:8081")]
@@ -107,6 +131,14 @@ pub enum TestbedMode {
     Always,
     /// Never start it; fail when no cluster is configured.
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// On when running in a pod (KUBERNETES_SERVICE_HOST is set), off elsewhere.
+    Auto,
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,21 +3,23 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use kube::Client;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use marathon_operator::admin::{self, Readiness};
 use marathon_operator::cli::commands as migration;
-use marathon_operator::config::{Cli, Command, CrdgenArgs, RunArgs, TestbedMode};
+use marathon_operator::config::{AuthMode, Cli, Command, CrdgenArgs, RunArgs, TestbedMode};
 use marathon_operator::controllers::leader::{self, LeaseConfig};
 use marathon_operator::controllers::{self, ControllerConfig};
-use marathon_operator::marathon_api::{self, FacadeConfig};
+use marathon_operator::marathon_api::{self, Credentials, FacadeConfig, FacadeState, LeaseRef};
 use marathon_operator::metrics::Metrics;
 use marathon_operator::translate::TranslateOptions;
+use marathon_operator::watch::Watches;
 use marathon_operator::{crd, telemetry, testbed};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,11 @@ enum MainError {
     Testbed(#[from] testbed::TestbedError),
     #[error("no cluster is configured and --testbed=never was given")]
     NoCluster,
+    #[error(
+        "Marathon API authentication is on but no credentials were found \
+         (MARATHON_API_AUTH_DIR, or MARATHON_API_USERNAME/PASSWORD or MARATHON_API_TOKEN)"
+    )]
+    NoCredentials,
     #[error("failed to read kubeconfig {path}")]
     Kubeconfig {
         path: String,
@@ -101,21 +108,63 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
     let metrics = Metrics::shared();
     let readiness = Readiness::default();
 
-    let api = marathon_api::router(FacadeConfig { namespace: args.namespace.clone() });
-    let admin = admin::router(metrics.clone(), readiness.clone());
-    let api_listener = bind(args.api_addr).await?;
+    // The caches every replica keeps: the API reads them, the leader's controllers use them.
+    let (watches, drive_watches) = Watches::start(&client, &args.watch_namespaces);
+    tokio::spawn(drive_watches);
+    tokio::spawn({
+        let (watches, readiness) = (watches.clone(), readiness.clone());
+        async move {
+            watches.wait_until_ready().await;
+            info!("caches synced; ready");
+            readiness.set_ready(true);
+        }
+    });
+
+    let credentials = credentials(&args)?;
+    let api_addr = args.api_addr.unwrap_or_else(|| {
+        let host = if credentials.is_some() { [0, 0, 0, 0] } else { [127, 0, 0, 1] };
+        std::net::SocketAddr::from((host, 8080))
+    });
+    let api_listener = bind(api_addr).await?;
     let admin_listener = bind(args.admin_addr).await?;
     let api_url = match api_listener.local_addr() {
         Ok(addr) => format!("http://{addr}"),
-        Err(_) => format!("http://{}", args.api_addr),
+        Err(_) => format!("http://{api_addr}"),
     };
+    let identity = args.identity.clone().unwrap_or_else(default_identity);
+    let abdicate = CancellationToken::new();
+    let facade = FacadeConfig {
+        namespace: args.namespace.clone(),
+        namespace_per_group: args.namespace_per_group,
+        watched: args.watch_namespaces.clone(),
+        lease: args
+            .leader_election
+            .then(|| LeaseRef { namespace: lease_namespace(&args), name: LEASE_NAME.to_owned() }),
+        identity: identity.clone(),
+        advertised: api_url.clone(),
+        request_timeout: Duration::from_secs(args.request_timeout_seconds),
+        body_limit: args.max_body_bytes,
+        credentials,
+    };
+    if facade.credentials.is_none() {
+        warn!(addr = %api_addr, "the Marathon API has no authentication (MARATHON_API_AUTH=on turns it on)");
+    }
+    let state = FacadeState::new(
+        client.clone(),
+        watches.clone(),
+        facade,
+        metrics.clone(),
+        abdicate.clone(),
+    );
+    let api = marathon_api::router(state);
+    let admin = admin::router(metrics.clone(), readiness.clone());
     info!(url = %api_url, "Marathon API listening");
     info!(addr = %args.admin_addr, "admin server listening (/healthz, /readyz, /metrics)");
-    readiness.set_ready(true);
 
-    let api_server = serve(api_listener, api, args.api_addr, shutdown.clone());
+    let api_server = serve(api_listener, api, api_addr, shutdown.clone());
     let admin_server = serve(admin_listener, admin, args.admin_addr, shutdown.clone());
-    let controllers = run_controllers(client, &args, metrics, shutdown.clone());
+    let controllers =
+        run_controllers(client, watches, &args, identity, metrics, shutdown.clone(), abdicate);
     // Whichever part stops first stops the others.
     let stopping = |result| {
         shutdown.cancel();
@@ -129,16 +178,42 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
     controller_result.and(api_result).and(admin_result)
 }
 
+/// The API's credentials, when authentication is on; on without credentials is an error
+/// (the API never runs open by mistake).
+fn credentials(args: &RunArgs) -> Result<Option<Credentials>, MainError> {
+    let on = match args.auth {
+        AuthMode::On => true,
+        AuthMode::Off => false,
+        AuthMode::Auto => std::env::var_os("KUBERNETES_SERVICE_HOST").is_some(),
+    };
+    if !on {
+        return Ok(None);
+    }
+    let found = match &args.auth_dir {
+        Some(dir) => Credentials::from_dir(dir)
+            .map_err(|source| MainError::Write { path: dir.display().to_string(), source })?,
+        None => Credentials::from_env(),
+    };
+    found.map(Some).ok_or(MainError::NoCredentials)
+}
+
+fn lease_namespace(args: &RunArgs) -> String {
+    args.lease_namespace.clone().unwrap_or_else(|| args.namespace.clone())
+}
+
+const LEASE_NAME: &str = "marathon-operator-leader";
+
 /// Runs the controllers while this replica holds the leader lease (always, without election).
 async fn run_controllers(
     client: Client,
+    watches: Watches,
     args: &RunArgs,
+    identity: String,
     metrics: std::sync::Arc<Metrics>,
     shutdown: CancellationToken,
+    abdicate: CancellationToken,
 ) -> Result<(), MainError> {
-    let identity = args.identity.clone().unwrap_or_else(default_identity);
     let config = ControllerConfig {
-        namespace: args.watch_namespace.clone(),
         max_revisions: args.max_revisions,
         concurrency: args.concurrency,
         translate: TranslateOptions {
@@ -149,17 +224,19 @@ async fn run_controllers(
     };
     if !args.leader_election {
         let synced = || info!("controllers are reconciling");
-        controllers::run(client, config, metrics, shutdown, synced).await;
+        controllers::run(client, watches, config, metrics, shutdown, synced).await;
         return Ok(());
     }
     let lease = LeaseConfig {
-        namespace: args.lease_namespace.clone().unwrap_or_else(|| args.namespace.clone()),
-        name: "marathon-operator-leader".to_owned(),
+        namespace: lease_namespace(args),
+        name: LEASE_NAME.to_owned(),
         identity,
         duration_seconds: args.lease_duration_seconds,
         grace_seconds: (args.lease_duration_seconds / 3).max(1),
     };
-    leader::run_elected(client, config, lease, metrics, shutdown).await.map_err(MainError::Leader)
+    leader::run_elected(client, watches, config, lease, metrics, shutdown, abdicate)
+        .await
+        .map_err(MainError::Leader)
 }
 
 fn default_identity() -> String {

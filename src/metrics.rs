@@ -44,6 +44,7 @@ pub struct ReconcileMetrics {
 #[derive(Clone)]
 pub struct HttpMetrics {
     pub requests: Family<HttpLabels, Counter>,
+    pub duration: Family<HttpLabels, Histogram>,
 }
 
 /// All metrics of the process, and the registry that encodes them.
@@ -80,8 +81,18 @@ impl Default for Metrics {
             "Reconciles running now (at the concurrency limit, more are queued)",
             reconcile.in_flight.clone(),
         );
-        let http = HttpMetrics { requests: Family::default() };
+        let http = HttpMetrics {
+            requests: Family::default(),
+            duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+            }),
+        };
         registry.register("http_requests", "Marathon API requests", http.requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a Marathon API request",
+            http.duration.clone(),
+        );
         Self { registry, reconcile, http }
     }
 }

@@ -19,6 +19,7 @@ use marathon_operator::controllers::ControllerConfig;
 use marathon_operator::controllers::leader::{LeaseConfig, run_elected};
 use marathon_operator::crd::MarathonApp;
 use marathon_operator::metrics::Metrics;
+use marathon_operator::watch::Watches;
 use serde_json::json;
 use support::operator::Operator;
 use support::{TestNamespace, eventually};
@@ -155,8 +156,8 @@ const LEASE_SECONDS: u64 = 4;
 
 fn replica(namespace: &str, identity: &str) -> Replica {
     let metrics = Metrics::shared();
-    let config =
-        ControllerConfig { namespace: Some(namespace.to_owned()), ..ControllerConfig::default() };
+    let config = ControllerConfig::default();
+    let namespaces = vec![namespace.to_owned()];
     let lease = LeaseConfig {
         namespace: namespace.to_owned(),
         name: "marathon-operator-leader".to_owned(),
@@ -174,8 +175,12 @@ fn replica(namespace: &str, identity: &str) -> Replica {
             .expect("replica runtime");
         runtime.spawn(async move {
             let client = support::client().await;
+            let (watches, drive) = Watches::start(&client, &namespaces);
+            tokio::spawn(drive);
+            let (shutdown, abdicate) = (CancellationToken::new(), CancellationToken::new());
             let _ =
-                run_elected(client, config, lease, replica_metrics, CancellationToken::new()).await;
+                run_elected(client, watches, config, lease, replica_metrics, shutdown, abdicate)
+                    .await;
         });
         // Runs until told to crash (or the test ends and the sender is dropped).
         let _ = crashed.recv();

@@ -1,17 +1,14 @@
-//! From raw JSON to checked apps: the spec type, Marathon's id rules, the CRD's own CEL rules
-//! (evaluated offline, so `convert` rejects what the API server would reject) and the checks
-//! across a batch (duplicate ids, two ids deriving one resource name).
+//! From raw JSON to checked apps: the shared validation (`crate::marathon::validation`, the
+//! same rules as the CRD and the Marathon API) and the checks across a batch (duplicate ids,
+//! two ids deriving one resource name).
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-use kube::CustomResourceExt;
-use kube::core::cel::{CompiledSchema, Validator, compile_schema};
 use serde_json::Value;
 
-use super::ids;
 use super::input::{Collected, Message, Origin};
-use crate::crd::{MarathonApp, MarathonAppSpec};
+use crate::crd::MarathonAppSpec;
+use crate::marathon::validation;
 use crate::translate::Warning;
 use crate::translate::names::app_name;
 
@@ -95,28 +92,14 @@ impl Batch {
     }
 }
 
-/// Checks one app (its id already absolute). Errors are messages ready to print.
-pub fn check_app(json: Value) -> Result<App, Vec<String>> {
+/// Checks one app (its id already absolute) with the rules every door shares
+/// (`crate::marathon::validation`). Errors are messages ready to print, naming the field.
+pub fn check_app(mut json: Value) -> Result<App, Vec<String>> {
     let id = json.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    let spec: MarathonAppSpec = serde_path_to_error::deserialize(json).map_err(|err| {
-        let path = err.path().to_string();
-        vec![format!("app {id}: {path}: {}", err.into_inner())]
+    validation::strip_read_only(&mut json);
+    let spec = validation::check_app(json).map_err(|invalid| {
+        invalid.violations().iter().map(|v| format!("app {id}: {v}")).collect::<Vec<_>>()
     })?;
-    let mut problems = Vec::new();
-    if let Err(message) = ids::validate_app_id(&spec.id) {
-        problems.push(message);
-    }
-    let has_args = spec.args.as_ref().is_some_and(|a| !a.is_empty());
-    if spec.cmd.is_none() && !has_args && spec.container.is_none() {
-        problems.push(
-            "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."
-                .to_string(),
-        );
-    }
-    problems.extend(cel_problems(&spec));
-    if !problems.is_empty() {
-        return Err(problems.into_iter().map(|p| format!("app {id}: {p}")).collect());
-    }
     let warnings = spec
         .unknown_fields()
         .into_iter()
@@ -126,30 +109,6 @@ pub fn check_app(json: Value) -> Result<App, Vec<String>> {
         })
         .collect();
     Ok(App { origin: Origin::new("", ""), name: app_name(&spec.id), spec, warnings })
-}
-
-/// The CEL rules of the MarathonApp CRD (`spec` part), compiled once.
-fn spec_rules() -> Option<&'static CompiledSchema> {
-    static RULES: OnceLock<Option<CompiledSchema>> = OnceLock::new();
-    RULES
-        .get_or_init(|| {
-            let crd = serde_json::to_value(MarathonApp::crd()).ok()?;
-            let schema = crd.pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec")?;
-            Some(compile_schema(schema))
-        })
-        .as_ref()
-}
-
-fn cel_problems(spec: &MarathonAppSpec) -> Vec<String> {
-    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
-    let (Some(rules), Ok(value)) = (spec_rules(), serde_json::to_value(spec)) else {
-        return Vec::new();
-    };
-    let validator = VALIDATOR.get_or_init(Validator::new);
-    match validator.validate_compiled(rules, &value, None) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors.iter().map(ToString::to_string).collect(),
-    }
 }
 
 #[cfg(test)]
@@ -183,7 +142,9 @@ mod tests {
         assert_eq!(both.len(), 1, "{both:?}");
         assert!(both[0].contains("mutually exclusive"), "{both:?}");
         let typed = problems(json!({"id": "/foo", "cmd": "a", "instances": "two"}));
-        assert!(typed[0].starts_with("app /foo: instances: invalid type"), "{typed:?}");
+        assert!(typed[0].starts_with("app /foo: /instances: invalid type"), "{typed:?}");
+        let negative = problems(json!({"id": "/foo", "cmd": "a", "instances": -2}));
+        assert_eq!(negative, ["app /foo: /instances: -2 is less than the minimum of 0"]);
     }
 
     #[test]

@@ -10,7 +10,6 @@ pub mod cluster;
 pub mod commands;
 pub mod convert;
 pub mod error;
-pub mod ids;
 pub mod input;
 pub mod jsondiff;
 pub mod progress;

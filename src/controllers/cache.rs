@@ -1,5 +1,5 @@
 //! What the controllers remember between reconciles, so a reconcile that finds nothing to do
-//! makes no API calls: watch-fed caches of the children (trimmed, or metadata only) and the
+//! makes no API calls: the children's shared watch caches (`crate::watch`) and the
 //! fingerprints of what was last applied.
 
 use std::collections::HashMap;
@@ -26,18 +26,16 @@ pub struct ChildCaches {
     pub ingresses: Store<PartialObjectMeta<Ingress>>,
 }
 
-/// Drops what status never reads from a cached workload: the pod template is most of it.
-pub fn trim_deployment(deployment: &mut Deployment) {
-    deployment.metadata.managed_fields = None;
-    deployment.metadata.annotations = None;
-    deployment.spec.template = Default::default();
-}
-
-pub fn trim_stateful_set(set: &mut StatefulSet) {
-    set.metadata.managed_fields = None;
-    set.metadata.annotations = None;
-    set.spec.template = Default::default();
-    set.spec.volume_claim_templates = None;
+impl ChildCaches {
+    pub fn of(caches: &crate::watch::Caches) -> Self {
+        Self {
+            deployments: caches.deployments.clone(),
+            stateful_sets: caches.stateful_sets.clone(),
+            services: caches.services.clone(),
+            hpas: caches.hpas.clone(),
+            ingresses: caches.ingresses.clone(),
+        }
+    }
 }
 
 /// Names of the cached objects in `namespace` labelled for `app` and controlled by `owner_uid`.

@@ -73,16 +73,20 @@ pub enum LeaderError {
     Join(#[source] LeaseManagerError),
     #[error("lost the leader lease")]
     Lost,
+    #[error("gave up the leader lease as asked (DELETE /v2/leader)")]
+    Abdicated,
 }
 
 /// Runs the controllers while this replica holds the lease. Returns `Err(Lost)` when the lease
 /// is lost, so the caller can exit and a restart rejoins the election with fresh caches.
 pub async fn run_elected(
     client: Client,
+    watches: crate::watch::Watches,
     config: super::ControllerConfig,
     lease: LeaseConfig,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     shutdown: CancellationToken,
+    abdicate: CancellationToken,
 ) -> Result<(), LeaderError> {
     let mut election = Election::start(client.clone(), lease).await.map_err(LeaderError::Join)?;
     info!("waiting for the leader lease");
@@ -91,10 +95,14 @@ pub async fn run_elected(
     }
     let stop = shutdown.child_token();
     tokio::select! {
-        () = super::run(client, config, metrics, stop.clone(), || info!("controllers are reconciling")) => Ok(()),
+        () = super::run(client, watches, config, metrics, stop.clone(), || info!("controllers are reconciling")) => Ok(()),
         () = election.lost() => {
             stop.cancel();
             Err(LeaderError::Lost)
+        }
+        () = abdicate.cancelled() => {
+            stop.cancel();
+            Err(LeaderError::Abdicated)
         }
     }
 }

@@ -6,7 +6,6 @@ mod backoff;
 mod cache;
 mod crd_install;
 pub mod error;
-mod events;
 pub mod host_volume;
 pub mod leader;
 pub mod marathon_app;
@@ -14,28 +13,25 @@ pub mod marathon_app;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Pod, Service};
-use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::Api;
-use kube::core::PartialObjectMeta;
-use kube::core::error_boundary::DeserializeGuard;
+use futures::{Stream, StreamExt};
+use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 pub use crd_install::{CrdInstallError, install_crds};
 
 use crate::crd::{HostVolume, MarathonApp};
+use crate::events::Events;
 use crate::metrics::Metrics;
-use crate::translate::{TranslateOptions, names};
+use crate::translate::TranslateOptions;
+use crate::watch::{Caches, Watches, api};
 use backoff::Backoff;
-use events::Events;
 
 /// The single field manager of every server-side apply the operator makes.
 pub const FIELD_MANAGER: &str = "marathon-operator";
@@ -43,8 +39,6 @@ pub const FIELD_MANAGER: &str = "marathon-operator";
 /// What the controllers can be told from the command line.
 #[derive(Clone, Debug)]
 pub struct ControllerConfig {
-    /// Watch only this namespace (all when `None`).
-    pub namespace: Option<String>,
     /// Versions kept per app.
     pub max_revisions: usize,
     /// Reconciles running at once, over all apps.
@@ -57,7 +51,6 @@ pub struct ControllerConfig {
 impl Default for ControllerConfig {
     fn default() -> Self {
         Self {
-            namespace: None,
             max_revisions: 50,
             concurrency: 16,
             translate: TranslateOptions::default(),
@@ -66,39 +59,31 @@ impl Default for ControllerConfig {
     }
 }
 
-/// Shared by every reconcile.
+/// Shared by every reconcile of one scope (a watched namespace, or all of them).
 pub struct Context {
     pub client: Client,
     pub config: ControllerConfig,
     pub metrics: Arc<Metrics>,
     events: Events,
     backoff: Backoff,
-    pods: Store<Pod>,
-    host_volumes: Store<HostVolume>,
+    caches: Caches,
     children: cache::ChildCaches,
     applied: cache::AppliedMemory,
     /// The versions last recorded per app uid, with the fingerprint of the spec they are for.
     versions: std::sync::Mutex<
-        std::collections::HashMap<String, (u64, marathon_app::versions::Versions)>,
+        std::collections::HashMap<String, (u64, crate::marathon::versions::Versions)>,
     >,
 }
 
 impl Context {
     /// The app's pods (trimmed; from the watch-fed cache).
-    pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<Pod> {
-        self.pods
-            .state()
-            .into_iter()
-            .filter(|p| {
-                p.namespace().as_deref() == Some(namespace)
-                    && p.labels().get(names::LABEL_APP).map(String::as_str) == Some(app_name)
-            })
-            .map(|p| (*p).clone())
-            .collect()
+    pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<k8s_openapi::api::core::v1::Pod> {
+        self.caches.pods_of(namespace, app_name).into_iter().map(|p| (*p).clone()).collect()
     }
 
     pub fn host_volumes_in(&self, namespace: &str) -> Vec<HostVolume> {
-        self.host_volumes
+        self.caches
+            .host_volumes
             .state()
             .into_iter()
             .filter(|v| v.namespace().as_deref() == Some(namespace))
@@ -107,156 +92,92 @@ impl Context {
     }
 }
 
-fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+/// Deletes `name`, treating "already gone" as done.
+pub(crate) async fn delete_ignoring_missing<K>(
+    api: &Api<K>,
+    name: &str,
+    kind: &str,
+) -> Result<(), error::Error>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
-/// `text` cut to at most `max` bytes (on a character boundary), marked with `...` when cut:
-/// Event notes and condition messages have size limits.
-pub(crate) fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
-}
-
-fn drop_managed_fields<K: Resource>(object: &mut K) {
-    object.meta_mut().managed_fields = None;
-}
-
-/// Keeps only what status needs of a pod: the cache then costs a fraction of full objects.
-fn trim_pod(pod: &mut Pod) {
-    pod.metadata.managed_fields = None;
-    pod.metadata.annotations = None;
-    if let Some(spec) = pod.spec.as_mut() {
-        *spec = k8s_openapi::api::core::v1::PodSpec {
-            node_name: spec.node_name.take(),
-            ..Default::default()
-        };
-    }
-    if let Some(status) = pod.status.as_mut() {
-        status.init_container_statuses = None;
-        status.ephemeral_container_statuses = None;
-        for container in status.container_statuses.iter_mut().flatten() {
-            container.image_id = String::new();
-            container.container_id = None;
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(source) => {
+            Err(error::Error::Delete { kind: kind.to_owned(), name: name.to_owned(), source })
         }
     }
 }
 
-/// Runs the controllers until `shutdown` is cancelled. `ready` is called once their caches
-/// have synced.
+/// The changes of one kind as a controller trigger. A trigger that fell behind skips what it
+/// missed; the periodic resync of every app covers it.
+fn changes<K: Send + Sync + 'static>(
+    sender: &broadcast::Sender<Arc<K>>,
+) -> impl Stream<Item = Arc<K>> + Send + 'static {
+    BroadcastStream::new(sender.subscribe())
+        .filter_map(|change| futures::future::ready(change.ok()))
+}
+
+/// Runs the controllers on the shared watches until `shutdown` is cancelled. `ready` is called
+/// once the caches have synced and every app has been queued.
 pub async fn run(
     client: Client,
+    watches: Watches,
     config: ControllerConfig,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     ready: impl FnOnce() + Send,
 ) {
-    let namespace = config.namespace.clone();
-    let ns = namespace.as_deref();
-    let managed = watcher::Config::default().labels(&format!(
-        "{}={}",
-        names::LABEL_MANAGED_BY,
-        names::MANAGER
-    ));
-    let host_volume_objects =
-        watcher::Config::default().labels(&format!("{}=true", host_volume::LABEL_HOST_VOLUME));
+    watches.wait_until_ready().await;
+    info!("controller caches synced");
+    let scopes = watches.scopes.into_iter().map(|caches| {
+        run_scope(client.clone(), caches, config.clone(), metrics.clone(), shutdown.clone())
+    });
+    let all = futures::future::join_all(scopes);
+    ready();
+    all.await;
+}
 
-    let (pods, pod_writer) = reflector::store();
-    let pod_stream = reflector::reflector(
-        pod_writer,
-        watcher(api::<Pod>(&client, ns), managed.clone()).modify(trim_pod),
-    )
-    .touched_objects();
-    let (host_volumes, volume_writer) = reflector::store();
-    let volume_stream = reflector::reflector(
-        volume_writer,
-        watcher(api::<HostVolume>(&client, ns), watcher::Config::default()),
-    )
-    .touched_objects();
-
-    // Children: metadata only, except the workloads' status (trimmed of their pod template).
-    let (deployments, writer) = reflector::store();
-    let deployment_stream = reflector::reflector(
-        writer,
-        watcher(api::<Deployment>(&client, ns), managed.clone()).modify(cache::trim_deployment),
-    )
-    .touched_objects();
-    let (stateful_sets, writer) = reflector::store();
-    let stateful_set_stream = reflector::reflector(
-        writer,
-        watcher(api::<StatefulSet>(&client, ns), managed.clone()).modify(cache::trim_stateful_set),
-    )
-    .touched_objects();
-    let (services, writer) = reflector::store();
-    let service_stream = reflector::reflector(
-        writer,
-        watcher(api::<PartialObjectMeta<Service>>(&client, ns), managed.clone())
-            .modify(drop_managed_fields),
-    )
-    .touched_objects();
-    let (hpas, writer) = reflector::store();
-    let hpa_stream = reflector::reflector(
-        writer,
-        watcher(api::<PartialObjectMeta<HorizontalPodAutoscaler>>(&client, ns), managed.clone())
-            .modify(drop_managed_fields),
-    )
-    .touched_objects();
-    let (ingresses, writer) = reflector::store();
-    let ingress_stream = reflector::reflector(
-        writer,
-        watcher(api::<PartialObjectMeta<Ingress>>(&client, ns), managed.clone())
-            .modify(drop_managed_fields),
-    )
-    .touched_objects();
-    let children = cache::ChildCaches {
-        deployments: deployments.clone(),
-        stateful_sets: stateful_sets.clone(),
-        services: services.clone(),
-        hpas: hpas.clone(),
-        ingresses: ingresses.clone(),
-    };
-
+/// The controllers of one scope: MarathonApps (triggered by their children, pods and
+/// HostVolumes) and HostVolumes, plus the after-deletion hook.
+async fn run_scope(
+    client: Client,
+    caches: Caches,
+    config: ControllerConfig,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
     let ctx = Arc::new(Context {
         client: client.clone(),
-        events: Events::new(client.clone(), config.instance.clone()),
+        events: Events::new(client.clone(), "marathon-operator", config.instance.clone()),
         backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
         metrics,
-        pods: pods.clone(),
-        host_volumes: host_volumes.clone(),
-        children,
+        children: cache::ChildCaches::of(&caches),
         applied: cache::AppliedMemory::default(),
         versions: Default::default(),
         config: config.clone(),
+        caches: caches.clone(),
     });
+    let apps = app_controller(&caches, &config, &shutdown)
+        .run(marathon_app::reconcile, marathon_app::error_policy, ctx.clone())
+        .for_each(log_result);
+    let volumes = volume_controller(&client, &caches, &config, &shutdown)
+        .run(host_volume::reconcile, host_volume::error_policy, ctx.clone())
+        .for_each(log_result);
+    let deletions = after_deletions(&caches, ctx, shutdown);
+    // Both controllers stop on `shutdown` (graceful_shutdown_on), letting reconciles finish.
+    tokio::join!(apps, volumes, deletions);
+}
 
-    // The apps' cache drops managedFields (often the larger part of an object); children are
-    // watched as metadata only: the controller needs their owner, not their body.
-    let (app_cache, app_writer) = reflector::store();
-    let (deleted_tx, mut deleted_rx) = tokio::sync::mpsc::unbounded_channel::<MarathonApp>();
-    let app_stream = reflector::reflector(
-        app_writer,
-        watcher(api::<DeserializeGuard<MarathonApp>>(&client, ns), watcher::Config::default())
-            .modify(|app| app.meta_mut().managed_fields = None),
-    )
-    .inspect_ok(move |event| {
-        if let watcher::Event::Delete(DeserializeGuard(Ok(app))) = event {
-            let _ = deleted_tx.send(app.clone());
-        }
-    })
-    .touched_objects();
-    let apps = Controller::for_stream(app_stream, app_cache)
+fn app_controller(
+    caches: &Caches,
+    config: &ControllerConfig,
+    shutdown: &CancellationToken,
+) -> Controller<kube::core::error_boundary::DeserializeGuard<MarathonApp>> {
+    let store = caches.apps.clone();
+    let changed = &caches.changes;
+    Controller::for_shared_stream(changes(&changed.apps), store.clone())
         // Debounce: the burst of events one change causes (children created, status updated,
         // pods scheduled) becomes one reconcile.
         .with_config(
@@ -264,84 +185,69 @@ pub async fn run(
                 .concurrency(config.concurrency)
                 .debounce(Duration::from_millis(200)),
         )
-        .owns_stream(deployment_stream)
-        .owns_stream(stateful_set_stream)
-        .owns_stream(service_stream)
-        .owns_stream(hpa_stream)
-        .owns_stream(ingress_stream)
-        .watches_stream(pod_stream, |pod| marathon_app::app_of_pod(&pod))
-        .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-
-    let app_store = apps.store();
-    // A HostVolume appearing or changing can change how the apps of its namespace mount it.
-    let apps = apps.watches_stream(volume_stream, {
-        let app_store = app_store.clone();
-        move |volume: HostVolume| {
+        .owns_shared_stream(changes(&changed.deployments))
+        .owns_shared_stream(changes(&changed.stateful_sets))
+        .owns_shared_stream(changes(&changed.services))
+        .owns_shared_stream(changes(&changed.hpas))
+        .owns_shared_stream(changes(&changed.ingresses))
+        .watches_shared_stream(changes(&changed.pods), |pod| marathon_app::app_of_pod(&pod))
+        // A HostVolume appearing or changing can change how the apps of its namespace mount it.
+        .watches_shared_stream(changes(&changed.host_volumes), move |volume: Arc<HostVolume>| {
             let namespace = volume.namespace();
-            app_store
+            store
                 .state()
                 .into_iter()
                 .filter(|app| app.namespace() == namespace)
                 .map(|app| ObjectRef::from(app.as_ref()))
                 .collect::<Vec<_>>()
-        }
-    });
+        })
+        // The caches are complete before this runs: every app is looked at once on start.
+        .reconcile_all_on(futures::stream::once(futures::future::ready(())))
+        .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+}
 
-    let volumes = Controller::new(api::<HostVolume>(&client, ns), watcher::Config::default())
-        .with_config(controller::Config::default().concurrency(config.concurrency))
-        .watches(
-            api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(&client, ns),
-            host_volume_objects.clone(),
-            |claim| host_volume::owner_of(&claim),
-        )
-        .watches(
-            Api::<k8s_openapi::api::core::v1::PersistentVolume>::all(client.clone()),
-            host_volume_objects,
-            |pv| host_volume::owner_of(&pv),
-        )
-        .graceful_shutdown_on(shutdown.clone().cancelled_owned());
+fn volume_controller(
+    client: &Client,
+    caches: &Caches,
+    config: &ControllerConfig,
+    shutdown: &CancellationToken,
+) -> Controller<HostVolume> {
+    let ns = caches.namespace.as_deref();
+    let labelled =
+        watcher::Config::default().labels(&format!("{}=true", host_volume::LABEL_HOST_VOLUME));
+    Controller::for_shared_stream(
+        changes(&caches.changes.host_volumes),
+        caches.host_volumes.clone(),
+    )
+    .with_config(controller::Config::default().concurrency(config.concurrency))
+    .watches(
+        api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(client, ns),
+        labelled.clone(),
+        |claim| host_volume::owner_of(&claim),
+    )
+    .watches(
+        Api::<k8s_openapi::api::core::v1::PersistentVolume>::all(client.clone()),
+        labelled,
+        |pv| host_volume::owner_of(&pv),
+    )
+    .reconcile_all_on(futures::stream::once(futures::future::ready(())))
+    .graceful_shutdown_on(shutdown.clone().cancelled_owned())
+}
 
-    let wait_ready = async move {
-        let synced = futures::join!(
-            app_store.wait_until_ready(),
-            pods.wait_until_ready(),
-            host_volumes.wait_until_ready(),
-            deployments.wait_until_ready(),
-            stateful_sets.wait_until_ready(),
-            services.wait_until_ready(),
-            hpas.wait_until_ready(),
-            ingresses.wait_until_ready(),
-        );
-        if matches!(synced, (Ok(()), Ok(()), Ok(()), Ok(()), Ok(()), Ok(()), Ok(()), Ok(()))) {
-            info!("controller caches synced");
-            ready();
+/// Runs the after-deletion hook of every app the watch sees deleted.
+async fn after_deletions(caches: &Caches, ctx: Arc<Context>, shutdown: CancellationToken) {
+    let mut deleted = changes(&caches.changes.deleted_apps).boxed();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            app = deleted.next() => match app {
+                Some(app) => if let Err(error) = marathon_app::deleted(&app, &ctx).await {
+                    warn!(error = %error.chain(), "after deleting an app");
+                },
+                None => return,
+            },
         }
-    };
-    let ctx_for_deletions = ctx.clone();
-    let run_apps = apps
-        .run(marathon_app::reconcile, marathon_app::error_policy, ctx.clone())
-        .for_each(log_result);
-    let run_volumes =
-        volumes.run(host_volume::reconcile, host_volume::error_policy, ctx).for_each(log_result);
-    let deletions = {
-        let ctx = ctx_for_deletions;
-        let shutdown = shutdown.clone();
-        async move {
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    app = deleted_rx.recv() => match app {
-                        Some(app) => if let Err(error) = marathon_app::deleted(&app, &ctx).await {
-                            warn!(error = %error.chain(), "after deleting an app");
-                        },
-                        None => return,
-                    },
-                }
-            }
-        }
-    };
-    // Both controllers stop on `shutdown` (graceful_shutdown_on), letting reconciles finish.
-    tokio::join!(run_apps, run_volumes, wait_ready, deletions);
+    }
 }
 
 fn log_result<T, E: std::fmt::Display>(result: Result<T, E>) -> futures::future::Ready<()> {

@@ -1,21 +1,151 @@
-//! The Marathon `/v2` REST facade. It writes only `MarathonApp` resources and reads their
-//! status; the controllers are the only writers of workload objects.
+//! The Marathon `/v2` REST facade. Reads come from the shared watch caches (`crate::watch`),
+//! never from a request to the API server; writes go only to `MarathonApp` resources, after the
+//! validation every door shares (`crate::marathon::validation`). The controllers are the only
+//! writers of workload objects.
+//!
+//! One small router per area, merged in [`router`]; one error type ([`ApiError`]) renders
+//! Marathon's bodies for every failure, axum's own rejections included.
 
+mod apps;
+mod auth;
+mod body;
+mod deployments;
+pub mod error;
 mod info;
+mod layers;
+mod query;
+mod queue;
+mod read;
+mod tasks;
+mod write;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use kube::Client;
 
-/// Static facts the facade reports about itself.
+pub use auth::Credentials;
+pub use error::ApiError;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::events::Events;
+use crate::metrics::Metrics;
+use crate::watch::Watches;
+
+/// What the facade is told at start.
 #[derive(Clone, Debug)]
 pub struct FacadeConfig {
-    /// Namespace MarathonApps are written into.
+    /// Namespace new apps are written into.
     pub namespace: String,
+    /// Each top-level Marathon group is a namespace of that name (`/prod/web` lives in `prod`);
+    /// apps at the root stay in `namespace`.
+    pub namespace_per_group: bool,
+    /// Namespaces the facade may read and write (every namespace when empty).
+    pub watched: Vec<String>,
+    /// Credentials every request must carry; `None` turns authentication off.
+    pub credentials: Option<Credentials>,
+    /// Where the leader-election Lease lives (`/v2/leader`); `None` when election is off.
+    pub lease: Option<LeaseRef>,
+    /// This replica's identity (the Lease holder name when it leads).
+    pub identity: String,
+    /// The URL clients reach this replica at, reported by `/v2/info`.
+    pub advertised: String,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout: Duration,
+    /// Largest request body accepted.
+    pub body_limit: usize,
 }
 
-pub fn router(config: FacadeConfig) -> Router {
-    Router::new()
-        .route("/ping", get(|| async { "pong" }))
-        .route("/v2/info", get(info::get_info))
-        .with_state(config)
+/// The leader-election Lease.
+#[derive(Clone, Debug)]
+pub struct LeaseRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl FacadeConfig {
+    /// A configuration for one namespace, without authentication (tests, local runs).
+    pub fn local(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            namespace_per_group: false,
+            watched: vec![namespace.to_owned()],
+            credentials: None,
+            lease: None,
+            identity: "marathon-operator".to_owned(),
+            advertised: "http://127.0.0.1:8080".to_owned(),
+            request_timeout: Duration::from_secs(30),
+            body_limit: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct FacadeState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    watches: Watches,
+    config: FacadeConfig,
+    metrics: Arc<Metrics>,
+    events: Events,
+    /// Cancelled by `DELETE /v2/leader`: the leader gives up its lease (and, as Marathon's
+    /// leader does, its process ends so a replica takes over).
+    abdicate: CancellationToken,
+}
+
+impl FacadeState {
+    pub fn new(
+        client: Client,
+        watches: Watches,
+        config: FacadeConfig,
+        metrics: Arc<Metrics>,
+        abdicate: CancellationToken,
+    ) -> Self {
+        let events = Events::new(client.clone(), "marathon-api", Some(config.identity.clone()));
+        Self { inner: Arc::new(Inner { client, watches, config, metrics, events, abdicate }) }
+    }
+
+    pub(crate) fn events(&self) -> &Events {
+        &self.inner.events
+    }
+
+    pub(crate) fn abdicate(&self) -> &CancellationToken {
+        &self.inner.abdicate
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    pub(crate) fn watches(&self) -> &Watches {
+        &self.inner.watches
+    }
+
+    pub(crate) fn config(&self) -> &FacadeConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+}
+
+/// The whole facade: every area's routes, then authentication, Marathon's headers, request
+/// metrics and tracing, the body limit and the timeout.
+pub fn router(state: FacadeState) -> Router {
+    let routes = Router::new()
+        .merge(info::router())
+        .merge(apps::router())
+        .merge(tasks::router())
+        .merge(deployments::router())
+        .merge(queue::router())
+        .fallback(layers::not_found)
+        .method_not_allowed_fallback(layers::method_not_allowed);
+    layers::wrap(routes, state.clone()).with_state(state)
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use kube::Client;
 use marathon_operator::controllers::{self, ControllerConfig};
 use marathon_operator::metrics::Metrics;
+use marathon_operator::watch::Watches;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -16,24 +17,26 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(client: &Client, namespace: &str) -> Self {
-        Self::start_with(
-            client,
-            ControllerConfig {
-                namespace: Some(namespace.to_owned()),
-                ..ControllerConfig::default()
-            },
-        )
+        Self::start_with(client, namespace, ControllerConfig::default())
     }
 
-    pub fn start_with(client: &Client, config: ControllerConfig) -> Self {
+    pub fn start_with(client: &Client, namespace: &str, config: ControllerConfig) -> Self {
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(controllers::run(
+        let (watches, drive) = Watches::start(client, &[namespace.to_owned()]);
+        let controllers = controllers::run(
             client.clone(),
+            watches,
             config,
             Metrics::shared(),
             shutdown.clone(),
             || {},
-        ));
+        );
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                () = drive => {},
+                () = controllers => {},
+            }
+        });
         Self { shutdown, task: Some(task) }
     }
 

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use super::{Collected, Origin, RawApp};
-use crate::cli::ids;
+use crate::marathon::ids;
 
 /// Keys Marathon adds to apps in its responses (AppInfo). They are state, not definition, and
 /// Marathon itself ignores them when such a body is posted back, so they are not kept.

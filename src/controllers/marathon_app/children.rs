@@ -8,7 +8,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PodTemplateSpec, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{Api, DeleteParams};
+use kube::api::Api;
 use kube::runtime::reflector::Store;
 use kube::{Client, Resource, ResourceExt};
 
@@ -89,11 +89,7 @@ impl Writer<'_> {
             if keep.contains(&name) {
                 continue;
             }
-            match api.delete(&name, &DeleteParams::background()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(source) => return Err(Error::Delete { kind: kind.into_owned(), name, source }),
-            }
+            crate::controllers::delete_ignoring_missing(&api, &name, &kind).await?;
             self.memory.forget(&kind, self.namespace, &name);
         }
         Ok(())

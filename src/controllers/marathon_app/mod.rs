@@ -2,6 +2,7 @@
 //! status. It is the only writer of the app's workload objects.
 
 mod children;
+mod kills;
 pub mod status;
 pub mod versions;
 
@@ -116,6 +117,7 @@ async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
             return Err(Error::Translate(error));
         }
     };
+    kills::kill_requested(&ctx.client, app).await?;
     let restart = app.annotations().get(ANNOTATION_RESTART).cloned();
     let applied = match children::apply_all(
         &ctx.client,
@@ -189,7 +191,7 @@ async fn record_version(
     app: &MarathonApp,
     ctx: &Context,
     now: Timestamp,
-) -> Result<versions::Versions, Error> {
+) -> Result<crate::marathon::versions::Versions, Error> {
     let uid = app.uid().unwrap_or_default();
     let spec = crate::controllers::cache::fingerprint(&app.spec);
     {
@@ -200,7 +202,10 @@ async fn record_version(
             return Ok(recorded.clone());
         }
     }
-    let recorded = versions::record(&ctx.client, app, ctx.config.max_revisions, now).await?;
+    let namespace = app.namespace().unwrap_or_default();
+    let history = ctx.caches.history_of(&namespace, &app.name_any(), &uid);
+    let recorded =
+        versions::record(&ctx.client, app, history, ctx.config.max_revisions, now).await?;
     ctx.versions.lock().unwrap_or_else(|p| p.into_inner()).insert(uid, (spec, recorded.clone()));
     Ok(recorded)
 }
@@ -225,8 +230,10 @@ async fn patch_status(
 /// Replaces the spec with the one recorded for `version` and drops the request, in one
 /// patch. The spec change is then reconciled (and recorded as a new version) as usual.
 async fn rollback(app: &MarathonApp, version: &str, ctx: &Context) -> Result<Action, Error> {
-    let revisions = versions::list(&ctx.client, app).await?;
-    let Some(spec) = versions::spec_of_version(&revisions, version) else {
+    let namespace = app.namespace().unwrap_or_default();
+    let history =
+        ctx.caches.history_of(&namespace, &app.name_any(), &app.uid().unwrap_or_default());
+    let Some(spec) = versions::spec_of(&history, version) else {
         let message = format!("version {version} is not in the app's history");
         ctx.events.publish(app, EventType::Warning, "UnknownVersion", &message).await;
         return Err(Error::UnknownVersion(version.to_owned()));
@@ -275,17 +282,8 @@ pub async fn deleted(app: &MarathonApp, ctx: &Context) -> Result<(), Error> {
     let delete = app.annotations().get(ANNOTATION_DELETE_VOLUMES).is_some_and(|v| v == "true");
     if delete {
         for name in &claim_names {
-            match claims.delete(name, &Default::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(source) => {
-                    return Err(Error::Delete {
-                        kind: "PersistentVolumeClaim".into(),
-                        name: name.clone(),
-                        source,
-                    });
-                }
-            }
+            crate::controllers::delete_ignoring_missing(&claims, name, "PersistentVolumeClaim")
+                .await?;
         }
         let note =
             format!("deleted PersistentVolumeClaims as requested: {}", claim_names.join(", "));

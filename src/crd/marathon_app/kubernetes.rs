@@ -11,6 +11,12 @@ pub struct KubernetesSpec {
     /// Scale `instances` automatically with a HorizontalPodAutoscaler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<Autoscaling>,
+    /// Set to a new value (the Marathon API writes a timestamp) to restart every task with a
+    /// rolling upgrade: Marathon's `POST /v2/apps/{id}/restart`. Like Marathon's restart it is
+    /// a new version of the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub restart: Option<String>,
 }
 
 /// Horizontal autoscaling of `instances`.

@@ -1,5 +1,5 @@
-//! Marathon path ids: canonicalisation against a base (relative ids in group bodies) and the
-//! id rules Marathon enforces (research/marathon-api.md, section 0).
+//! Marathon path ids: canonicalisation against a base (relative ids in group bodies), the id
+//! rules Marathon enforces, and task ids.
 
 /// Resolves `id` against the absolute `base` as Marathon does: absolute ids stay, relative ones
 /// are appended to `base`; `.` and `..` are resolved (`..` never climbs above the root).
@@ -63,6 +63,47 @@ fn is_segment(segment: &str) -> bool {
         })
 }
 
+/// A task id in Marathon's legacy shape, `<safeAppId>.<uuid>` with the app id's segments
+/// joined by `_` (`/prod/web` -> `prod_web.6d0b...`). Marathon still parses this shape, and it
+/// is the one go-marathon's `KillTask` can route (it takes everything before the last `.`,
+/// with `_` turned into `/`, as the app id). The uuid is the pod's uid.
+pub fn task_id(app_id: &str, pod_uid: &str) -> String {
+    format!("{}.{pod_uid}", app_id.trim_start_matches('/').replace('/', "_"))
+}
+
+/// A task id taken apart: the app it belongs to and the instance's uuid (the pod uid).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskId {
+    pub app_id: String,
+    pub uuid: String,
+}
+
+/// Parses every task id shape Marathon issued: `<safeAppId>.<uuid>`,
+/// `<safeAppId>.marathon-<uuid>`, `<safeAppId>.instance-<uuid>` and
+/// `<safeAppId>.instance-<uuid>._app.<attempt>`.
+pub fn parse_task_id(id: &str) -> Option<TaskId> {
+    let instance = match id.find(".instance-") {
+        Some(at) => {
+            let rest = &id[at + ".instance-".len()..];
+            let uuid = rest.split("._").next().unwrap_or(rest);
+            return task_parts(&id[..at], uuid);
+        }
+        None => id,
+    };
+    let (safe, last) = instance.rsplit_once('.')?;
+    task_parts(safe, last.strip_prefix("marathon-").unwrap_or(last))
+}
+
+fn task_parts(safe_app_id: &str, uuid: &str) -> Option<TaskId> {
+    let uuid_like = !uuid.is_empty() && uuid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    if safe_app_id.is_empty() || !uuid_like {
+        return None;
+    }
+    let app_id = format!("/{}", safe_app_id.replace('_', "/"));
+    validate_app_id(&app_id).ok()?;
+    Some(TaskId { app_id, uuid: uuid.to_owned() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +123,22 @@ mod tests {
     fn parents() {
         assert_eq!(parent("/a/b"), "/a");
         assert_eq!(parent("/a"), "/");
+    }
+
+    #[test]
+    fn task_ids_round_trip_in_every_marathon_shape() {
+        let uuid = "6d0b5c5e-1f2a-4b3c-9d8e-7f6a5b4c3d2e";
+        let id = task_id("/prod/api.v2", uuid);
+        assert_eq!(id, format!("prod_api.v2.{uuid}"));
+        let expected = TaskId { app_id: "/prod/api.v2".into(), uuid: uuid.into() };
+        assert_eq!(parse_task_id(&id), Some(expected.clone()));
+        assert_eq!(parse_task_id(&format!("prod_api.v2.marathon-{uuid}")), Some(expected.clone()));
+        assert_eq!(parse_task_id(&format!("prod_api.v2.instance-{uuid}")), Some(expected.clone()));
+        assert_eq!(parse_task_id(&format!("prod_api.v2.instance-{uuid}._app.3")), Some(expected));
+        assert_eq!(parse_task_id("no-dot"), None);
+        assert_eq!(parse_task_id("Bad_App.1234"), None);
+        assert_eq!(parse_task_id(".1234"), None);
+        assert_eq!(parse_task_id("web.not-a-uuid!"), None);
     }
 
     #[test]

@@ -1,11 +1,10 @@
-//! Kubernetes Events about the operator's resources, from one Recorder per process.
+//! Kubernetes Events about the operator's resources: the controllers report what they did,
+//! the Marathon API who changed an app. Publishing never fails the work it reports on.
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tracing::warn;
-
-use super::truncate;
 
 /// Publishes Events; failures to publish are logged, never fatal to a reconcile.
 #[derive(Clone)]
@@ -14,8 +13,10 @@ pub struct Events {
 }
 
 impl Events {
-    pub fn new(client: kube::Client, instance: Option<String>) -> Self {
-        let reporter = Reporter { controller: "marathon-operator".into(), instance };
+    /// Events reported by `component` (`marathon-operator`, `marathon-api`) of replica
+    /// `instance`.
+    pub fn new(client: kube::Client, component: &str, instance: Option<String>) -> Self {
+        let reporter = Reporter { controller: component.into(), instance };
         Self { recorder: Recorder::new(client, reporter) }
     }
 
@@ -48,4 +49,17 @@ impl Events {
             warn!(%error, reason, "failed to publish an Event");
         }
     }
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked with `...` when cut:
+/// Event notes and condition messages have size limits.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
 }

@@ -1,0 +1,13 @@
+//! Marathon's model, pure: ids, validation, tasks, counts, deployments, versions and the app
+//! JSON every door emits. The controllers (status), the Marathon API, the CLI and the UI all
+//! compute these facts here, so they can never disagree.
+//!
+//! Same rules as `translate`: no client, no `async`, no tokio.
+
+pub mod app_json;
+pub mod deployments;
+pub mod ids;
+pub mod labels;
+pub mod tasks;
+pub mod validation;
+pub mod versions;

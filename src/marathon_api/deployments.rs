@@ -1,0 +1,111 @@
+//! `/v2/deployments`: every rollout in progress as a Marathon deployment, and cancelling one.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::FacadeState;
+use super::apps::update;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::query::Query;
+use super::read::valid;
+use super::write::Request;
+use crate::crd::{DeploymentStatus, MarathonAppSpec};
+use crate::marathon::deployments::current_deployment;
+use crate::marathon::versions::{stored_spec, stored_version};
+
+pub fn router() -> Router<FacadeState> {
+    Router::new().route("/v2/deployments", get(list)).route("/v2/deployments/{id}", delete(cancel))
+}
+
+/// Marathon's deployment JSON.
+fn deployment_json(deployment: &DeploymentStatus) -> Value {
+    let steps = deployment.steps.clone().unwrap_or_default();
+    let affected: Vec<&str> =
+        steps.iter().flat_map(|s| s.actions.iter().map(|a| a.app.as_str())).collect();
+    let current: Vec<Value> = deployment
+        .current_actions
+        .iter()
+        .flatten()
+        .map(|a| json!({"action": a.action, "app": a.app, "readinessCheckResults": []}))
+        .collect();
+    json!({
+        "id": deployment.id,
+        "version": deployment.version,
+        "affectedApps": affected,
+        "affectedPods": [],
+        "steps": steps,
+        "currentActions": current,
+        "currentStep": deployment.current_step.unwrap_or(1),
+        "totalSteps": deployment.total_steps.unwrap_or(steps.len() as i32),
+    })
+}
+
+async fn list(State(state): State<FacadeState>) -> Json<Value> {
+    let deployments: Vec<Value> = state
+        .apps()
+        .iter()
+        .filter_map(valid)
+        .filter_map(current_deployment)
+        .map(|d| deployment_json(&d))
+        .collect();
+    Json(Value::Array(deployments))
+}
+
+/// `DELETE /v2/deployments/{id}`: without `force`, roll the app back to the version before
+/// the deployment's (a new deployment, returned); with `force`, stop following it (202).
+async fn cancel(
+    State(state): State<FacadeState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Query,
+) -> Result<Response, ApiError> {
+    let app = state
+        .apps()
+        .into_iter()
+        .find(|entry| valid(entry).and_then(current_deployment).is_some_and(|d| d.id == id))
+        .ok_or_else(|| ApiError::NotFound(format!("DeploymentPlan {id} does not exist")))?;
+    let Some(app) = valid(&app) else {
+        return Err(ApiError::NotFound(format!("DeploymentPlan {id} does not exist")));
+    };
+    if query.flag("force", false) {
+        return Ok(StatusCode::ACCEPTED.into_response());
+    }
+    let target = current_deployment(app).and_then(|d| d.version);
+    let history = state.history_of(app);
+    // The version before the deployment's; a deployment not yet recorded rolls back to the
+    // latest recorded version.
+    let previous = match history.iter().position(|r| stored_version(r) == target.as_deref()) {
+        Some(0) => None,
+        Some(at) => history.get(at - 1),
+        None => history.last(),
+    }
+    .and_then(stored_spec)
+    .cloned();
+    let Some(previous) = previous else {
+        return Err(ApiError::Unprocessable(format!(
+            "deployment {id} has no earlier version to roll back to"
+        )));
+    };
+    let app_id = app.spec.id.clone();
+    let written = update(
+        &state,
+        &app_id,
+        true,
+        Request { caller: &caller, what: "deployment rolled back" },
+        |app| {
+            let mut spec: MarathonAppSpec =
+                serde_json::from_value(previous.clone()).map_err(|e| {
+                    ApiError::Unprocessable(format!("earlier version cannot be read: {e}"))
+                })?;
+            spec.kubernetes = app.spec.kubernetes.clone();
+            Ok(spec.into())
+        },
+    )
+    .await?;
+    Ok(written.result(StatusCode::OK))
+}

@@ -1,0 +1,124 @@
+//! The read model: apps, tasks, versions and deployments, from the watch caches. Every fact
+//! comes from `crate::marathon`, as it does for the controller's status and the CLI.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use kube::ResourceExt;
+use kube::core::error_boundary::DeserializeGuard;
+use kube::runtime::reflector::ObjectRef;
+use serde_json::Value;
+
+use super::FacadeState;
+use super::error::ApiError;
+use crate::crd::MarathonApp;
+use crate::marathon::app_json::{AppView, Embed, app_info};
+use crate::marathon::deployments::current_deployment;
+use crate::marathon::tasks::{Task, tasks_of_pods};
+use crate::translate::names::app_name;
+use crate::watch::Caches;
+
+/// A cached MarathonApp (only readable ones are ever handed out).
+pub type Cached = Arc<DeserializeGuard<MarathonApp>>;
+
+/// The app inside a cache entry.
+pub fn valid(entry: &Cached) -> Option<&MarathonApp> {
+    entry.0.as_ref().ok()
+}
+
+impl FacadeState {
+    /// The namespace an app id lives in, when the facade may use it.
+    pub fn namespace_for(&self, id: &str) -> Result<String, ApiError> {
+        let config = self.config();
+        let top = id.trim_start_matches('/').split('/').collect::<Vec<_>>();
+        let namespace = match top.as_slice() {
+            [group, _, ..] if config.namespace_per_group => (*group).to_owned(),
+            _ => config.namespace.clone(),
+        };
+        if !config.watched.is_empty() && !config.watched.contains(&namespace) {
+            return Err(ApiError::Forbidden(format!(
+                "app {id} would live in namespace {namespace}, which this Marathon API does not manage"
+            )));
+        }
+        Ok(namespace)
+    }
+
+    fn scope(&self, namespace: &str) -> Option<&Caches> {
+        self.watches().scope_of(namespace)
+    }
+
+    /// Every readable app, sorted by id.
+    pub fn apps(&self) -> Vec<Cached> {
+        let mut apps: Vec<Cached> = self
+            .watches()
+            .scopes
+            .iter()
+            .flat_map(|scope| scope.apps.state())
+            .filter(|entry| entry.0.is_ok())
+            .collect();
+        apps.sort_by(|a, b| {
+            let id = |e: &Cached| valid(e).map(|a| a.spec.id.clone()).unwrap_or_default();
+            id(a).cmp(&id(b))
+        });
+        apps
+    }
+
+    /// The app with Marathon id `id`: first under the name the id derives, else (apps created
+    /// with `kubectl` may have any name) by looking at every app.
+    pub fn find(&self, id: &str) -> Option<Cached> {
+        if let Ok(namespace) = self.namespace_for(id)
+            && let Some(scope) = self.scope(&namespace)
+        {
+            let reference = ObjectRef::new(&app_name(id)).within(&namespace);
+            if let Some(entry) = scope.apps.get(&reference)
+                && valid(&entry).is_some_and(|a| a.spec.id == id)
+            {
+                return Some(entry);
+            }
+        }
+        self.watches()
+            .scopes
+            .iter()
+            .flat_map(|scope| scope.apps.state())
+            .find(|entry| valid(entry).is_some_and(|a| a.spec.id == id))
+    }
+
+    /// The app `id`, or Marathon's 404.
+    pub fn require(&self, id: &str) -> Result<Cached, ApiError> {
+        self.find(id).ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))
+    }
+
+    /// The tasks of an app, oldest first.
+    pub fn tasks_of(&self, app: &MarathonApp) -> Vec<Task> {
+        let namespace = app.namespace().unwrap_or_default();
+        let Some(scope) = self.scope(&namespace) else { return Vec::new() };
+        let pods = scope.pods_of(&namespace, &app.name_any());
+        let has_checks = app.spec.health_checks.as_ref().is_some_and(|h| !h.is_empty());
+        tasks_of_pods(&app.spec.id, pods.iter().map(AsRef::as_ref), has_checks)
+    }
+
+    /// The app's recorded versions (ControllerRevisions), oldest first.
+    pub fn history_of(&self, app: &MarathonApp) -> Vec<ControllerRevision> {
+        let namespace = app.namespace().unwrap_or_default();
+        let Some(scope) = self.scope(&namespace) else { return Vec::new() };
+        scope.history_of(&namespace, &app.name_any(), &app.uid().unwrap_or_default())
+    }
+
+    /// Marathon's `AppInfo` of an app.
+    pub fn app_info(&self, app: &MarathonApp, embed: Embed) -> Value {
+        let tasks = self.tasks_of(app);
+        let deployments: Vec<String> = current_deployment(app).map(|d| d.id).into_iter().collect();
+        let status = app.status.as_ref();
+        app_info(
+            &AppView {
+                spec: &app.spec,
+                status,
+                version: status.and_then(|s| s.version.as_deref()),
+                tasks: &tasks,
+                deployments: &deployments,
+                last_task_failure: status.and_then(|s| s.last_task_failure.as_ref()),
+            },
+            embed,
+        )
+    }
+}
