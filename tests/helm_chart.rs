@@ -344,7 +344,7 @@ fn namespace_list_mode_renders_roles_and_only_cluster_scoped_cluster_rules() {
         .collect();
     assert_eq!(
         resources,
-        ["customresourcedefinitions", "nodes", "persistentvolumes"].into_iter().collect(),
+        ["customresourcedefinitions", "persistentvolumes"].into_iter().collect(),
         "nothing namespaced is granted cluster-wide"
     );
 

@@ -1,7 +1,7 @@
 //! The Helm chart on the real control plane (the testbed: kube-apiserver with RBAC, pods on kwok
 //! nodes). Installs in both namespace modes and proves the ServiceAccount's permissions with
-//! `kubectl auth can-i --as`, both what it may do and what it may not; runs the controllers and
-//! the CRD self-apply as that ServiceAccount (kwok pods run no binary, so the operator's code runs
+//! `kubectl auth can-i --as`, both what it may do and what it may not; runs the controllers, the
+//! Marathon API, leader election and the CRD self-apply as that ServiceAccount (kwok pods run no binary, so the operator's code runs
 //! in-process under impersonation); upgrades keep the generated credentials; uninstall keeps the
 //! apps' data.
 
@@ -13,6 +13,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use http_body_util::BodyExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
@@ -20,11 +21,17 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
+use marathon_operator::controllers::leader::{Election, LeaseConfig};
 use marathon_operator::crd::{HostVolume, HostVolumePhase, MarathonApp};
-use serde_json::json;
+use marathon_operator::marathon_api::{FacadeConfig, FacadeState, LeaseRef, router};
+use marathon_operator::metrics::Metrics;
+use marathon_operator::watch::Watches;
+use serde_json::{Value, json};
 use support::helm::{chart, documents, env_of, helm_on_cluster, kubectl_on_cluster, run, succeeds};
 use support::operator::Operator;
 use support::{TestNamespace, eventually};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 const IMAGE: &str = "image.repository=example.invalid/marathon-operator";
@@ -145,19 +152,19 @@ const CRD_VOLUMES: &str =
 fn namespaced_allowed(ns: &str) -> Vec<(&'static str, &'static str, Scope<'_>)> {
     let scope = Scope::Namespace(ns);
     vec![
-        ("get,list,watch,create,update,patch,delete", "marathonapps.marathon-operator.dev", scope),
-        ("get,list,watch,patch", "hostvolumes.marathon-operator.dev", scope),
+        ("get,list,watch,create,patch,delete", "marathonapps.marathon-operator.dev", scope),
+        ("list,watch,patch", "hostvolumes.marathon-operator.dev", scope),
         ("patch", "marathonapps.marathon-operator.dev:status", scope),
         ("patch", "hostvolumes.marathon-operator.dev:status", scope),
         ("update", "marathonapps.marathon-operator.dev:finalizers", scope),
-        ("get,list,watch,create,patch,delete", "deployments.apps", scope),
-        ("get,list,watch,create,patch,delete", "statefulsets.apps", scope),
-        ("get,list,watch,create,delete", "controllerrevisions.apps", scope),
+        ("list,watch,create,patch,delete", "deployments.apps", scope),
+        ("list,watch,create,patch,delete", "statefulsets.apps", scope),
+        ("list,watch,create,delete", "controllerrevisions.apps", scope),
         ("list,watch,create,patch,delete", "services", scope),
         ("list,watch,create,patch,delete", "horizontalpodautoscalers.autoscaling", scope),
         ("list,watch,create,patch,delete", "ingresses.networking.k8s.io", scope),
         ("list,watch,create,patch,delete", "persistentvolumeclaims", scope),
-        ("get,list,watch", "pods", scope),
+        ("list,watch,patch,delete", "pods", scope),
         ("create,patch", "events.events.k8s.io", scope),
     ]
 }
@@ -166,11 +173,10 @@ fn namespaced_allowed(ns: &str) -> Vec<(&'static str, &'static str, Scope<'_>)> 
 fn cluster_allowed(release_ns: &str) -> Vec<(&'static str, &'static str, Scope<'_>)> {
     let lease = "leases.coordination.k8s.io/marathon-operator-leader";
     vec![
-        ("get,list,watch", "nodes", Scope::Cluster),
         ("list,watch,create,patch,delete", "persistentvolumes", Scope::Cluster),
         ("get,list,watch,create,patch", CRD_APPS, Scope::Cluster),
         ("get,list,watch,create,patch", CRD_VOLUMES, Scope::Cluster),
-        ("get,update,patch", lease, Scope::Namespace(release_ns)),
+        ("get,patch", lease, Scope::Namespace(release_ns)),
         ("create", "leases.coordination.k8s.io", Scope::Namespace(release_ns)),
     ]
 }
@@ -187,10 +193,11 @@ fn always_denied<'a>(
         ("get,list,watch,create,update", "secrets", Scope::Namespace(release_ns)),
         ("get,list", "secrets", Scope::Namespace(other_ns)),
         ("get,list", "configmaps", Scope::Namespace(other_ns)),
-        // Nodes are read-only; namespaces are not its business.
-        ("create,update,patch,delete", "nodes", Scope::Cluster),
+        // Nodes: nothing reads them (a task's host is its pod's nodeName), nothing writes them.
+        ("get,list,watch,create,update,patch,delete", "nodes", Scope::Cluster),
+        // Namespaces are not its business.
         ("create,delete,update,patch", "namespaces", Scope::Cluster),
-        // No RBAC objects, no escalation.
+        // No RBAC objects, no escalation, no tokens.
         (
             "create,update,patch,delete,bind,escalate",
             "clusterroles.rbac.authorization.k8s.io",
@@ -220,9 +227,14 @@ fn always_denied<'a>(
             Scope::Cluster,
         ),
         ("delete,update", CRD_APPS, Scope::Cluster),
-        // Tasks are read-only: no exec, no pod writes.
-        ("create,delete,patch", "pods", Scope::Namespace(other_ns)),
+        // Pods are the workloads' to create; no exec into tasks, no reading their logs.
+        ("create,update", "pods", Scope::Namespace(other_ns)),
         ("create", "pods:exec", Scope::Namespace(other_ns)),
+        ("get", "pods:log", Scope::Namespace(other_ns)),
+        // Workloads are applied, never replaced; no ReplicaSets, Jobs or DaemonSets.
+        ("update", "deployments.apps", Scope::Namespace(other_ns)),
+        ("create,delete", "replicasets.apps", Scope::Namespace(other_ns)),
+        ("create", "daemonsets.apps", Scope::Namespace(other_ns)),
         // The Lease only in the release namespace, and no other Lease there.
         ("create,update", "leases.coordination.k8s.io", Scope::Namespace(other_ns)),
         (
@@ -288,35 +300,108 @@ fn kwok_nodes_of(pods: &[Pod]) -> BTreeSet<String> {
         .collect()
 }
 
-/// The controllers, running as the chart's ServiceAccount, bring an app up and delete it.
-async fn app_runs_under(service_account: &str, client: &Client, namespace: &str) {
+/// One request to the Marathon API router; the status and the JSON body (null when empty).
+async fn call(api: &axum::Router, method: &str, uri: &str, body: Option<Value>) -> (u16, Value) {
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
+        .unwrap();
+    let response = api.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The operator's code as the chart's ServiceAccount, as `marathon-operator run` wires it:
+/// leader election in the release namespace, the watch caches of `watched` (every namespace
+/// when empty), the controllers, and the Marathon API. A Marathon client's cycle through the API
+/// (create, read tasks and the leader, kill a task with scale, delete) runs to the end.
+async fn operator_runs_under(
+    sa: &str,
+    client: &Client,
+    release_ns: &str,
+    app_ns: &str,
+    watched: &[String],
+) {
     {
         let _turn = CRDS.lock().await;
         support::ensure_crds(client).await;
     }
-    let operator_client = support::client_as(service_account).await;
-    let operator = Operator::start(&operator_client, namespace);
-    let apps: Api<MarathonApp> = Api::namespaced(client.clone(), namespace);
-    let app: MarathonApp = serde_json::from_value(json!({
-        "apiVersion": "marathon-operator.dev/v1alpha1", "kind": "MarathonApp",
-        "metadata": { "name": "web" },
-        "spec": { "id": "/web", "cmd": "sleep 1000", "instances": 1, "cpus": 0.1, "mem": 32,
-                  "portDefinitions": [{ "port": 0, "name": "http" }],
-                  "kubernetes": { "autoscaling": { "maxInstances": 3 } } }
-    }))
-    .unwrap();
-    apps.patch("web", &PatchParams::apply("test-user"), &Patch::Apply(&app)).await.unwrap();
-    eventually("the app running under the chart's RBAC", TIMEOUT, || async {
-        let status = apps.get("web").await.ok()?.status?;
-        (status.tasks_running == Some(1) && status.version.is_some()).then_some(())
+    let sa_client = support::client_as(sa).await;
+    let identity = format!("{app_ns}-replica");
+    let lease = LeaseConfig {
+        namespace: release_ns.to_owned(),
+        name: "marathon-operator-leader".to_owned(),
+        identity: identity.clone(),
+        duration_seconds: 15,
+        grace_seconds: 5,
+    };
+    let mut election = Election::start(sa_client.clone(), lease).await.expect("join the election");
+    let never = CancellationToken::new();
+    let acquired = tokio::time::timeout(TIMEOUT, election.acquired(&never)).await;
+    assert_eq!(acquired.ok(), Some(true), "the ServiceAccount takes the leader Lease");
+
+    let operator = Operator::start(&sa_client, app_ns);
+    let (watches, drive) = Watches::start(&sa_client, watched);
+    let drive = tokio::spawn(drive);
+    tokio::time::timeout(TIMEOUT, watches.wait_until_ready())
+        .await
+        .expect("every watch of the Marathon API lists under the chart's RBAC");
+    let config = FacadeConfig {
+        watched: watched.to_vec(),
+        lease: Some(LeaseRef {
+            namespace: release_ns.to_owned(),
+            name: "marathon-operator-leader".to_owned(),
+        }),
+        identity: identity.clone(),
+        ..FacadeConfig::local(app_ns)
+    };
+    let state = FacadeState::new(
+        sa_client.clone(),
+        watches,
+        config,
+        Metrics::shared(),
+        CancellationToken::new(),
+    );
+    let api = router(state);
+
+    let app = json!({ "id": "/web", "cmd": "sleep 1000", "instances": 2, "cpus": 0.1, "mem": 32 });
+    let (status, body) = call(&api, "POST", "/v2/apps", Some(app)).await;
+    assert_eq!(status, 201, "POST /v2/apps: {body}");
+    let (status, body) = call(&api, "GET", "/v2/leader", None).await;
+    assert_eq!((status, &body["leader"]), (200, &json!(identity)), "GET /v2/leader");
+    let running = |n: i64| {
+        let api = api.clone();
+        async move {
+            let (_, body) = call(&api, "GET", "/v2/apps/web/tasks", None).await;
+            let tasks = body["tasks"].as_array()?.clone();
+            let running = tasks.iter().filter(|t| t["state"] == "TASK_RUNNING").count();
+            (running as i64 == n && tasks.len() as i64 == n).then_some(tasks)
+        }
+    };
+    let tasks = eventually("2 tasks running through the API", TIMEOUT, || running(2)).await;
+    eventually("the deployment finished", TIMEOUT, || async {
+        let (_, body) = call(&api, "GET", "/v2/deployments", None).await;
+        body.as_array().is_some_and(Vec::is_empty).then_some(())
     })
     .await;
-    apps.delete("web", &Default::default()).await.unwrap();
+    let task = tasks[0]["id"].as_str().unwrap();
+    let (status, body) =
+        call(&api, "DELETE", &format!("/v2/apps/web/tasks/{task}?scale=true"), None).await;
+    assert_eq!(status, 200, "kill a task with scale: {body}");
+    eventually("1 task left after the kill", TIMEOUT, || running(1)).await;
+    let (status, body) = call(&api, "DELETE", "/v2/apps/web", None).await;
+    assert_eq!(status, 200, "DELETE /v2/apps/web: {body}");
+    let apps: Api<MarathonApp> = Api::namespaced(client.clone(), app_ns);
     eventually("the app deleted", TIMEOUT, || async {
         apps.get_opt("web").await.ok()?.is_none().then_some(())
     })
     .await;
     operator.stop().await;
+    drive.abort();
+    drop(election);
 }
 
 #[tokio::test]
@@ -359,7 +444,7 @@ async fn all_namespaces_install_grants_exactly_what_the_operator_needs() {
     expect_permissions(&sa, true, &cluster_allowed(ns.name()));
     expect_permissions(&sa, false, &always_denied(ns.name(), other.name()));
 
-    app_runs_under(&sa, &client, other.name()).await;
+    operator_runs_under(&sa, &client, ns.name(), other.name(), &[]).await;
     people_use_marathon_apps_through_the_default_roles(other.name()).await;
     release.uninstall();
 }
@@ -434,7 +519,8 @@ async fn namespace_list_install_grants_nothing_namespaced_outside_the_list() {
     expect_permissions(&sa, false, &denied);
     expect_permissions(&sa, false, &always_denied(home.name(), outside.name()));
 
-    app_runs_under(&sa, &client, team.name()).await;
+    let watched = [home.name().to_owned(), team.name().to_owned()];
+    operator_runs_under(&sa, &client, home.name(), team.name(), &watched).await;
     release.uninstall();
 }
 
