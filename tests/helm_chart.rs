@@ -13,6 +13,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use clap::{CommandFactory, Parser};
+use marathon_operator::config::Cli;
 use serde_json::Value;
 use support::helm::{
     chart, env_of, helm, of_kind, one, repo, run, run_failing, template, testbed_kube_version,
@@ -178,6 +180,39 @@ fn every_option_values_file_sets_every_value_and_renders() {
         .collect();
     assert_eq!(ports, ["api", "admin"], "only the Marathon API and admin ports are admitted");
     assert_eq!(one(&objects, "ServiceMonitor")["spec"]["endpoints"][0]["port"], "admin");
+}
+
+/// The Deployment's environment as `run` arguments: each variable must be one that
+/// `marathon-operator run` reads (its `env`), and its value must parse.
+fn env_parses_as_run_arguments(deployment: &Value) {
+    let run_command = Cli::command().find_subcommand("run").unwrap().clone();
+    let mut argv = vec!["marathon-operator".to_owned(), "run".to_owned()];
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
+    for var in env {
+        let name = var["name"].as_str().unwrap();
+        // Read by tracing-subscriber and the extraEnv a user adds, not by the CLI.
+        if name == "RUST_LOG" || name == "HTTPS_PROXY" {
+            continue;
+        }
+        let arg = run_command
+            .get_arguments()
+            .find(|a| a.get_env().is_some_and(|e| e == name))
+            .unwrap_or_else(|| panic!("the chart sets {name}, which `run` does not read"));
+        let value = var["value"].as_str().unwrap_or("from-the-downward-api");
+        argv.push(format!("--{}={value}", arg.get_long().unwrap()));
+    }
+    if let Err(err) = Cli::try_parse_from(&argv) {
+        panic!("the chart's environment does not parse as {argv:?}: {err}");
+    }
+}
+
+#[test]
+fn the_operator_reads_every_setting_the_chart_makes() {
+    let file = chart().join(EVERY_OPTION);
+    for args in [vec![], vec!["-f", file.to_str().unwrap()], vec!["--set", "api.auth.mode=off"]] {
+        let objects = template("marathon", "team-a", &args);
+        env_parses_as_run_arguments(one(&objects, "Deployment"));
+    }
 }
 
 #[test]
