@@ -11,8 +11,10 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::Duration;
 
+use base64::Engine;
 use http_body_util::BodyExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
@@ -23,7 +25,7 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use marathon_operator::controllers::leader::{Election, LeaseConfig};
 use marathon_operator::crd::{HostVolume, HostVolumePhase, MarathonApp};
-use marathon_operator::marathon_api::{FacadeConfig, FacadeState, LeaseRef, router};
+use marathon_operator::marathon_api::{Credentials, FacadeConfig, FacadeState, LeaseRef, router};
 use marathon_operator::metrics::Metrics;
 use marathon_operator::watch::Watches;
 use serde_json::{Value, json};
@@ -314,6 +316,53 @@ async fn call(api: &axum::Router, method: &str, uri: &str, body: Option<Value>) 
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// The status of `GET uri` with an `Authorization` header (or none).
+async fn status_with(api: &axum::Router, uri: &str, authorization: Option<String>) -> u16 {
+    let mut request = axum::http::Request::builder().uri(uri);
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let request = request.body(axum::body::Body::empty()).unwrap();
+    api.clone().oneshot(request).await.unwrap().status().as_u16()
+}
+
+/// The Marathon API reads the Secret as the pod mounts it (one file per key under
+/// MARATHON_API_AUTH_DIR) and then admits exactly its credentials.
+async fn secret_authenticates_the_marathon_api(client: &Client, namespace: &str, secret: &Secret) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{namespace}-auth"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (key, value) in secret.data.as_ref().unwrap() {
+        std::fs::write(dir.join(key), &value.0).unwrap();
+    }
+    let credentials = Credentials::from_dir(&dir).unwrap().expect("credentials in the Secret");
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (user, password, token) = (
+        credentials.username.clone().unwrap(),
+        credentials.password.clone().unwrap(),
+        credentials.token.clone().unwrap(),
+    );
+    let (watches, drive) = Watches::start(client, &[namespace.to_owned()]);
+    let drive = tokio::spawn(drive);
+    let config = FacadeConfig { credentials: Some(credentials), ..FacadeConfig::local(namespace) };
+    let api = router(FacadeState::new(
+        client.clone(),
+        watches,
+        config,
+        Metrics::shared(),
+        CancellationToken::new(),
+    ));
+    let basic = |user: &str, password: &str| {
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        Some(format!("Basic {encoded}"))
+    };
+    assert_eq!(status_with(&api, "/v2/info", None).await, 401, "no credentials");
+    assert_eq!(status_with(&api, "/v2/info", basic(&user, "wrong")).await, 401, "wrong password");
+    assert_eq!(status_with(&api, "/v2/info", basic(&user, &password)).await, 200, "HTTP Basic");
+    assert_eq!(status_with(&api, "/v2/info", Some(format!("Bearer {token}"))).await, 200, "token");
+    drive.abort();
+}
+
 /// The operator's code as the chart's ServiceAccount, as `marathon-operator run` wires it:
 /// leader election in the release namespace, the watch caches of `watched` (every namespace
 /// when empty), the controllers, and the Marathon API. A Marathon client's cycle through the API
@@ -558,6 +607,8 @@ async fn upgrades_keep_the_generated_credentials() {
     assert_eq!(deployment.spec.replicas, Some(1), "the second upgrade was applied");
     let after = credentials(secrets.get(&secret_name).await.unwrap());
     assert_eq!(after, ("ops".to_owned(), password, token), "password and token kept, user renamed");
+    let secret = secrets.get(&secret_name).await.unwrap();
+    secret_authenticates_the_marathon_api(&client, ns.name(), &secret).await;
     release.uninstall();
 }
 
