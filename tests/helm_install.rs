@@ -327,8 +327,14 @@ async fn status_with(api: &axum::Router, uri: &str, authorization: Option<String
 }
 
 /// The Marathon API reads the Secret as the pod mounts it (one file per key under
-/// MARATHON_API_AUTH_DIR) and then admits exactly its credentials.
-async fn secret_authenticates_the_marathon_api(client: &Client, namespace: &str, secret: &Secret) {
+/// MARATHON_API_AUTH_DIR) and then admits exactly its credentials; the `helm test` script
+/// passes with them and fails without.
+async fn secret_authenticates_the_marathon_api(
+    client: &Client,
+    release: &Release,
+    secret: &Secret,
+) {
+    let namespace = release.namespace.as_str();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{namespace}-auth"));
     std::fs::create_dir_all(&dir).unwrap();
     for (key, value) in secret.data.as_ref().unwrap() {
@@ -360,6 +366,35 @@ async fn secret_authenticates_the_marathon_api(client: &Client, namespace: &str,
     assert_eq!(status_with(&api, "/v2/info", basic(&user, "wrong")).await, 401, "wrong password");
     assert_eq!(status_with(&api, "/v2/info", basic(&user, &password)).await, 200, "HTTP Basic");
     assert_eq!(status_with(&api, "/v2/info", Some(format!("Bearer {token}"))).await, 200, "token");
+
+    // The `helm test` pod cannot run on kwok nodes; its script runs here instead, with the
+    // environment the pod gets, against the same Marathon API served on loopback.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    let hooks =
+        run(helm_on_cluster().args(["get", "hooks", &release.name, "-n", &release.namespace]));
+    let hooks = documents(&hooks);
+    let pod =
+        hooks.iter().find(|h| h["metadata"]["annotations"]["helm.sh/hook"] == "test").unwrap();
+    let script = pod["spec"]["containers"][0]["args"][0].as_str().unwrap().to_owned();
+    let hook = |password: &str| {
+        let mut command = std::process::Command::new("sh");
+        command.args(["-ec", &script]).env("MARATHON_URL", &url);
+        command.env("MARATHON_USER", &user).env("MARATHON_PASSWORD", password);
+        command
+    };
+    let passed = tokio::task::spawn_blocking({
+        let mut command = hook(&password);
+        move || run(&mut command)
+    });
+    assert!(passed.await.unwrap().contains("Marathon API answers /ping and /v2/info"));
+    let failed = tokio::task::spawn_blocking({
+        let mut command = hook("wrong");
+        move || succeeds(&mut command)
+    });
+    assert!(!failed.await.unwrap(), "the hook fails without the right credentials");
+    server.abort();
     drive.abort();
 }
 
@@ -608,7 +643,7 @@ async fn upgrades_keep_the_generated_credentials() {
     let after = credentials(secrets.get(&secret_name).await.unwrap());
     assert_eq!(after, ("ops".to_owned(), password, token), "password and token kept, user renamed");
     let secret = secrets.get(&secret_name).await.unwrap();
-    secret_authenticates_the_marathon_api(&client, ns.name(), &secret).await;
+    secret_authenticates_the_marathon_api(&client, &release, &secret).await;
     release.uninstall();
 }
 
