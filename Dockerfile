@@ -7,7 +7,8 @@
 #
 # Dependencies build in their own layer from cargo-chef's recipe (Cargo.toml and Cargo.lock
 # only), so a source change rebuilds only this crate. tests/helm_image.rs runs hadolint on this
-# file and the `cargo build` command below (in debug) on exactly the files .dockerignore admits.
+# file, and the `cargo build` command below (as `cargo check`, without --release) on exactly the
+# files .dockerignore admits.
 ARG RUST_IMAGE=rust:1.95-bookworm
 
 FROM ${RUST_IMAGE} AS chef
