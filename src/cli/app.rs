@@ -144,7 +144,8 @@ mod tests {
         let typed = problems(json!({"id": "/foo", "cmd": "a", "instances": "two"}));
         assert!(typed[0].starts_with("app /foo: /instances: invalid type"), "{typed:?}");
         let negative = problems(json!({"id": "/foo", "cmd": "a", "instances": -2}));
-        assert_eq!(negative, ["app /foo: /instances: -2 is less than the minimum of 0"]);
+        assert_eq!(negative.len(), 1, "{negative:?}");
+        assert!(negative[0].starts_with("app /foo: /instances: -2 is less than the minimum of 0"));
     }
 
     #[test]

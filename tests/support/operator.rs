@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Operator {
     shutdown: CancellationToken,
     task: Option<JoinHandle<()>>,
+    /// The watch caches the controllers run on (the Marathon API can share them, as in `run`).
+    pub watches: Watches,
 }
 
 impl Operator {
@@ -25,7 +27,7 @@ impl Operator {
         let (watches, drive) = Watches::start(client, &[namespace.to_owned()]);
         let controllers = controllers::run(
             client.clone(),
-            watches,
+            watches.clone(),
             config,
             Metrics::shared(),
             shutdown.clone(),
@@ -37,7 +39,7 @@ impl Operator {
                 () = controllers => {},
             }
         });
-        Self { shutdown, task: Some(task) }
+        Self { shutdown, task: Some(task), watches }
     }
 
     /// Stops the controllers and waits (briefly) for them to finish.
