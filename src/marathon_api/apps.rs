@@ -3,7 +3,7 @@
 //! routes (`/restart`, `/tasks`, `/tasks/{taskId}`, `/versions`, `/versions/{v}`).
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -177,9 +177,10 @@ fn definition_of(body: Value, url_id: Option<&str>) -> Result<Value, ApiError> {
                     Invalid::Shape(vec![Violation::new("/id", "error.expected.jsstring")]).into()
                 );
             }
+            // A missing required field is a shape error in Marathon ("Invalid JSON").
             None => {
                 return Err(
-                    Invalid::Rules(vec![Violation::new("/id", "error.path.missing")]).into()
+                    Invalid::Shape(vec![Violation::new("/id", "error.path.missing")]).into()
                 );
             }
         }
@@ -485,10 +486,10 @@ async fn post_path(
     caller: Caller,
     Path(path): Path<String>,
     query: Query,
-    uri: Uri,
 ) -> Result<Response, ApiError> {
+    // Marathon's `{id:.+}` resource takes every other path, without a POST method: 405.
     let AppPath::Restart(id) = AppPath::parse(&path) else {
-        return Err(ApiError::NotFound(format!("URI not found: {}", uri.path())));
+        return Err(ApiError::MethodNotAllowed);
     };
     let force = query.flag("force", false);
     let token = format_version(Timestamp::now());
