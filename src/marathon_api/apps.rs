@@ -1,12 +1,12 @@
 //! `/v2/apps`: list, create, read, update, patch, delete, restart and versions. App ids are
 //! paths, so `/v2/apps/{*path}` is taken apart here into the app id and Marathon's suffix
-//! routes (`/restart`, `/tasks`, `/tasks/{taskId}`, `/versions`, `/versions/{v}`).
+//! routes (`/restart`, `/tasks`, `/tasks/{taskId}`, `/versions`, `/versions/{v}`). The route
+//! table is in `app_routes.rs`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -25,15 +25,6 @@ use crate::marathon::ids::canonical;
 use crate::marathon::labels::Selector;
 use crate::marathon::validation::{Invalid, Violation, check_app, strip_read_only};
 use crate::marathon::versions::{format_version, spec_of_version, stored_version};
-
-pub fn router() -> Router<FacadeState> {
-    Router::new()
-        .route("/v2/apps", get(list).post(create).put(update_many).patch(patch_many))
-        .route(
-            "/v2/apps/{*path}",
-            get(get_path).put(put_path).patch(patch_path).delete(delete_path).post(post_path),
-        )
-}
 
 /// What a path below `/v2/apps/` names.
 #[derive(Debug, PartialEq, Eq)]
@@ -67,7 +58,10 @@ impl AppPath {
 
 // ----- list and read ------------------------------------------------------------------------
 
-async fn list(State(state): State<FacadeState>, query: Query) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list(
+    State(state): State<FacadeState>,
+    query: Query,
+) -> Result<Json<Value>, ApiError> {
     let embed = Embed::parse(query.all("embed"));
     let selector = match query.get("label") {
         Some(text) => Some(Selector::parse(text).map_err(ApiError::Unprocessable)?),
@@ -95,7 +89,7 @@ async fn list(State(state): State<FacadeState>, query: Query) -> Result<Json<Val
     Ok(Json(json!({ "apps": apps })))
 }
 
-async fn get_path(
+pub(super) async fn get_path(
     State(state): State<FacadeState>,
     Path(path): Path<String>,
     query: Query,
@@ -188,7 +182,7 @@ fn definition_of(body: Value, url_id: Option<&str>) -> Result<Value, ApiError> {
     Ok(body)
 }
 
-async fn create(
+pub(super) async fn create(
     State(state): State<FacadeState>,
     caller: Caller,
     body: JsonBody,
@@ -290,7 +284,7 @@ fn updated_spec(
     Ok(check_app(merged)?)
 }
 
-async fn put_path(
+pub(super) async fn put_path(
     State(state): State<FacadeState>,
     caller: Caller,
     Path(path): Path<String>,
@@ -352,7 +346,7 @@ async fn rollback(
     Ok(written.result(StatusCode::OK))
 }
 
-async fn patch_path(
+pub(super) async fn patch_path(
     State(state): State<FacadeState>,
     caller: Caller,
     Path(path): Path<String>,
@@ -371,7 +365,7 @@ async fn patch_path(
 
 /// `PUT /v2/apps` and `PATCH /v2/apps`: several apps at once (unknown ids are created by
 /// PUT). Each app is its own write; the answer names the last deployment.
-async fn update_many(
+pub(super) async fn update_many(
     State(state): State<FacadeState>,
     caller: Caller,
     query: Query,
@@ -380,7 +374,7 @@ async fn update_many(
     many(&state, &caller, &query, body.required()?, true).await
 }
 
-async fn patch_many(
+pub(super) async fn patch_many(
     State(state): State<FacadeState>,
     caller: Caller,
     query: Query,
@@ -455,7 +449,7 @@ async fn many(
 
 // ----- delete and restart --------------------------------------------------------------------
 
-async fn delete_path(
+pub(super) async fn delete_path(
     State(state): State<FacadeState>,
     caller: Caller,
     Path(path): Path<String>,
@@ -481,7 +475,7 @@ async fn delete_path(
     }
 }
 
-async fn post_path(
+pub(super) async fn post_path(
     State(state): State<FacadeState>,
     caller: Caller,
     Path(path): Path<String>,
