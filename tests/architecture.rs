@@ -118,6 +118,8 @@ fn the_marathon_api_writes_no_workload_objects() {
         &["crate::controllers", "crate::cli"],
         "the facade sits beside the controllers",
     );
+    // ControllerRevisions (the recorded versions) are read from the caches; workloads are
+    // never named.
     assert_none(
         "marathon_api",
         &[
@@ -138,4 +140,23 @@ fn the_marathon_api_writes_no_workload_objects() {
 #[test]
 fn the_cli_does_not_reach_into_the_facade() {
     assert_none("cli", &["crate::marathon_api"], "the CLI works offline or through the cluster");
+}
+
+/// The facade's router is built from its route table only (`marathon_api::routes`), which the
+/// OpenAPI document is generated from: a route added any other way would be served but not
+/// documented.
+#[test]
+fn facade_routes_come_only_from_the_route_table() {
+    let mut found = Vec::new();
+    for (path, text) in sources("marathon_api") {
+        for (number, line) in code(&text) {
+            let adds_route = [".route(", ".route_service(", ".nest(", ".nest_service(", ".merge("]
+                .iter()
+                .any(|call| line.contains(call));
+            if adds_route && !line.contains("route.path, route.handler") {
+                found.push(format!("{}:{number}: {}", path.display(), line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "routes outside the route table:\n{}", found.join("\n"));
 }

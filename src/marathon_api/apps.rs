@@ -1,12 +1,12 @@
 //! `/v2/apps`: list, create, read, update, patch, delete, restart and versions. App ids are
 //! paths, so `/v2/apps/{*path}` is taken apart here into the app id and Marathon's suffix
-//! routes (`/restart`, `/tasks`, `/tasks/{taskId}`, `/versions`, `/versions/{v}`).
+//! routes (`/restart`, `/tasks`, `/tasks/{taskId}`, `/versions`, `/versions/{v}`). The route
+//! table is in `app_routes.rs`.
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -25,15 +25,6 @@ use crate::marathon::ids::canonical;
 use crate::marathon::labels::Selector;
 use crate::marathon::validation::{Invalid, Violation, check_app, strip_read_only};
 use crate::marathon::versions::{format_version, spec_of_version, stored_version};
-
-pub fn router() -> Router<FacadeState> {
-    Router::new()
-        .route("/v2/apps", get(list).post(create).put(update_many).patch(patch_many))
-        .route(
-            "/v2/apps/{*path}",
-            get(get_path).put(put_path).patch(patch_path).delete(delete_path).post(post_path),
-        )
-}
 
 /// What a path below `/v2/apps/` names.
 #[derive(Debug, PartialEq, Eq)]
@@ -67,7 +58,10 @@ impl AppPath {
 
 // ----- list and read ------------------------------------------------------------------------
 
-async fn list(State(state): State<FacadeState>, query: Query) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list(
+    State(state): State<FacadeState>,
+    query: Query,
+) -> Result<Json<Value>, ApiError> {
     let embed = Embed::parse(query.all("embed"));
     let selector = match query.get("label") {
         Some(text) => Some(Selector::parse(text).map_err(ApiError::Unprocessable)?),
@@ -95,7 +89,7 @@ async fn list(State(state): State<FacadeState>, query: Query) -> Result<Json<Val
     Ok(Json(json!({ "apps": apps })))
 }
 
-async fn get_path(
+pub(super) async fn get_path(
     State(state): State<FacadeState>,
     RestPath(path): RestPath,
     query: Query,
@@ -177,9 +171,10 @@ fn definition_of(body: Value, url_id: Option<&str>) -> Result<Value, ApiError> {
                     Invalid::Shape(vec![Violation::new("/id", "error.expected.jsstring")]).into()
                 );
             }
+            // A missing required field is a shape error in Marathon ("Invalid JSON").
             None => {
                 return Err(
-                    Invalid::Rules(vec![Violation::new("/id", "error.path.missing")]).into()
+                    Invalid::Shape(vec![Violation::new("/id", "error.path.missing")]).into()
                 );
             }
         }
@@ -187,7 +182,7 @@ fn definition_of(body: Value, url_id: Option<&str>) -> Result<Value, ApiError> {
     Ok(body)
 }
 
-async fn create(
+pub(super) async fn create(
     State(state): State<FacadeState>,
     caller: Caller,
     body: JsonBody,
@@ -289,7 +284,7 @@ fn updated_spec(
     Ok(check_app(merged)?)
 }
 
-async fn put_path(
+pub(super) async fn put_path(
     State(state): State<FacadeState>,
     caller: Caller,
     RestPath(path): RestPath,
@@ -351,7 +346,7 @@ async fn rollback(
     Ok(written.result(StatusCode::OK))
 }
 
-async fn patch_path(
+pub(super) async fn patch_path(
     State(state): State<FacadeState>,
     caller: Caller,
     RestPath(path): RestPath,
@@ -370,7 +365,7 @@ async fn patch_path(
 
 /// `PUT /v2/apps` and `PATCH /v2/apps`: several apps at once (unknown ids are created by
 /// PUT). Each app is its own write; the answer names the last deployment.
-async fn update_many(
+pub(super) async fn update_many(
     State(state): State<FacadeState>,
     caller: Caller,
     query: Query,
@@ -379,7 +374,7 @@ async fn update_many(
     many(&state, &caller, &query, body.required()?, true).await
 }
 
-async fn patch_many(
+pub(super) async fn patch_many(
     State(state): State<FacadeState>,
     caller: Caller,
     query: Query,
@@ -454,7 +449,7 @@ async fn many(
 
 // ----- delete and restart --------------------------------------------------------------------
 
-async fn delete_path(
+pub(super) async fn delete_path(
     State(state): State<FacadeState>,
     caller: Caller,
     RestPath(path): RestPath,
@@ -480,15 +475,15 @@ async fn delete_path(
     }
 }
 
-async fn post_path(
+pub(super) async fn post_path(
     State(state): State<FacadeState>,
     caller: Caller,
     RestPath(path): RestPath,
     query: Query,
-    uri: Uri,
 ) -> Result<Response, ApiError> {
+    // Marathon's `{id:.+}` resource takes every other path, without a POST method: 405.
     let AppPath::Restart(id) = AppPath::parse(&path) else {
-        return Err(ApiError::NotFound(format!("URI not found: {}", uri.path())));
+        return Err(ApiError::MethodNotAllowed);
     };
     let force = query.flag("force", false);
     let token = format_version(Timestamp::now());

@@ -1,16 +1,17 @@
 //! `/v2/deployments`: every rollout in progress as a Marathon deployment, and cancelling one.
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::FacadeState;
 use super::apps::update;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::openapi::{Route, op};
 use super::query::{Query, RestPath};
 use super::read::valid;
 use super::write::Request;
@@ -18,8 +19,28 @@ use crate::crd::{DeploymentStatus, MarathonAppSpec};
 use crate::marathon::deployments::current_deployment;
 use crate::marathon::versions::{stored_spec, stored_version};
 
-pub fn router() -> Router<FacadeState> {
-    Router::new().route("/v2/deployments", get(list)).route("/v2/deployments/{id}", delete(cancel))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/v2/deployments", get(list)).serves(op(
+            Method::GET,
+            "/v2/deployments",
+            "Running deployments",
+            &[(200, "Array of deployments")],
+        )),
+        Route::new("/v2/deployments/{id}", delete(cancel)).serves(
+            op(
+                Method::DELETE,
+                "/v2/deployments/{deploymentId}",
+                "Roll a deployment back (force=true: only stop following it)",
+                &[
+                    (200, "Deployment result of the rollback"),
+                    (202, "Stopped (force=true)"),
+                    (404, "DeploymentPlan does not exist"),
+                ],
+            )
+            .query(&["force"]),
+        ),
+    ]
 }
 
 /// Marathon's deployment JSON.

@@ -1,30 +1,71 @@
 //! Facts about the server: `/ping`, `/v2/info`, `/v2/leader`, `/metrics`, and `/v2/pods`
 //! answered as a Marathon without pods support answers (go-marathon probes it with HEAD).
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::{Json, Router};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 use serde_json::{Value, json};
 
 use super::FacadeState;
 use super::error::ApiError;
+use super::openapi::{Route, op};
 use super::read::valid;
 
 /// The Marathon release whose API this facade speaks.
 pub const MARATHON_API_VERSION: &str = "1.11.0";
 
-pub fn router() -> Router<FacadeState> {
-    Router::new()
-        .route("/ping", get(ping))
-        .route("/v2/info", get(info))
-        .route("/v2/leader", get(leader).delete(abdicate))
-        .route("/metrics", get(metrics))
-        .route("/v2/pods", any(no_pods))
-        .route("/v2/pods/{*rest}", any(no_pods))
+const NO_PODS: &[(u16, &str)] = &[(404, "Pods are not supported (go-marathon's feature probe)")];
+
+/// Every method of `/v2/pods` answers as a Marathon without pods support.
+fn no_pods_route(path: &'static str, documented: &'static str) -> Route {
+    [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE].into_iter().fold(
+        Route::new(path, any(no_pods)),
+        |route, method| {
+            route.serves(op(method, documented, "Marathon pods (not supported)", NO_PODS))
+        },
+    )
+}
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/ping", get(ping)).serves(op(
+            Method::GET,
+            "/ping",
+            "Liveness: pong",
+            &[(200, "pong (text, or a JSON string for Accept: application/json)")],
+        )),
+        Route::new("/v2/info", get(info)).serves(op(
+            Method::GET,
+            "/v2/info",
+            "Server information",
+            &[(200, "Marathon's info object"), (503, "The leader lease cannot be read")],
+        )),
+        Route::new("/v2/leader", get(leader).delete(abdicate))
+            .serves(op(
+                Method::GET,
+                "/v2/leader",
+                "The current leader",
+                &[(200, "{leader}"), (404, "There is no leader"), (503, "Lease unreadable")],
+            ))
+            .serves(op(
+                Method::DELETE,
+                "/v2/leader",
+                "The leader abdicates",
+                &[(200, "Leadership abdicated"), (404, "This replica is not the leader")],
+            )),
+        Route::new("/metrics", get(metrics)).serves(op(
+            Method::GET,
+            "/metrics",
+            "Dropwizard-shaped metrics",
+            &[(200, "Gauges of apps and instances")],
+        )),
+        no_pods_route("/v2/pods", "/v2/pods"),
+        no_pods_route("/v2/pods/{*rest}", "/v2/pods/{podId}"),
+    ]
 }
 
 /// `pong` as text, or the JSON string for clients that ask for JSON.

@@ -3,9 +3,11 @@
 //! validation every door shares (`crate::marathon::validation`). The controllers are the only
 //! writers of workload objects.
 //!
-//! One small router per area, merged in [`router`]; one error type ([`ApiError`]) renders
+//! One route table per area, merged in [`router`] and documented from the same table at
+//! `GET /v2/openapi.json` ([`openapi`]); one error type ([`ApiError`]) renders
 //! Marathon's bodies for every failure, axum's own rejections included.
 
+mod app_routes;
 mod apps;
 mod auth;
 mod body;
@@ -13,6 +15,7 @@ mod deployments;
 pub mod error;
 mod info;
 mod layers;
+pub mod openapi;
 mod query;
 mod queue;
 mod read;
@@ -139,13 +142,26 @@ impl FacadeState {
 /// The whole facade: every area's routes, then authentication, Marathon's headers, request
 /// metrics and tracing, the body limit and the timeout.
 pub fn router(state: FacadeState) -> Router {
-    let routes = Router::new()
-        .merge(info::router())
-        .merge(apps::router())
-        .merge(tasks::router())
-        .merge(deployments::router())
-        .merge(queue::router())
+    let routes = routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| router.route(route.path, route.handler))
         .fallback(layers::not_found)
         .method_not_allowed_fallback(layers::method_not_allowed);
     layers::wrap(routes, state.clone()).with_state(state)
+}
+
+/// The route table: every area's routes with the operations they serve. The router and the
+/// OpenAPI document (`openapi::document`) are both built from it.
+fn routes() -> Vec<openapi::Route> {
+    [
+        info::routes(),
+        app_routes::routes(),
+        tasks::routes(),
+        deployments::routes(),
+        queue::routes(),
+        openapi::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }

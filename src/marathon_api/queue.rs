@@ -3,11 +3,11 @@
 //! offer matching; `DELETE .../delay` restarts crash-looping tasks now, as resetting
 //! Marathon's launch delay does.
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use axum::{Json, Router};
 use kube::ResourceExt;
 use serde_json::{Value, json};
 
@@ -15,6 +15,7 @@ use super::FacadeState;
 use super::apps::update;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::openapi::{Route, op};
 use super::query::RestPath;
 use super::read::valid;
 use super::write::{Desired, Request};
@@ -25,8 +26,19 @@ use crate::marathon::tasks::{
     ANNOTATION_KILL_TASKS, KillRequest, Waiting, add_kill_requests, waiting,
 };
 
-pub fn router() -> Router<FacadeState> {
-    Router::new().route("/v2/queue", get(list)).route("/v2/queue/{*path}", delete(reset_delay))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/v2/queue", get(list)).serves(
+            op(Method::GET, "/v2/queue", "Apps with tasks waiting to launch", &[(200, "{queue}")])
+                .query(&["embed"]),
+        ),
+        Route::new("/v2/queue/{*path}", delete(reset_delay)).serves(op(
+            Method::DELETE,
+            "/v2/queue/{appId}/delay",
+            "Reset the launch delay",
+            &[(204, "Reset"), (404, "Not in the queue, or not a .../delay path")],
+        )),
+    ]
 }
 
 fn waiting_of(state: &FacadeState, app: &MarathonApp) -> Vec<Waiting> {

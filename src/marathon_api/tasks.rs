@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use kube::ResourceExt;
 use serde_json::{Value, json};
 
@@ -19,6 +19,7 @@ use super::apps::update;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::ApiError;
+use super::openapi::{Route, op};
 use super::query::Query;
 use super::read::valid;
 use super::write::{Desired, Request};
@@ -28,8 +29,31 @@ use crate::marathon::tasks::{
     ANNOTATION_KILL_TASKS, KillRequest, Task, TaskState, add_kill_requests,
 };
 
-pub fn router() -> Router<FacadeState> {
-    Router::new().route("/v2/tasks", get(all_tasks)).route("/v2/tasks/delete", post(delete_tasks))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/v2/tasks", get(all_tasks)).serves(
+            op(
+                Method::GET,
+                "/v2/tasks",
+                "Every task (JSON, or text/plain listing)",
+                &[(200, "{tasks}")],
+            )
+            .query(&["status", "status[]"]),
+        ),
+        Route::new("/v2/tasks/delete", post(delete_tasks)).serves(
+            op(
+                Method::POST,
+                "/v2/tasks/delete",
+                "Kill tasks by id ({\"ids\": [...]})",
+                &[
+                    (200, "{tasks} killed, or a deployment result with scale=true"),
+                    (400, "Invalid task id, empty body, or scale and wipe together"),
+                    (422, "The body has no ids"),
+                ],
+            )
+            .query(&["scale", "wipe", "force"]),
+        ),
+    ]
 }
 
 /// `GET /v2/apps/{id}/tasks`.
