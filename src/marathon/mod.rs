@@ -6,6 +6,7 @@
 
 pub mod app_json;
 pub mod deployments;
+pub mod events;
 pub mod ids;
 pub mod labels;
 pub mod tasks;

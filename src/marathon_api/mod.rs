@@ -11,6 +11,7 @@ mod auth;
 mod body;
 mod deployments;
 pub mod error;
+mod events;
 mod info;
 mod layers;
 mod query;
@@ -27,6 +28,7 @@ use kube::Client;
 
 pub use auth::Credentials;
 pub use error::ApiError;
+pub use events::EventStream;
 
 use tokio_util::sync::CancellationToken;
 
@@ -94,6 +96,7 @@ struct Inner {
     config: FacadeConfig,
     metrics: Arc<Metrics>,
     events: Events,
+    stream: EventStream,
     /// Cancelled by `DELETE /v2/leader`: the leader gives up its lease (and, as Marathon's
     /// leader does, its process ends so a replica takes over).
     abdicate: CancellationToken,
@@ -108,11 +111,18 @@ impl FacadeState {
         abdicate: CancellationToken,
     ) -> Self {
         let events = Events::new(client.clone(), "marathon-api", Some(config.identity.clone()));
-        Self { inner: Arc::new(Inner { client, watches, config, metrics, events, abdicate }) }
+        let stream = EventStream::start(&watches);
+        let inner = Inner { client, watches, config, metrics, events, stream, abdicate };
+        Self { inner: Arc::new(inner) }
     }
 
     pub(crate) fn events(&self) -> &Events {
         &self.inner.events
+    }
+
+    /// The `/v2/events` bus of this facade.
+    pub fn event_stream(&self) -> &EventStream {
+        &self.inner.stream
     }
 
     pub(crate) fn abdicate(&self) -> &CancellationToken {
@@ -145,6 +155,7 @@ pub fn router(state: FacadeState) -> Router {
         .merge(tasks::router())
         .merge(deployments::router())
         .merge(queue::router())
+        .merge(events::router())
         .fallback(layers::not_found)
         .method_not_allowed_fallback(layers::method_not_allowed);
     layers::wrap(routes, state.clone()).with_state(state)
