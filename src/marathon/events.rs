@@ -134,7 +134,11 @@ impl Sides<'_> {
     }
 
     fn success(&self, now: &str) -> Event {
-        Event::new("deployment_success", now, json!({"id": self.deployment.id, "plan": self.plan()}))
+        Event::new(
+            "deployment_success",
+            now,
+            json!({"id": self.deployment.id, "plan": self.plan()}),
+        )
     }
 
     fn failed(&self, reason: &str, now: &str) -> Event {
@@ -204,7 +208,9 @@ fn changed(old: Option<&MarathonApp>, new: &MarathonApp, now: &str) -> Vec<Event
             events.extend(Sides { deployment: &finished, original, target }.completed(now));
         }
         (None, None) => {}
-        (None, Some(started)) => events.push(Sides { deployment: started, original, target }.info(now)),
+        (None, Some(started)) => {
+            events.push(Sides { deployment: started, original, target }.info(now))
+        }
         (Some(running), Some(next)) if running.id == next.id => {
             if running.current_step != next.current_step {
                 let sides = Sides { deployment: running, original, target };

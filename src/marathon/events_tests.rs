@@ -85,11 +85,15 @@ fn the_deployment_succeeds_when_the_rollout_of_its_generation_ends() {
 #[test]
 fn a_forced_change_during_a_rollout_fails_the_running_deployment() {
     let rolling = observed(1, true);
-    let events = app_events(Some(&rolling), Some(&{
-        let mut next = app(2);
-        next.status = rolling.status.clone();
-        next
-    }), NOW);
+    let events = app_events(
+        Some(&rolling),
+        Some(&{
+            let mut next = app(2);
+            next.status = rolling.status.clone();
+            next
+        }),
+        NOW,
+    );
     assert_eq!(
         types(&events),
         ["api_post_event", "group_change_success", "deployment_failed", "deployment_info"]

@@ -117,12 +117,7 @@ impl EventStream {
     fn subscribe(&self, remote: String, filter: Option<HashSet<String>>) -> Subscription {
         let (sender, receiver) = mpsc::channel(self.hub.buffer.load(Ordering::Relaxed));
         let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
-        lock(&self.hub.subscribers).push(Subscriber {
-            id,
-            remote: remote.clone(),
-            filter,
-            sender,
-        });
+        lock(&self.hub.subscribers).push(Subscriber { id, remote: remote.clone(), filter, sender });
         self.hub.publish(stream_event(true, &remote, &now()));
         Subscription { receiver, _detach: Detach { hub: Arc::downgrade(&self.hub), id, remote } }
     }
@@ -198,7 +193,10 @@ impl Drop for Detach {
 fn accepts_event_stream(headers: &HeaderMap) -> bool {
     headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|value| {
         value.split(',').any(|range| {
-            range.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/event-stream"))
+            range
+                .split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/event-stream"))
         })
     })
 }
@@ -231,7 +229,8 @@ async fn stream(
     let remote = remote_address(&extensions, &headers);
     debug!(%remote, "event stream attached");
     let subscription = state.event_stream().subscribe(remote, filter);
-    let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    let mut keep_alive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
     keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let body = futures::stream::unfold((subscription, keep_alive), |(mut sub, mut tick)| async {
         let chunk = tokio::select! {
@@ -242,7 +241,8 @@ async fn stream(
     });
     let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream;charset=UTF-8"));
+    headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream;charset=UTF-8"));
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     Ok(response)
 }
@@ -252,8 +252,7 @@ async fn stream(
 async fn callbacks_disabled() -> Response {
     let message = "http event callback system is not running on this Marathon instance. \
                    Please re-start this instance with \"--event_subscriber http_callback\".";
-    (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({ "message": message })))
-        .into_response()
+    (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({ "message": message }))).into_response()
 }
 
 // ----- deriving events from the watches ------------------------------------------------------

@@ -12,6 +12,7 @@ mod body;
 mod deployments;
 pub mod error;
 mod events;
+mod groups;
 mod info;
 mod layers;
 mod query;
@@ -156,6 +157,7 @@ pub fn router(state: FacadeState) -> Router {
         .merge(deployments::router())
         .merge(queue::router())
         .merge(events::router())
+        .merge(groups::router())
         .fallback(layers::not_found)
         .method_not_allowed_fallback(layers::method_not_allowed);
     layers::wrap(routes, state.clone()).with_state(state)

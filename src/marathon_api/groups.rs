@@ -1,0 +1,194 @@
+//! `/v2/groups`: the group tree derived from the apps' ids (`crate::marathon::groups`), with
+//! Marathon's `embed` parameters, a group's apps and its versions.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use k8s_openapi::jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::FacadeState;
+use super::error::ApiError;
+use super::query::Query;
+use super::read::valid;
+use crate::crd::{MarathonApp, MarathonAppSpec};
+use crate::marathon::app_json::{Embed, definition};
+use crate::marathon::groups::{GroupEmbed, Member, group_tree, is_below};
+use crate::marathon::ids::canonical;
+use crate::marathon::versions::{format_version, stored_spec, stored_version};
+
+pub fn router() -> Router<FacadeState> {
+    Router::new().route("/v2/groups", get(root)).route("/v2/groups/{*path}", get(get_path))
+}
+
+/// What a path below `/v2/groups/` names.
+#[derive(Debug, PartialEq, Eq)]
+enum GroupPath {
+    Group(String),
+    Apps(String),
+    Versions(String),
+    Version(String, String),
+}
+
+impl GroupPath {
+    fn parse(path: &str) -> Self {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let id = |n: usize| canonical(&segments[..segments.len() - n].join("/"), "/");
+        match segments.as_slice() {
+            [.., "apps"] => GroupPath::Apps(id(1)),
+            [.., "versions"] => GroupPath::Versions(id(1)),
+            [.., "versions", version] => GroupPath::Version(id(2), (*version).to_owned()),
+            _ => GroupPath::Group(canonical(path, "/")),
+        }
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("Group '{id}' does not exist"))
+}
+
+impl FacadeState {
+    /// Every app as a group member; apps carry what `group.apps.<x>` asks for (by default
+    /// their bare definition with version and versionInfo, no counts).
+    fn members(&self, query: &Query) -> Vec<Member> {
+        let embeds = query.all("embed");
+        let app_embeds: Vec<&str> =
+            embeds.iter().filter_map(|e| e.strip_prefix("group.apps.")).collect();
+        let embed = (!app_embeds.is_empty()).then(|| Embed::parse(app_embeds));
+        self.apps()
+            .iter()
+            .filter_map(valid)
+            .map(|app| Member {
+                id: app.spec.id.clone(),
+                json: match embed {
+                    Some(embed) => self.app_info(app, embed),
+                    None => bare(app),
+                },
+                version: app.status.as_ref().and_then(|s| s.version.clone()),
+            })
+            .collect()
+    }
+
+    /// The apps below `group` (ids only, for writes).
+    pub(super) fn apps_below(&self, group: &str) -> Vec<MarathonApp> {
+        self.apps()
+            .iter()
+            .filter_map(valid)
+            .filter(|a| is_below(&a.spec.id, group))
+            .cloned()
+            .collect()
+    }
+}
+
+/// An app inside a group: the definition, its version and versionInfo.
+fn bare(app: &MarathonApp) -> Value {
+    let mut json = definition(&app.spec);
+    let status = app.status.as_ref();
+    if let Some(version) = status.and_then(|s| s.version.as_ref()) {
+        json["version"] = json!(version);
+    }
+    if let Some(info) = status.and_then(|s| s.version_info.as_ref()) {
+        json["versionInfo"] = json!({
+            "lastScalingAt": info.last_scaling_at,
+            "lastConfigChangeAt": info.last_config_change_at,
+        });
+    }
+    json
+}
+
+async fn root(State(state): State<FacadeState>, query: Query) -> Result<Response, ApiError> {
+    group(&state, "/", &query)
+}
+
+fn group(state: &FacadeState, id: &str, query: &Query) -> Result<Response, ApiError> {
+    let embed = GroupEmbed::parse(query.all("embed"));
+    let now = format_version(Timestamp::now());
+    let tree = group_tree(&state.members(query), id, embed, &now).ok_or_else(|| not_found(id))?;
+    Ok(Json(tree).into_response())
+}
+
+async fn get_path(
+    State(state): State<FacadeState>,
+    Path(path): Path<String>,
+    query: Query,
+) -> Result<Response, ApiError> {
+    match GroupPath::parse(&path) {
+        GroupPath::Group(id) => group(&state, &id, &query),
+        GroupPath::Apps(id) => {
+            let apps = state.apps_below(&id);
+            if apps.is_empty() && id != "/" {
+                return Err(not_found(&id));
+            }
+            let embed = Embed::parse(query.all("embed"));
+            let apps: Vec<Value> = apps.iter().map(|a| state.app_info(a, embed)).collect();
+            Ok(Json(apps).into_response())
+        }
+        GroupPath::Versions(id) => {
+            let apps = state.apps_below(&id);
+            if apps.is_empty() && id != "/" {
+                return Err(not_found(&id));
+            }
+            let mut versions: Vec<String> = apps
+                .iter()
+                .flat_map(|app| state.history_of(app))
+                .filter_map(|r| stored_version(&r).map(str::to_owned))
+                .collect();
+            versions.sort_unstable_by(|a, b| b.cmp(a));
+            versions.dedup();
+            Ok(Json(versions).into_response())
+        }
+        GroupPath::Version(id, version) => group_at(&state, &id, &version, &query),
+    }
+}
+
+/// The group as it was at `version`: each app below it at its newest version not after
+/// `version` (apps created later are not part of it).
+fn group_at(
+    state: &FacadeState,
+    id: &str,
+    version: &str,
+    query: &Query,
+) -> Result<Response, ApiError> {
+    let missing =
+        || ApiError::NotFound(format!("Group '{id}' does not exist in version {version}"));
+    let members: Vec<Member> = state
+        .apps_below(id)
+        .iter()
+        .filter_map(|app| {
+            let history = state.history_of(app);
+            let revision =
+                history.iter().rev().find(|r| stored_version(r).is_some_and(|v| v <= version))?;
+            let spec: MarathonAppSpec =
+                serde_json::from_value(stored_spec(revision)?.clone()).ok()?;
+            let at = stored_version(revision).map(str::to_owned);
+            let mut json = definition(&spec);
+            json["version"] = json!(at);
+            Some(Member { id: spec.id.clone(), json, version: at })
+        })
+        .collect();
+    if members.is_empty() && id != "/" {
+        return Err(missing());
+    }
+    let embed = GroupEmbed::parse(query.all("embed"));
+    let tree = group_tree(&members, id, embed, version).ok_or_else(missing)?;
+    Ok(Json(tree).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffix_routes_are_told_apart_from_group_ids() {
+        assert_eq!(GroupPath::parse("prod"), GroupPath::Group("/prod".into()));
+        assert_eq!(GroupPath::parse("/prod/web/"), GroupPath::Group("/prod/web".into()));
+        assert_eq!(GroupPath::parse("prod/apps"), GroupPath::Apps("/prod".into()));
+        assert_eq!(GroupPath::parse("apps"), GroupPath::Apps("/".into()));
+        assert_eq!(GroupPath::parse("versions"), GroupPath::Versions("/".into()));
+        assert_eq!(
+            GroupPath::parse("prod/versions/2026-01-01T00:00:00.000Z"),
+            GroupPath::Version("/prod".into(), "2026-01-01T00:00:00.000Z".into())
+        );
+    }
+}
