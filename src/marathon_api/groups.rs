@@ -9,17 +9,25 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::FacadeState;
+use super::auth::Caller;
+use super::body::JsonBody;
 use super::error::ApiError;
+use super::group_writes::{Mode, delete, roll_back, scale_by, write};
 use super::query::Query;
 use super::read::valid;
 use crate::crd::{MarathonApp, MarathonAppSpec};
 use crate::marathon::app_json::{Embed, definition};
-use crate::marathon::groups::{GroupEmbed, Member, group_tree, is_below};
+use crate::marathon::groups::{GroupEmbed, Member, alone, group_tree, is_below};
 use crate::marathon::ids::canonical;
 use crate::marathon::versions::{format_version, stored_spec, stored_version};
 
 pub fn router() -> Router<FacadeState> {
-    Router::new().route("/v2/groups", get(root)).route("/v2/groups/{*path}", get(get_path))
+    Router::new()
+        .route("/v2/groups", get(root).post(post_root).put(put_root).delete(delete_root))
+        .route(
+            "/v2/groups/{*path}",
+            get(get_path).post(post_path).put(put_path).delete(delete_path),
+        )
 }
 
 /// What a path below `/v2/groups/` names.
@@ -173,6 +181,126 @@ fn group_at(
     let embed = GroupEmbed::parse(query.all("embed"));
     let tree = group_tree(&members, id, embed, version).ok_or_else(missing)?;
     Ok(Json(tree).into_response())
+}
+
+// ----- writes ---------------------------------------------------------------------------------
+
+/// The group a write names: the body's `id` relative to the URL's, else the URL's.
+fn target(base: &str, body: &Value) -> String {
+    body.get("id").and_then(Value::as_str).map_or_else(|| base.to_owned(), |id| canonical(id, base))
+}
+
+fn url_group(path: &str) -> Result<String, ApiError> {
+    match GroupPath::parse(path) {
+        GroupPath::Group(id) => Ok(id),
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+async fn post_root(
+    State(state): State<FacadeState>,
+    caller: Caller,
+    query: Query,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    post(&state, "/", body.required()?, &query, &caller).await
+}
+
+async fn post_path(
+    State(state): State<FacadeState>,
+    caller: Caller,
+    Path(path): Path<String>,
+    query: Query,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    post(&state, &url_group(&path)?, body.required()?, &query, &caller).await
+}
+
+async fn post(
+    state: &FacadeState,
+    base: &str,
+    body: Value,
+    query: &Query,
+    caller: &Caller,
+) -> Result<Response, ApiError> {
+    let group = target(base, &body);
+    if state.find(&group).is_some() {
+        return Err(ApiError::Conflict(format!("An app with the path {group} already exists.")));
+    }
+    if group != "/" && !state.apps_below(&group).is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "Group {group} is already created. Use PUT to change this group."
+        )));
+    }
+    let flags = (query.flag("force", false), false);
+    let response = write(state, &group, &body, Mode::Create, flags, caller).await?;
+    let mut response = response;
+    if let Ok(location) = group.parse() {
+        response.headers_mut().insert(axum::http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn put_root(
+    State(state): State<FacadeState>,
+    caller: Caller,
+    query: Query,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    put(&state, "/", body.required()?, &query, &caller).await
+}
+
+async fn put_path(
+    State(state): State<FacadeState>,
+    caller: Caller,
+    Path(path): Path<String>,
+    query: Query,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    put(&state, &url_group(&path)?, body.required()?, &query, &caller).await
+}
+
+async fn put(
+    state: &FacadeState,
+    base: &str,
+    body: Value,
+    query: &Query,
+    caller: &Caller,
+) -> Result<Response, ApiError> {
+    let force = query.flag("force", false);
+    if alone(&body, "scaleBy").map_err(ApiError::Unprocessable)? {
+        let factor = body["scaleBy"]
+            .as_f64()
+            .ok_or_else(|| ApiError::Unprocessable("scaleBy must be a number".to_owned()))?;
+        return scale_by(state, base, factor, force, caller).await;
+    }
+    if alone(&body, "version").map_err(ApiError::Unprocessable)? {
+        let version = body["version"].as_str().unwrap_or_default().to_owned();
+        return roll_back(state, base, &version, force, caller).await;
+    }
+    let group = target(base, &body);
+    if state.find(&group).is_some() {
+        return Err(ApiError::Conflict(format!("An app with the path {group} already exists.")));
+    }
+    let flags = (force, query.flag("dryRun", false));
+    write(state, &group, &body, Mode::Replace, flags, caller).await
+}
+
+async fn delete_root(
+    State(state): State<FacadeState>,
+    caller: Caller,
+    query: Query,
+) -> Result<Response, ApiError> {
+    delete(&state, "/", query.flag("force", false), &caller).await
+}
+
+async fn delete_path(
+    State(state): State<FacadeState>,
+    caller: Caller,
+    Path(path): Path<String>,
+    query: Query,
+) -> Result<Response, ApiError> {
+    delete(&state, &url_group(&path)?, query.flag("force", false), &caller).await
 }
 
 #[cfg(test)]

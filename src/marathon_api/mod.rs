@@ -12,6 +12,7 @@ mod body;
 mod deployments;
 pub mod error;
 mod events;
+mod group_writes;
 mod groups;
 mod info;
 mod layers;
