@@ -265,6 +265,36 @@ pub fn scaled(instances: i64, factor: f64) -> i64 {
     (instances as f64 * factor).ceil() as i64
 }
 
+/// Whether `app` runs its current generation completely: observed, Available, no rollout.
+fn available(app: &crate::crd::MarathonApp) -> bool {
+    let generation = app.metadata.generation.unwrap_or_default();
+    let Some(status) = app.status.as_ref() else { return false };
+    let conditions = status.conditions.as_deref().unwrap_or_default();
+    let up = crate::crd::condition::find_condition(conditions, crate::crd::condition::AVAILABLE)
+        .is_some_and(|c| c.status == crate::crd::condition::TRUE);
+    status.observed_generation.unwrap_or_default() >= generation
+        && up
+        && super::deployments::current_deployment(app).is_none()
+}
+
+/// The apps `app` depends on (an app, or every app of a group) that are not Available yet:
+/// Marathon starts a dependent only after its dependencies' deployment steps. Dependencies
+/// naming nothing do not hold it back (writes refuse them; a later deletion must not block).
+pub fn unavailable_dependencies(
+    app: &crate::crd::MarathonApp,
+    others: &[crate::crd::MarathonApp],
+) -> Vec<String> {
+    let dependencies = app.spec.dependencies.clone().unwrap_or_default();
+    absolute_dependencies(&app.spec.id, &dependencies)
+        .iter()
+        .flat_map(|d| {
+            others.iter().filter(move |o| o.spec.id != app.spec.id && is_below(&o.spec.id, d))
+        })
+        .filter(|o| !available(o))
+        .map(|o| o.spec.id.clone())
+        .collect()
+}
+
 #[cfg(test)]
 #[path = "groups_tests.rs"]
 mod tests;

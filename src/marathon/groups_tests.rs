@@ -123,3 +123,38 @@ fn scale_by_and_version_must_come_alone() {
     assert_eq!(scaled(3, 1.5), 5);
     assert_eq!(scaled(2, 2.0), 4);
 }
+
+fn app_with(id: &str, dependencies: &[&str], available: bool) -> crate::crd::MarathonApp {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+    let spec: crate::crd::MarathonAppSpec =
+        serde_json::from_value(json!({"id": id, "cmd": "sleep 1", "dependencies": dependencies}))
+            .unwrap();
+    let mut app = crate::crd::MarathonApp::new("x", spec);
+    app.metadata.generation = Some(1);
+    app.status = Some(crate::crd::MarathonAppStatus {
+        observed_generation: Some(1),
+        conditions: Some(vec![Condition {
+            type_: "Available".into(),
+            status: if available { "True" } else { "False" }.into(),
+            reason: "R".into(),
+            message: String::new(),
+            observed_generation: Some(1),
+            last_transition_time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+        }]),
+        ..Default::default()
+    });
+    app
+}
+
+#[test]
+fn a_dependent_waits_for_its_unavailable_dependencies_only() {
+    let web = app_with("/shop/web", &["db", "/cache"], true);
+    let others = [
+        app_with("/shop/db", &[], false),
+        app_with("/cache/redis", &[], true),
+        app_with("/other", &[], false),
+    ];
+    assert_eq!(unavailable_dependencies(&web, &others), ["/shop/db"]);
+    let others = [app_with("/shop/db", &[], true)];
+    assert!(unavailable_dependencies(&web, &others).is_empty());
+}

@@ -8,6 +8,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/http"
 	"time"
 
 	marathon "github.com/gambol99/go-marathon"
@@ -103,6 +104,8 @@ func (e *eventCheck) run() (err error) {
 // runEvents is the `-events` mode's main.
 func runEvents(config marathon.Config, appID string, timeout time.Duration) error {
 	config.EventsTransport = marathon.EventsTransportSSE
+	// A stream never ends: go-marathon refuses an SSE client with a global timeout.
+	config.HTTPSSEClient = &http.Client{}
 	client, err := marathon.NewClient(config)
 	if err != nil {
 		return fmt.Errorf("creating the client: %v", err)
