@@ -76,10 +76,10 @@ async fn follow(stream: TcpStream, query: &str, mut on_event: impl FnMut(Value) 
     let status = lines.next_line().await.unwrap().unwrap();
     assert!(status.starts_with("HTTP/1.1 200"), "status line {status}");
     while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(data) = line.strip_prefix("data: ") {
-            if !on_event(serde_json::from_str(data).unwrap()) {
-                return;
-            }
+        if let Some(data) = line.strip_prefix("data: ")
+            && !on_event(serde_json::from_str(data).unwrap())
+        {
+            return;
         }
     }
     panic!("the event stream ended");
