@@ -123,8 +123,12 @@ async fn a_group_is_created_read_scaled_replaced_and_deleted() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, apps) = call(&api, "GET", "/v2/groups/shop/apps", None).await;
     assert_eq!(ids(&apps), ["/shop/db"]);
-    let (_, versions) = call(&api, "GET", "/v2/groups/shop/versions", None).await;
-    assert!(!versions.as_array().unwrap().is_empty(), "{versions}");
+    // Versions are recorded by the controller as it takes each change.
+    support::eventually("the group has versions", Duration::from_secs(30), || async {
+        let (_, versions) = call(&api, "GET", "/v2/groups/shop/versions", None).await;
+        (!versions.as_array()?.is_empty()).then_some(())
+    })
+    .await;
 
     let (status, body) = call(&api, "DELETE", "/v2/groups/shop?force=true", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -133,5 +137,72 @@ async fn a_group_is_created_read_scaled_replaced_and_deleted() {
         (status == StatusCode::NOT_FOUND).then_some(())
     })
     .await;
+    operator.stop().await;
+}
+
+async fn tasks(api: &Router, id: &str) -> Vec<Value> {
+    let (_, body) = call(api, "GET", &format!("/v2/apps{id}/tasks"), None).await;
+    body["tasks"].as_array().cloned().unwrap_or_default()
+}
+
+fn times(tasks: &[Value], key: &str) -> Vec<String> {
+    tasks.iter().filter_map(|t| t[key].as_str().map(str::to_owned)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dependent_starts_only_after_its_dependency_is_available() {
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "facade-group-deps").await;
+    let operator = Operator::start(&client, ns.name());
+    operator.watches.wait_until_ready().await;
+    let state = FacadeState::new(
+        client.clone(),
+        operator.watches.clone(),
+        FacadeConfig::local(ns.name()),
+        Metrics::shared(),
+        CancellationToken::new(),
+    );
+    let api = router(state);
+
+    // The dependency cannot be scheduled (more CPUs than the node has): it never becomes
+    // Available, so its dependent must not start.
+    let mut db = app("db", &[]);
+    db["cpus"] = json!(100);
+    let group = json!({"id": "/dep", "apps": [db, app("web", &["db"])]});
+    let (status, body) = call(&api, "POST", "/v2/groups", Some(group)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    support::eventually("db has a pending task", Duration::from_secs(60), || async {
+        (!tasks(&api, "/dep/db").await.is_empty()).then_some(())
+    })
+    .await;
+    // Two of the controller's dependency polls.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(tasks(&api, "/dep/web").await.is_empty(), "web started before db was available");
+    let (_, deployments) = call(&api, "GET", "/v2/deployments", None).await;
+    let affected: Vec<&str> = deployments
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["affectedApps"].as_array().unwrap().iter().filter_map(Value::as_str))
+        .collect();
+    assert!(affected.contains(&"/dep/web"), "web's deployment waits: {deployments}");
+
+    // Once db fits and runs, web starts, after it.
+    let fits = json!({"cpus": 0.01});
+    let (status, body) = call(&api, "PUT", "/v2/apps/dep/db?force=true", Some(fits)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let web = support::eventually("web runs", Duration::from_secs(120), || async {
+        let web = tasks(&api, "/dep/web").await;
+        (times(&web, "startedAt").len() == 1).then_some(web)
+    })
+    .await;
+    let db_started = times(&tasks(&api, "/dep/db").await, "startedAt");
+    let web_staged = times(&web, "stagedAt");
+    assert!(!db_started.is_empty() && !web_staged.is_empty());
+    assert!(
+        web_staged.iter().min() >= db_started.iter().max(),
+        "web staged at {web_staged:?}, before db started at {db_started:?}"
+    );
     operator.stop().await;
 }
