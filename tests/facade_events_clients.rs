@@ -84,7 +84,8 @@ async fn run_client(name: &str, mut command: tokio::process::Command) {
         "the {name} client failed ({}):\n{stdout}\n--- stderr ---\n{stderr}",
         output.status
     );
-    assert!(stdout.lines().any(|l| l == "ok   events passed"), "{name} did not finish:\n{stdout}");
+    let done = stdout.lines().any(|l| l == "ok   events passed" || l == "ok   groups passed");
+    assert!(done, "{name} did not finish:\n{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,6 +119,24 @@ async fn go_marathon_events_listener_sees_the_app_cycle() {
         &format!("{EVENT_TIMEOUT_SECS}s"),
     ]);
     run_client("go-marathon", command).await;
+    shutdown.cancel();
+    operator.stop().await;
+}
+
+/// The group scenario through marathon-python: dependency order, tree, scale by 2,
+/// update without one app, delete, with `event_stream()` following every step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marathon_python_drives_a_group_with_dependencies_and_sees_its_events() {
+    let python = installed("python=").await;
+    let (_ns, operator, url, shutdown) = serve("groups-python").await;
+    let mut command = tokio::process::Command::new(python);
+    command.arg(repo().join("tests/clients/python/marathon_groups.py")).args([
+        "--url",
+        &url,
+        "--timeout",
+        &EVENT_TIMEOUT_SECS.to_string(),
+    ]);
+    run_client("marathon-python groups", command).await;
     shutdown.cancel();
     operator.stop().await;
 }
