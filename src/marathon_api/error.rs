@@ -38,6 +38,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("Method Not Allowed")]
     MethodNotAllowed,
+    /// `/v2/events` asked for without `Accept: text/event-stream` (Marathon answers 405).
+    #[error("Method Not Allowed: the event stream needs Accept: text/event-stream")]
+    NotAnEventStreamRequest,
     #[error("Request body is too large")]
     PayloadTooLarge,
     #[error("Unsupported Media Type: send application/json")]
@@ -59,7 +62,9 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::Locked(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed | ApiError::NotAnEventStreamRequest => {
+                StatusCode::METHOD_NOT_ALLOWED
+            }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -244,7 +244,7 @@ async fn stream(
     query: Query,
 ) -> Result<Response, ApiError> {
     if !accepts_event_stream(&headers) {
-        return Err(ApiError::MethodNotAllowed);
+        return Err(ApiError::NotAnEventStreamRequest);
     }
     let types = query.all("event_type");
     let filter = (!types.is_empty()).then(|| types.into_iter().map(str::to_owned).collect());

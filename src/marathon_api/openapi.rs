@@ -303,8 +303,16 @@ mod tests {
         for path in paths {
             let uri = concrete(path);
             for method in METHODS {
+                // The event stream refuses requests without `Accept: text/event-stream` with
+                // 405, which a bodiless HEAD answer cannot tell from an unserved method.
+                if method == Method::HEAD && path == "/v2/events" {
+                    continue;
+                }
                 let (status, body, _) = probe(&router, &method, &uri).await;
-                let refused = status == StatusCode::METHOD_NOT_ALLOWED
+                // A 405 that explains itself (`/v2/events` without its Accept header) is an
+                // answer of a served method; HEAD answers carry no body to tell.
+                let refused = (status == StatusCode::METHOD_NOT_ALLOWED
+                    && (method == Method::HEAD || body.contains(r#""Method Not Allowed""#)))
                     || (status == StatusCode::NOT_FOUND && body.contains("URI not found"));
                 let is_documented = documented.iter().any(|op| {
                     op.path == path
