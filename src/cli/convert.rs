@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::app::App;
 use super::args::OutputKind;
 use crate::crd::MarathonApp;
-use crate::translate::{TranslateOptions, Warning, translate};
+use crate::translate::{TranslateOptions, Warning, normalize, translate};
 
 /// The output of one app.
 #[derive(Clone, Debug)]
@@ -18,9 +18,12 @@ pub struct Converted {
     pub warnings: Vec<Warning>,
 }
 
-/// The MarathonApp resource of an app.
+/// The MarathonApp resource of an app, its legacy port and fetch fields normalised as Marathon
+/// normalises them (a Marathon 1.4 dump reads like a 1.5+ one).
 pub fn marathon_app(app: &App, namespace: Option<&str>) -> MarathonApp {
-    let mut resource = MarathonApp::new(&app.name, app.spec.clone());
+    let mut spec = app.spec.clone();
+    normalize(&mut spec);
+    let mut resource = MarathonApp::new(&app.name, spec);
     resource.metadata.namespace = namespace.map(str::to_string);
     resource
 }

@@ -149,8 +149,8 @@ fn host_ports_ignored(spec: &MarathonAppSpec, mapped: &[RawPort], warnings: &mut
         (_, Some(ports)) if !ports.is_empty() => ("ports", ports.clone()),
         _ => return,
     };
-    let services: Vec<i32> = mapped.iter().map(|m| m.service_port.unwrap_or(0)).collect();
-    if numbers != services && numbers.iter().any(|p| *p != 0) {
+    let services: Vec<i32> = mapped.iter().filter_map(|m| m.service_port).collect();
+    if numbers.iter().any(|p| *p != 0 && !services.contains(p)) {
         warnings.push(
             path,
             "ignored with bridge or container networking, as Marathon ignores it; the port mappings' service ports are used",

@@ -13,11 +13,19 @@ use crate::crd::MarathonAppSpec;
 ///
 /// * `ports` when `portDefinitions` names the same ports (Marathon's "equivalent" rule);
 /// * `portDefinitions` and `ports` of bridge or container networked apps
-///   (`applyDefaultPortDefinitions`: those apps use `portMappings`).
+///   (`applyDefaultPortDefinitions`: those apps use `portMappings`);
+/// * `uris` when `fetch` lists the same URIs.
 ///
 /// Returns whether anything changed.
 pub fn normalize(spec: &mut MarathonAppSpec) -> bool {
     let mut changed = false;
+    if let (Some(uris), Some(fetch)) = (&spec.uris, &spec.fetch)
+        && !fetch.is_empty()
+        && uris.iter().eq(fetch.iter().map(|f| &f.uri))
+    {
+        spec.uris = None;
+        changed = true;
+    }
     if net_mode(spec) != NetMode::Host {
         changed |= spec.port_definitions.take().is_some();
         changed |= spec.ports.take().is_some();
@@ -60,6 +68,15 @@ mod tests {
                 "portMappings": [{"containerPort": 80, "servicePort": 10001}]}}}));
         assert!(normalize(&mut s));
         assert_eq!((s.ports, s.port_definitions), (None, None));
+    }
+
+    #[test]
+    fn uris_derived_from_fetch_are_dropped() {
+        let mut s = spec(json!({"id": "/a", "cmd": "x", "uris": ["https://e.com/a.tgz"],
+            "fetch": [{"uri": "https://e.com/a.tgz", "extract": true}]}));
+        assert!(normalize(&mut s));
+        assert_eq!(s.uris, None);
+        assert_eq!(s.fetch.as_ref().map(Vec::len), Some(1));
     }
 
     #[test]

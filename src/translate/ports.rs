@@ -266,6 +266,14 @@ fn push_unique(
     }
 }
 
+/// The name of a VIP port added to the app's own Service (`vip-80`, `vip-53-udp`).
+fn vip_port_name(number: i32, protocol: Option<&str>) -> String {
+    match protocol {
+        Some("UDP") => format!("vip-{number}-udp"),
+        _ => format!("vip-{number}"),
+    }
+}
+
 /// `VIP_<n>` label value `name:port` or `ip:port` -> `(Service name, port)`.
 fn parse_vip(value: &str) -> Option<(Option<&str>, i32)> {
     let (host, port) = value.rsplit_once(':')?;
@@ -297,8 +305,22 @@ pub(crate) fn build_services(
             let path = format!("{}.labels.{key}", p.path);
             match parse_vip(value) {
                 Some((Some(vip), number)) => {
-                    let list = by_name.entry(service_name(vip)).or_default();
-                    for sp in service_ports(p, number) {
+                    let name = service_name(vip);
+                    let merged = name == main;
+                    let list = by_name.entry(name).or_default();
+                    for mut sp in service_ports(p, number) {
+                        if merged {
+                            // A VIP named after the app shares its Service: the VIP port is one
+                            // more port there, under its own name.
+                            if list.iter().any(|q| {
+                                q.port == sp.port
+                                    && q.protocol == sp.protocol
+                                    && q.target_port == sp.target_port
+                            }) {
+                                continue;
+                            }
+                            sp.name = Some(vip_port_name(number, sp.protocol.as_deref()));
+                        }
                         push_unique(list, sp, &path, warnings);
                     }
                 }
@@ -433,6 +455,29 @@ mod tests {
         assert_eq!(names, ["nginx-vip", "web"]);
         assert_eq!(svcs[0].spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port, 10080);
         assert_eq!(w.finish().len(), 1, "static VIP IP reported");
+    }
+
+    #[test]
+    fn a_vip_named_after_the_app_joins_its_service() {
+        let mut w = Warnings::default();
+        let mut r = raw(Some("http"), Some(8080), Some(10000));
+        r.labels.insert("VIP_0".into(), "/web:80".into());
+        let ports = resolve(NetMode::Container, &[r], false, &mut w);
+        let meta = |n: &str| ObjectMeta { name: Some(n.into()), ..ObjectMeta::default() };
+        let svcs = build_services("web", &ports, &BTreeMap::new(), &meta, &mut w);
+        assert_eq!(svcs.len(), 1);
+        let got: Vec<(String, i32)> = svcs[0]
+            .spec
+            .as_ref()
+            .unwrap()
+            .ports
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|p| (p.name.clone().unwrap(), p.port))
+            .collect();
+        assert_eq!(got, [("http".to_string(), 10000), ("vip-80".to_string(), 80)]);
+        assert!(w.finish().is_empty());
     }
 
     #[test]

@@ -319,8 +319,11 @@ pub(crate) fn fetch_container(
             f.dest_path.clone(),
         ));
     }
-    for u in spec.uris.iter().flatten() {
-        uris.push((u.clone(), is_extract(u), false, None));
+    // Marathon 1.4 and older wrote `uris` next to `fetch`, listing the same URIs: one download.
+    if uris.is_empty() {
+        for u in spec.uris.iter().flatten() {
+            uris.push((u.clone(), is_extract(u), false, None));
+        }
     }
     if uris.is_empty() {
         return None;
