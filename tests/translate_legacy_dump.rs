@@ -28,7 +28,7 @@ fn app<'a>(batch: &'a Batch, id: &str) -> &'a App {
 }
 
 fn documents(app: &App, kind: OutputKind) -> Vec<Value> {
-    convert_app(app, kind, &TranslateOptions::default()).unwrap().documents
+    convert_app(app, kind, &TranslateOptions::default()).unwrap().documents().unwrap()
 }
 
 fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {

@@ -314,6 +314,40 @@ mod tests {
         assert_eq!(vars[2].value.as_deref(), Some("JUST_FITS OK"));
     }
 
+    fn port(name: Option<&str>, declared: i32, listen: i32) -> AppPort {
+        AppPort {
+            name: "p".into(),
+            marathon_name: name.map(str::to_string),
+            declared,
+            container_port: listen,
+            host_port: None,
+            service_port: listen,
+            protocols: vec!["TCP"],
+            labels: BTreeMap::new(),
+            path: "p".into(),
+        }
+    }
+
+    #[test]
+    fn port_variables_follow_environment_helper() {
+        let mut vars = Vec::new();
+        port_vars(&[port(Some("http-api"), 8080, 8080), port(None, 0, 10001)], &mut vars);
+        let got: Vec<(&str, &str)> =
+            vars.iter().map(|v| (v.name.as_str(), v.value.as_deref().unwrap())).collect();
+        assert_eq!(
+            got,
+            [
+                ("PORT0", "8080"),
+                ("PORT_8080", "8080"),
+                ("PORT_HTTP-API", "8080"),
+                ("PORT1", "10001"),
+                ("PORT_10001", "10001"),
+                ("PORT", "8080"),
+                ("PORTS", "8080,10001"),
+            ]
+        );
+    }
+
     #[test]
     fn dollars_reach_the_process_literally() {
         let mut w = Warnings::default();
