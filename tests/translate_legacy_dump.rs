@@ -2,7 +2,8 @@
 //! built by hand from 1.4's `AppDefinition` writes: `ports` and `portDefinitions` for every app
 //! but IP-per-task ones, `portDefinitions` next to bridge `container.docker.portMappings`, `uris`
 //! next to the `fetch` they came from, `null`s, read-only counters) converts: every app passes
-//! the CRD's rules offline, translates, and comes out normalised as Marathon 1.5+ would store it.
+//! the CRD's rules offline and translates; `translate::normalize` turns each into the form
+//! Marathon 1.5+ would store, which translates to the same objects.
 
 #![allow(clippy::unwrap_used)] // test code: a failed read is a failed test
 
@@ -12,7 +13,7 @@ use marathon_operator::cli::OutputKind;
 use marathon_operator::cli::app::{App, Batch};
 use marathon_operator::cli::convert::{convert_app, marathon_app};
 use marathon_operator::cli::input::Collected;
-use marathon_operator::translate::{TranslateOptions, translate};
+use marathon_operator::translate::{TranslateOptions, normalize, translate};
 use serde_json::Value;
 
 fn dump() -> Batch {
@@ -53,18 +54,35 @@ fn every_app_of_a_marathon_1_4_dump_converts() {
 }
 
 #[test]
-fn stored_definitions_are_normalised_like_marathon_does() {
+fn definitions_are_kept_as_given_and_normalise_like_marathon_does() {
     let batch = dump();
-    let web = marathon_app(app(&batch, "/legacy/web"), None);
-    assert_eq!(web.spec.ports, None, "bridge app: ports dropped");
-    assert_eq!(web.spec.port_definitions, None, "bridge app: portDefinitions dropped");
-    let worker = marathon_app(app(&batch, "/legacy/worker"), None);
-    assert_eq!(worker.spec.ports, None, "equal to portDefinitions");
-    assert_eq!(worker.spec.port_definitions.as_ref().map(Vec::len), Some(2));
-    assert_eq!(worker.spec.uris, None, "derived from fetch");
-    // The normalised resource still passes the CRD's rules.
+    let web = app(&batch, "/legacy/web");
+    // convert and import keep the definition as given: export gives back what was imported.
+    assert_eq!(marathon_app(web, None).spec, web.spec);
+    let mut spec = web.spec.clone();
+    assert!(normalize(&mut spec));
+    assert_eq!(spec.ports, None, "bridge app: ports dropped");
+    assert_eq!(spec.port_definitions, None, "bridge app: portDefinitions dropped");
+    let mut worker = app(&batch, "/legacy/worker").spec.clone();
+    assert!(normalize(&mut worker));
+    assert_eq!(worker.ports, None, "equal to portDefinitions");
+    assert_eq!(worker.port_definitions.as_ref().map(Vec::len), Some(2));
+    assert_eq!(worker.uris, None, "derived from fetch");
+    // Raw and normalised, every app passes the CRD's rules and translates to the same objects.
     for app in &batch.apps {
-        marathon_app(app, None).validate_cel().unwrap();
+        let raw = marathon_app(app, None);
+        let mut normalised = raw.clone();
+        normalize(&mut normalised.spec);
+        for resource in [&raw, &normalised] {
+            resource.validate_cel().unwrap();
+        }
+        let options = TranslateOptions::default();
+        assert_eq!(
+            translate(&raw, &[], &options).unwrap(),
+            translate(&normalised, &[], &options).unwrap(),
+            "{}",
+            app.id()
+        );
     }
 }
 
@@ -96,18 +114,13 @@ fn bridge_ports_keep_their_service_ports() {
 #[test]
 fn fetch_and_uris_download_once() {
     let batch = dump();
-    let worker = app(&batch, "/legacy/worker");
-    let resource = marathon_app(worker, None);
-    // Also without normalisation (a resource stored before it existed): one download.
-    let mut raw = resource.clone();
-    raw.spec.uris = worker.spec.uris.clone();
-    for r in [resource, raw] {
-        let t = translate(&r, &[], &TranslateOptions::default()).unwrap();
-        let d = t.objects.deployment.unwrap();
-        let init = d.spec.template.spec.unwrap().init_containers.unwrap();
-        let script = &init[0].command.as_ref().unwrap()[2];
-        assert_eq!(script.matches("wget").count(), 1, "{script}");
-    }
+    let worker = marathon_app(app(&batch, "/legacy/worker"), None);
+    assert!(worker.spec.uris.is_some() && worker.spec.fetch.is_some(), "as 1.4 wrote it");
+    let t = translate(&worker, &[], &TranslateOptions::default()).unwrap();
+    let d = t.objects.deployment.unwrap();
+    let init = d.spec.template.spec.unwrap().init_containers.unwrap();
+    let script = &init[0].command.as_ref().unwrap()[2];
+    assert_eq!(script.matches("wget").count(), 1, "{script}");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::app::App;
 use super::args::OutputKind;
 use crate::crd::MarathonApp;
-use crate::translate::{DesiredObjects, TranslateOptions, Warning, normalize, translate};
+use crate::translate::{DesiredObjects, TranslateOptions, Warning, translate};
 
 /// What one app becomes.
 #[derive(Clone, Debug)]
@@ -41,12 +41,11 @@ pub enum WriteError {
     Io(#[from] std::io::Error),
 }
 
-/// The MarathonApp resource of an app, its legacy port and fetch fields normalised as Marathon
-/// normalises them (a Marathon 1.4 dump reads like a 1.5+ one).
+/// The MarathonApp resource of an app, its definition kept as given (legacy fields included:
+/// the CRD accepts what Marathon accepted, and `export` gives back what was imported).
+/// [`crate::translate::normalize`] is there for callers that want Marathon's 1.5+ form.
 pub fn marathon_app(app: &App, namespace: Option<&str>) -> MarathonApp {
-    let mut spec = app.spec.clone();
-    normalize(&mut spec);
-    let mut resource = MarathonApp::new(&app.name, spec);
+    let mut resource = MarathonApp::new(&app.name, app.spec.clone());
     resource.metadata.namespace = namespace.map(str::to_string);
     resource
 }
