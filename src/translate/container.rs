@@ -188,7 +188,10 @@ fn has_shell_syntax(cmd: &str) -> bool {
 /// under Mesos, where the executor signalled the whole process group). Other commands keep the
 /// shell; with a kill grace period that is said, since the task then only stops by SIGKILL.
 fn shell_command(cmd: &str, grace: Option<i64>, warnings: &mut Warnings) -> Vec<String> {
-    let script = if is_simple_command(cmd) {
+    let execs_itself = cmd.split_whitespace().next() == Some("exec") && !has_shell_syntax(cmd);
+    let script = if execs_itself {
+        cmd.to_string()
+    } else if is_simple_command(cmd) {
         format!("exec {}", cmd.trim())
     } else {
         if grace.is_some() {
@@ -455,6 +458,10 @@ mod tests {
         assert!(is_simple_command("nginx -g 'daemon off;'"), "quoted ; is an argument");
         assert!(!is_simple_command("run \"$(date)\""), "command substitution");
         assert!(!is_simple_command("a || b"));
+        let mut w = Warnings::default();
+        let own = shell_command("exec postgres -D $PGDATA", Some(30), &mut w);
+        assert_eq!(own[2], "exec postgres -D $$PGDATA", "already execs: kept");
+        assert!(w.finish().is_empty(), "and nothing to warn about");
     }
 
     #[test]

@@ -288,6 +288,13 @@ pub(crate) fn rollout(cx: &mut Ctx<'_>, storage: &Storage) -> Result<Rollout, Tr
     if let Some(path) = storage.single_writer.first().filter(|_| instances > 1) {
         return Err(TranslateError::SingleWriterVolume { path: path.clone(), instances });
     }
+    let autoscaled = spec.kubernetes.as_ref().is_some_and(|k| k.autoscaling.is_some());
+    if let Some(path) = storage.single_writer.first().filter(|_| autoscaled) {
+        cx.w.push(
+            "kubernetes.autoscaling",
+            format!("{path} is a ReadWriteOnce volume: scaling above 1 instance is refused"),
+        );
+    }
     let recreate = single || !storage.single_writer.is_empty();
     if recreate && !cx.resident && over > 0.0 {
         cx.w.push(
