@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use marathon_operator::cli::OutputKind;
 use marathon_operator::cli::app::Batch;
-use marathon_operator::cli::convert::{convert_app, to_yaml};
+use marathon_operator::cli::convert::convert_app;
 use marathon_operator::cli::input::Collected;
 use marathon_operator::crd::MarathonApp;
 use marathon_operator::translate::TranslateOptions;
@@ -159,8 +159,19 @@ fn convert_file(path: &Path) -> Result<usize, Vec<String>> {
         for kind in [OutputKind::Marathonapp, OutputKind::K8s] {
             match convert_app(app, kind, &options) {
                 Ok(converted) => {
-                    let yaml = to_yaml(&converted.documents).expect("yaml");
+                    let yaml = converted.to_yaml().expect("yaml");
                     assert!(yaml.starts_with("---\n"), "{yaml}");
+                    // Written straight from the typed objects, the stream holds exactly the
+                    // documents, in order.
+                    let back: Vec<serde_json::Value> = serde_norway::Deserializer::from_str(&yaml)
+                        .map(|d| serde::Deserialize::deserialize(d).expect("YAML reads back"))
+                        .collect();
+                    assert_eq!(
+                        back,
+                        converted.documents().expect("documents"),
+                        "{}",
+                        path.display()
+                    );
                     if kind == OutputKind::Marathonapp {
                         // The YAML reads back as the same resource: nothing is lost.
                         let back: MarathonApp =

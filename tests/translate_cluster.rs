@@ -37,6 +37,7 @@ fn corpus() -> Vec<(String, MarathonAppSpec)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dirs = [
         root.join("tests/golden"),
+        root.join("tests/golden/dumps"),
         root.join("../shared/marathon-examples"),
         root.join("../shared/migration-fixtures/dcos-migrate"),
     ];
@@ -109,5 +110,40 @@ async fn translated_objects_pass_server_side_dry_run() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/marathon-examples");
     // Without the shared corpora (a checkout without ../shared) only the golden fixtures run.
     assert!(!corpus.is_dir() || apps.len() >= 90, "corpus too small: {}", apps.len());
+    assert!(rejected.is_empty(), "rejected by the API server: {rejected:#?}");
+}
+
+/// A Marathon 1.4 `/v2/apps` dump imports: each app, as written (legacy fields and all) and as
+/// `import` normalises it, is accepted as a MarathonApp by the API server's own CRD rules.
+#[tokio::test]
+async fn a_marathon_1_4_dump_is_accepted_as_marathon_apps() {
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = support::TestNamespace::new(&client, "legacy").await;
+    let api: Api<MarathonApp> = Api::namespaced(client.clone(), ns.name());
+    let params = PatchParams::apply("marathon-operator-test").dry_run().force();
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/dumps/marathon-1.4-v2-apps.json");
+    let dump: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut rejected = Vec::new();
+    for json in dump["apps"].as_array().unwrap() {
+        let mut json = json.clone();
+        for key in ["tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy", "deployments"]
+        {
+            json.as_object_mut().unwrap().remove(key);
+        }
+        let raw = MarathonAppSpec::from_marathon_json(json).unwrap();
+        let mut normalised = raw.clone();
+        marathon_operator::translate::normalize(&mut normalised);
+        for spec in [raw, normalised] {
+            let mut app = MarathonApp::new(&names::app_name(&spec.id), spec);
+            app.metadata.namespace = Some(ns.name().to_string());
+            let name = app.metadata.name.clone().unwrap();
+            if let Err(err) = api.patch(&name, &params, &Patch::Apply(&app)).await {
+                rejected.push(format!("{name}: {err}"));
+            }
+        }
+    }
     assert!(rejected.is_empty(), "rejected by the API server: {rejected:#?}");
 }

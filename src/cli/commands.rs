@@ -10,7 +10,7 @@ use kube::Client;
 use super::app::{App, Batch};
 use super::args::{AuthArgs, ConvertArgs, DiffArgs, ExportArgs, ImportArgs, NamespaceArg};
 use super::cluster::{self, Outcome, Plan, Summary};
-use super::convert::{convert_app, to_yaml};
+use super::convert::{Converted, WriteError, convert_app};
 use super::error::CliError;
 use super::input::Collected;
 use super::progress::Progress;
@@ -94,7 +94,7 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
         std::fs::create_dir_all(dir).map_err(|source| write_error(dir, source))?;
     }
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let (mut errors, mut warnings, mut converted) = (batch.errors.len(), batch.notes.len(), 0);
     for app in &batch.apps {
         let result = match convert_app(app, args.output, &options) {
@@ -107,15 +107,9 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
         };
         report_warnings(app, &result.warnings);
         warnings += result.warnings.len();
-        let yaml = to_yaml(&result.documents).map_err(CliError::Yaml)?;
         match &args.out_dir {
-            Some(dir) => {
-                let path = dir.join(format!("{}.yaml", app.name));
-                std::fs::write(&path, yaml).map_err(|source| write_error(&path, source))?;
-            }
-            None => out
-                .write_all(yaml.as_bytes())
-                .map_err(|source| write_error(&PathBuf::from("stdout"), source))?,
+            Some(dir) => write_file(&dir.join(format!("{}.yaml", app.name)), &result)?,
+            None => result.write_yaml(&mut out).map_err(|err| write_failed("stdout", err))?,
         }
         converted += 1;
     }
@@ -132,6 +126,23 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
 
 fn write_error(path: &std::path::Path, source: std::io::Error) -> CliError {
     CliError::Write { path: path.display().to_string(), source }
+}
+
+/// A failed write of converted output to `path`.
+fn write_failed(path: &str, err: WriteError) -> CliError {
+    match err {
+        WriteError::Yaml(err) => CliError::Yaml(err),
+        WriteError::Io(source) => CliError::Write { path: path.to_string(), source },
+    }
+}
+
+/// One app's output as its own file, written through a buffer.
+fn write_file(path: &std::path::Path, converted: &Converted) -> Result<(), CliError> {
+    let file = std::fs::File::create(path).map_err(|source| write_error(path, source))?;
+    let mut out = std::io::BufWriter::new(file);
+    let shown = path.display().to_string();
+    converted.write_yaml(&mut out).map_err(|err| write_failed(&shown, err))?;
+    out.flush().map_err(|source| write_error(path, source))
 }
 
 /// Reads `--from`: a live Marathon when it is a URL, else a file, directory or `-`.

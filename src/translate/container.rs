@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::ResourcePolicy;
+use super::env::escape_dollars;
 use super::warnings::Warnings;
 use crate::crd::{ContainerType, MarathonAppSpec, ResourceLimit};
 
@@ -126,6 +127,91 @@ pub(crate) fn image(spec: &MarathonAppSpec, base_image: &str) -> (String, bool) 
     }
 }
 
+/// Shell words after which `exec` would not run a program.
+const SHELL_WORDS: [&str; 24] = [
+    "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac",
+    "function", "export", "cd", "source", ".", "set", "unset", "eval", "exec", "trap", "ulimit",
+    "umask",
+];
+
+/// Whether `cmd` is one plain program call that `exec` can replace the shell with: one line,
+/// no operators, redirections or subshells outside quotes, and no leading `VAR=value` or shell
+/// keyword.
+fn is_simple_command(cmd: &str) -> bool {
+    let cmd = cmd.trim();
+    let first = cmd.split_whitespace().next().unwrap_or_default();
+    !cmd.is_empty()
+        && !first.contains('=')
+        && !SHELL_WORDS.contains(&first)
+        && !has_shell_syntax(cmd)
+}
+
+/// Whether `cmd` uses shell syntax outside quotes (`'...'` is literal; in `"..."` only `$(` and
+/// backticks count).
+fn has_shell_syntax(cmd: &str) -> bool {
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    let mut prev = ' ';
+    for c in cmd.chars() {
+        let special = match c {
+            _ if escaped => false,
+            '\\' if !single => {
+                escaped = true;
+                prev = c;
+                continue;
+            }
+            '\'' if !double => {
+                single = !single;
+                false
+            }
+            '"' if !single => {
+                double = !double;
+                false
+            }
+            _ if single => false,
+            '`' => true,
+            '(' if prev == '$' => true,
+            _ if double => false,
+            '\n' | ';' | '&' | '|' | '<' | '>' | '(' | ')' | '{' | '}' | '#' => true,
+            _ => false,
+        };
+        if special {
+            return true;
+        }
+        escaped = false;
+        prev = c;
+    }
+    single || double
+}
+
+/// `cmd` as the container command. `sh -c` runs as PID 1, which neither forwards SIGTERM nor
+/// dies of it, so a plain program call is started with `exec` (it then gets SIGTERM itself, as
+/// under Mesos, where the executor signalled the whole process group). Other commands keep the
+/// shell; with a kill grace period that is said, since the task then only stops by SIGKILL.
+fn shell_command(cmd: &str, grace: Option<i64>, warnings: &mut Warnings) -> Vec<String> {
+    let execs_itself = cmd.split_whitespace().next() == Some("exec") && !has_shell_syntax(cmd);
+    let script = if execs_itself {
+        cmd.to_string()
+    } else if is_simple_command(cmd) {
+        format!("exec {}", cmd.trim())
+    } else {
+        if grace.is_some() {
+            warnings.push(
+                "cmd",
+                "runs under /bin/sh -c as PID 1, which does not pass SIGTERM on: the task is killed only when taskKillGracePeriodSeconds ends; start the program with exec (or a tiny init) to stop gracefully",
+            );
+        }
+        cmd.to_string()
+    };
+    vec!["/bin/sh".into(), "-c".into(), escape_dollars(&script)]
+}
+
+/// The image of a Docker-containerizer app, which Marathon announces as
+/// `MARATHON_APP_DOCKER_IMAGE` (not for Mesos-containerizer apps with a Docker image).
+pub(crate) fn docker_image(spec: &MarathonAppSpec) -> Option<&str> {
+    let image = spec.container.as_ref()?.docker.as_ref()?.image.as_str();
+    (spec.container_type() == Some(ContainerType::Docker) && !image.is_empty()).then_some(image)
+}
+
 /// Builds the main container (without env, ports, probes and mounts, added by the caller).
 pub(crate) fn build_container(
     spec: &MarathonAppSpec,
@@ -140,16 +226,17 @@ pub(crate) fn build_container(
     // `cmd: null` or "" is absent (dcos-migrate bug 1).
     let cmd = spec.cmd.as_deref().filter(|c| !c.trim().is_empty());
     let args = spec.args.as_ref().filter(|a| !a.is_empty());
+    let escaped = |list: &[String]| list.iter().map(|a| escape_dollars(a)).collect::<Vec<_>>();
     match (cmd, args) {
         (Some(cmd), maybe_args) => {
-            c.command = Some(vec!["/bin/sh".into(), "-c".into(), cmd.to_string()]);
+            c.command = Some(shell_command(cmd, spec.task_kill_grace_period_seconds, warnings));
             if maybe_args.is_some() {
                 warnings.push("args", "Marathon rejects cmd together with args; args ignored");
             }
         }
         // Without an image there is no entrypoint: args[0] is the program.
-        (None, Some(args)) if !from_app => c.command = Some(args.clone()),
-        (None, Some(args)) => c.args = Some(args.clone()),
+        (None, Some(args)) if !from_app => c.command = Some(escaped(args)),
+        (None, Some(args)) => c.args = Some(escaped(args)),
         (None, None) => {}
     }
     if !from_app {
@@ -336,6 +423,45 @@ mod tests {
         );
         assert_eq!(c.command, None);
         assert_eq!(c.args.unwrap(), ["--port", "80"]);
+    }
+
+    #[test]
+    fn commands_keep_dollars_and_get_sigterm() {
+        let mut w = Warnings::default();
+        let mut x = PodExtras::default();
+        let build = |json, w: &mut Warnings, x: &mut PodExtras| {
+            build_container(&spec(json), "busybox", "/s", ResourcePolicy::NoCpuLimit, x, w)
+        };
+        let c = build(
+            serde_json::json!({"id": "/a", "cmd": "python3 -m http.server $PORT0"}),
+            &mut w,
+            &mut x,
+        );
+        assert_eq!(c.command.unwrap()[2], "exec python3 -m http.server $$PORT0");
+        let c = build(
+            serde_json::json!({"id": "/a", "cmd": "cd /app && ./run $(hostname)", "taskKillGracePeriodSeconds": 30}),
+            &mut w,
+            &mut x,
+        );
+        assert_eq!(c.command.unwrap()[2], "cd /app && ./run $$(hostname)");
+        let c = build(
+            serde_json::json!({"id": "/a", "args": ["--x=$HOME"], "container": {"docker": {"image": "i"}}}),
+            &mut w,
+            &mut x,
+        );
+        assert_eq!(c.args.unwrap(), ["--x=$$HOME"]);
+        let sigterm = w.finish().into_iter().filter(|w| w.reason.contains("SIGTERM")).count();
+        assert_eq!(sigterm, 1, "the compound command with a grace period is reported");
+        assert!(!is_simple_command("FOO=1 ./run"));
+        assert!(!is_simple_command("export X=1"));
+        assert!(is_simple_command("./bin/start --port $PORT0"));
+        assert!(is_simple_command("nginx -g 'daemon off;'"), "quoted ; is an argument");
+        assert!(!is_simple_command("run \"$(date)\""), "command substitution");
+        assert!(!is_simple_command("a || b"));
+        let mut w = Warnings::default();
+        let own = shell_command("exec postgres -D $PGDATA", Some(30), &mut w);
+        assert_eq!(own[2], "exec postgres -D $$PGDATA", "already execs: kept");
+        assert!(w.finish().is_empty(), "and nothing to warn about");
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //! app's own `env`, with secrets as `secretKeyRef`s, never values.
 //!
 //! Built-in variables come first; a variable of the same name in the app's `env` replaces the
-//! built-in one, as in Marathon where the app's definition wins.
+//! built-in one, as in Marathon where the app's definition wins. Names and values follow
+//! Marathon's `EnvironmentHelper` and `TaskBuilder.taskContextEnv` (1.11).
+//!
+//! Kubernetes expands `$(VAR)` and turns `$$` into `$` in env values, `command` and `args`;
+//! Mesos passed them on untouched, so [`escape_dollars`] doubles every `$`.
 
 use std::collections::BTreeMap;
 
@@ -12,14 +16,20 @@ use super::ports::AppPort;
 use super::warnings::Warnings;
 use crate::crd::{EnvValue, SecretSource};
 
-/// Marathon drops label values longer than this from the environment.
-const MAX_LABEL_ENV: usize = 512;
+/// Marathon leaves out labels whose value is at least this long (`maxEnvironmentVarLength`).
+const MAX_LABEL_VALUE: usize = 512;
+/// Marathon leaves out labels whose key is at least this long (`maxEnvironmentVarLength` minus
+/// the length of `MARATHON_APP_LABEL_`).
+const MAX_LABEL_KEY: usize = MAX_LABEL_VALUE - "MARATHON_APP_LABEL_".len();
 
 /// What the environment is computed from.
 pub(crate) struct EnvInput<'a> {
     pub app_id: &'a str,
     pub version: Option<&'a str>,
-    pub image: Option<&'a str>,
+    /// The image of a Docker-containerizer app (`MARATHON_APP_DOCKER_IMAGE`).
+    pub docker_image: Option<&'a str>,
+    /// Whether the app's group enforces its role (`MARATHON_APP_ENFORCE_GROUP_ROLE`).
+    pub enforce_group_role: bool,
     pub cpus: f64,
     pub mem: f64,
     pub disk: f64,
@@ -51,11 +61,47 @@ fn scala_double(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.1}") } else { format!("{v}") }
 }
 
-/// `[^A-Za-z0-9_]` -> `_`, upper-cased, as Marathon names label and port variables.
-fn env_key(raw: &str) -> String {
-    raw.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_uppercase() } else { '_' })
-        .collect()
+/// Marathon's label key escaping: every run of `[^a-zA-Z0-9_]` becomes one `_`, then
+/// upper-cased (`labelsToEnvVars`).
+fn label_key(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut in_run = false;
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c.to_ascii_uppercase());
+            in_run = false;
+        } else if !in_run {
+            out.push('_');
+            in_run = true;
+        }
+    }
+    out
+}
+
+/// Length as the JVM counts it (UTF-16 code units), for Marathon's label limits.
+fn jvm_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// `s` with every `$` doubled, so Kubernetes' `$(VAR)` expansion hands the text to the process
+/// unchanged, as Mesos did.
+pub(crate) fn escape_dollars(s: &str) -> String {
+    s.replace('$', "$$")
+}
+
+/// Whether every Kubernetes release accepts `name` as an env variable name (`C_IDENTIFIER`-like:
+/// letters, digits, `_`, `-`, `.`, not starting with a digit).
+fn is_classic_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.'))
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Whether any Kubernetes release accepts `name` (1.32+ accept printable ASCII except `=`).
+fn is_relaxed_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        && !name.contains('=')
 }
 
 /// The Kubernetes Secret and key holding a DC/OS secret store path: the path with `/` -> `.`
@@ -87,23 +133,43 @@ pub(crate) fn secret_selector(
     Some(SecretKeySelector { name, key, optional: None })
 }
 
-/// The container environment.
-pub(crate) fn build_env(input: &EnvInput<'_>, warnings: &mut Warnings) -> Vec<EnvVar> {
-    let mut vars: Vec<EnvVar> = Vec::with_capacity(16 + input.ports.len() * 2);
-    let numbers: Vec<String> = input.ports.iter().map(|p| p.container_port.to_string()).collect();
-    for (i, (p, n)) in input.ports.iter().zip(&numbers).enumerate() {
+/// `PORT<n>`, `PORT_<declared or assigned port>`, `PORT_<NAME>` (upper-cased, other characters
+/// kept, as `EnvironmentHelper.portsEnv` does), `PORT` and `PORTS`.
+fn port_vars(ports: &[AppPort], vars: &mut Vec<EnvVar>) {
+    let numbers: Vec<String> = ports.iter().map(|p| p.container_port.to_string()).collect();
+    for (i, (p, n)) in ports.iter().zip(&numbers).enumerate() {
         vars.push(plain(format!("PORT{i}"), n.clone()));
-        if p.declared > 0 {
-            vars.push(plain(format!("PORT_{}", p.declared), n.clone()));
-        }
+        // A dynamic port is announced under the number it got, as Marathon does.
+        let key = if p.declared > 0 { p.declared } else { p.container_port };
+        vars.push(plain(format!("PORT_{key}"), n.clone()));
         if let Some(name) = &p.marathon_name {
-            vars.push(plain(format!("PORT_{}", env_key(name)), n.clone()));
+            vars.push(plain(format!("PORT_{}", name.to_uppercase()), n.clone()));
         }
     }
     if let Some(first) = numbers.first() {
         vars.push(plain("PORT", first.clone()));
         vars.push(plain("PORTS", numbers.join(",")));
     }
+}
+
+/// `MARATHON_APP_LABELS` and `MARATHON_APP_LABEL_<KEY>` with Marathon's escaping and limits.
+fn label_vars(labels: &BTreeMap<String, String>, vars: &mut Vec<EnvVar>) {
+    let mut keys = Vec::new();
+    for (k, v) in labels {
+        if jvm_len(k) >= MAX_LABEL_KEY || jvm_len(v) >= MAX_LABEL_VALUE {
+            continue;
+        }
+        let key = label_key(k);
+        vars.push(plain(format!("MARATHON_APP_LABEL_{key}"), v.clone()));
+        keys.push(key);
+    }
+    vars.push(plain("MARATHON_APP_LABELS", keys.join(" ")));
+}
+
+/// The variables Marathon sets for every task (`taskContextEnv` and `portsEnv`).
+fn builtin_vars(input: &EnvInput<'_>) -> Vec<EnvVar> {
+    let mut vars: Vec<EnvVar> = Vec::with_capacity(16 + input.ports.len() * 3);
+    port_vars(input.ports, &mut vars);
     // HOST: the address at which PORT<n> answers, i.e. the pod IP (the node IP under
     // hostNetwork), not the node name that Marathon gave.
     vars.push(field("HOST", "status.podIP"));
@@ -111,62 +177,94 @@ pub(crate) fn build_env(input: &EnvInput<'_>, warnings: &mut Warnings) -> Vec<En
     if let Some(v) = input.version {
         vars.push(plain("MARATHON_APP_VERSION", v));
     }
-    if let Some(image) = input.image {
+    if let Some(image) = input.docker_image {
         vars.push(plain("MARATHON_APP_DOCKER_IMAGE", image));
     }
     vars.push(plain("MARATHON_APP_RESOURCE_CPUS", scala_double(input.cpus)));
     vars.push(plain("MARATHON_APP_RESOURCE_MEM", scala_double(input.mem)));
     vars.push(plain("MARATHON_APP_RESOURCE_DISK", scala_double(input.disk)));
     vars.push(plain("MARATHON_APP_RESOURCE_GPUS", format!("{}", input.gpus.round() as i64)));
-    let mut label_keys = Vec::new();
-    for (k, v) in input.labels {
-        if v.len() > MAX_LABEL_ENV {
-            continue;
-        }
-        let key = env_key(k);
-        vars.push(plain(format!("MARATHON_APP_LABEL_{key}"), v.clone()));
-        label_keys.push(key);
-    }
-    vars.push(plain("MARATHON_APP_LABELS", label_keys.join(" ")));
+    vars.push(plain(
+        "MARATHON_APP_ENFORCE_GROUP_ROLE",
+        if input.enforce_group_role { "TRUE" } else { "FALSE" },
+    ));
+    label_vars(input.labels, &mut vars);
     vars.push(field("MESOS_TASK_ID", "metadata.name"));
     vars.push(plain("MESOS_SANDBOX", input.sandbox));
+    vars
+}
 
-    let Some(env) = input.env else { return vars };
-    for (name, value) in env {
-        let var = match value {
-            EnvValue::Value(v) => plain(name.clone(), v.clone()),
-            EnvValue::Invalid(_) => {
+/// One entry of the app's `env`, or `None` (warned) when it cannot be set.
+fn app_var(
+    name: &str,
+    value: &EnvValue,
+    secrets: Option<&BTreeMap<String, SecretSource>>,
+    warnings: &mut Warnings,
+) -> Option<EnvVar> {
+    match value {
+        EnvValue::Value(v) => Some(plain(name, v.clone())),
+        EnvValue::Invalid(_) => {
+            warnings
+                .push(format!("env.{name}"), "neither a string nor {\"secret\": name}; not set");
+            None
+        }
+        EnvValue::Secret(r) => match secret_selector(&r.secret, secrets) {
+            Some(sel) => Some(EnvVar {
+                name: name.to_string(),
+                value: None,
+                value_from: Some(EnvVarSource {
+                    secret_key_ref: Some(sel),
+                    ..EnvVarSource::default()
+                }),
+            }),
+            None => {
                 warnings.push(
                     format!("env.{name}"),
-                    "neither a string nor {\"secret\": name}; not set",
+                    format!("secret {:?} is not declared in secrets; variable not set", r.secret),
                 );
-                continue;
+                None
             }
-            EnvValue::Secret(r) => match secret_selector(&r.secret, input.secrets) {
-                Some(sel) => EnvVar {
-                    name: name.clone(),
-                    value: None,
-                    value_from: Some(EnvVarSource {
-                        secret_key_ref: Some(sel),
-                        ..EnvVarSource::default()
-                    }),
-                },
-                None => {
-                    warnings.push(
-                        format!("env.{name}"),
-                        format!(
-                            "secret {:?} is not declared in secrets; variable not set",
-                            r.secret
-                        ),
-                    );
-                    continue;
-                }
-            },
-        };
-        vars.retain(|v| v.name != *name);
-        vars.push(var);
+        },
+    }
+}
+
+/// The container environment: built-in variables, then the app's `env` (which wins).
+pub(crate) fn build_env(input: &EnvInput<'_>, warnings: &mut Warnings) -> Vec<EnvVar> {
+    let mut vars = builtin_vars(input);
+    let Some(env) = input.env else { return vars };
+    for (name, value) in env {
+        if let Some(var) = app_var(name, value, input.secrets, warnings) {
+            vars.retain(|v| v.name != *name);
+            vars.push(var);
+        }
     }
     vars
+}
+
+/// Makes the final list safe for Kubernetes: values with `$` escaped, names the API server
+/// refuses left out (warned), names only newer API servers accept warned about.
+pub(crate) fn finish_env(vars: Vec<EnvVar>, warnings: &mut Warnings) -> Vec<EnvVar> {
+    let mut out = Vec::with_capacity(vars.len());
+    for mut var in vars {
+        if !is_relaxed_env_name(&var.name) {
+            warnings.push(
+                format!("env.{}", var.name),
+                "Kubernetes refuses this variable name (empty, '=' or not printable ASCII); not set",
+            );
+            continue;
+        }
+        if !is_classic_env_name(&var.name) {
+            warnings.push(
+                format!("env.{}", var.name),
+                "only Kubernetes 1.32 and later accept this variable name (letters, digits, '_', '-', '.', not starting with a digit, work everywhere)",
+            );
+        }
+        if let Some(value) = var.value.as_mut().filter(|v| v.contains('$')) {
+            *value = escape_dollars(value);
+        }
+        out.push(var);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -191,7 +289,85 @@ mod tests {
     }
 
     #[test]
-    fn label_keys_are_sanitised() {
-        assert_eq!(env_key("HAPROXY_0.vhost-x"), "HAPROXY_0_VHOST_X");
+    fn label_keys_are_escaped_like_marathon() {
+        // EnvironmentHelper: runs of [^a-zA-Z0-9_] become one `_`, then upper case.
+        assert_eq!(label_key("HAPROXY_0.vhost-x"), "HAPROXY_0_VHOST_X");
+        assert_eq!(label_key("other--label\\--\\a"), "OTHER_LABEL_A");
+        assert_eq!(label_key("label-with-invalid-chars"), "LABEL_WITH_INVALID_CHARS");
+    }
+
+    #[test]
+    fn label_limits_follow_marathon() {
+        let mut vars = Vec::new();
+        let labels = BTreeMap::from([
+            ("ok".to_string(), "v".to_string()),
+            ("long-value".to_string(), "x".repeat(MAX_LABEL_VALUE)),
+            ("y".repeat(MAX_LABEL_KEY), "v".to_string()),
+            ("just-fits".to_string(), "x".repeat(MAX_LABEL_VALUE - 1)),
+        ]);
+        label_vars(&labels, &mut vars);
+        let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["MARATHON_APP_LABEL_JUST_FITS", "MARATHON_APP_LABEL_OK", "MARATHON_APP_LABELS"]
+        );
+        assert_eq!(vars[2].value.as_deref(), Some("JUST_FITS OK"));
+    }
+
+    fn port(name: Option<&str>, declared: i32, listen: i32) -> AppPort {
+        AppPort {
+            name: "p".into(),
+            marathon_name: name.map(str::to_string),
+            declared,
+            container_port: listen,
+            host_port: None,
+            service_port: listen,
+            protocols: vec!["TCP"],
+            labels: BTreeMap::new(),
+            path: "p".into(),
+        }
+    }
+
+    #[test]
+    fn port_variables_follow_environment_helper() {
+        let mut vars = Vec::new();
+        port_vars(&[port(Some("http-api"), 8080, 8080), port(None, 0, 10001)], &mut vars);
+        let got: Vec<(&str, &str)> =
+            vars.iter().map(|v| (v.name.as_str(), v.value.as_deref().unwrap())).collect();
+        assert_eq!(
+            got,
+            [
+                ("PORT0", "8080"),
+                ("PORT_8080", "8080"),
+                ("PORT_HTTP-API", "8080"),
+                ("PORT1", "10001"),
+                ("PORT_10001", "10001"),
+                ("PORT", "8080"),
+                ("PORTS", "8080,10001"),
+            ]
+        );
+    }
+
+    #[test]
+    fn dollars_reach_the_process_literally() {
+        let mut w = Warnings::default();
+        let vars =
+            finish_env(vec![plain("A", "$(HOME) and $$ and $PORT0"), plain("B", "plain")], &mut w);
+        assert_eq!(vars[0].value.as_deref(), Some("$$(HOME) and $$$$ and $$PORT0"));
+        assert_eq!(vars[1].value.as_deref(), Some("plain"));
+        assert!(w.finish().is_empty());
+    }
+
+    #[test]
+    fn env_names_kubernetes_refuses_are_warned() {
+        let mut w = Warnings::default();
+        let vars = finish_env(
+            vec![plain("1ST", "a"), plain("A=B", "b"), plain("PORT_HTTP-API", "c")],
+            &mut w,
+        );
+        let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["1ST", "PORT_HTTP-API"], "A=B can never be set");
+        let paths: Vec<String> = w.finish().into_iter().map(|w| w.path).collect();
+        assert_eq!(paths, ["env.1ST", "env.A=B"]);
     }
 }

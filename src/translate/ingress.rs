@@ -112,6 +112,12 @@ pub(crate) fn build_ingress(
             continue;
         };
         let group = lb.group.or(app_group);
+        if group.is_none() {
+            warnings.push(
+                label_path(&vhost_key),
+                "no HAPROXY_GROUP: marathon-lb served this app only when it ran with --group '*'; the Ingress exposes it through the cluster's default ingress class",
+            );
+        }
         if let Some(group) = group {
             match classes.get(group) {
                 Some(c) if class.is_none() => class = Some(c.clone()),
@@ -244,5 +250,17 @@ mod tests {
                 .is_none()
         );
         assert_eq!(w.finish().len(), 1);
+    }
+
+    #[test]
+    fn an_ingress_without_a_group_says_it_exposes_the_app() {
+        let mut w = Warnings::default();
+        let l = labels(&[("HAPROXY_0_VHOST", "a.example.com")]);
+        let ing =
+            build_ingress(&l, ObjectMeta::default(), "s", &["p".into()], &BTreeMap::new(), &mut w);
+        assert!(ing.is_some());
+        let w = w.finish();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].reason.contains("HAPROXY_GROUP"), "{w:?}");
     }
 }

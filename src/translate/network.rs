@@ -37,6 +37,25 @@ fn mappings(list: &[PortMapping], path: &str) -> Vec<RawPort> {
         .collect()
 }
 
+/// The networking mode, with the legacy `container.docker.network` and `ipAddress` folded in.
+/// A network without `mode` is a container network (the RAML default); only an absent or empty
+/// `networks` falls back to the legacy fields and then to host.
+pub(crate) fn net_mode(spec: &MarathonAppSpec) -> NetMode {
+    let docker = spec.container.as_ref().and_then(|c| c.docker.as_ref());
+    match spec.networks.as_deref().unwrap_or_default().first().map(|n| n.mode) {
+        Some(Some(NetworkMode::Host)) => NetMode::Host,
+        Some(Some(NetworkMode::ContainerBridge)) => NetMode::Bridge,
+        Some(Some(NetworkMode::Container) | None) => NetMode::Container,
+        None => match docker.and_then(|d| d.network) {
+            Some(DockerNetwork::Bridge) => NetMode::Bridge,
+            Some(DockerNetwork::User) => NetMode::Container,
+            Some(DockerNetwork::None | DockerNetwork::Host) => NetMode::Host,
+            None if spec.ip_address.is_some() => NetMode::Container,
+            None => NetMode::Host,
+        },
+    }
+}
+
 /// The networking mode and raw ports of the app.
 pub(crate) fn raw_ports(
     spec: &MarathonAppSpec,
@@ -45,25 +64,10 @@ pub(crate) fn raw_ports(
     let container = spec.container.as_ref();
     let docker = container.and_then(|c| c.docker.as_ref());
     let networks = spec.networks.as_deref().unwrap_or_default();
-    let mode = match networks.first().and_then(|n| n.mode) {
-        Some(NetworkMode::Host) => NetMode::Host,
-        Some(NetworkMode::ContainerBridge) => NetMode::Bridge,
-        Some(NetworkMode::Container) => NetMode::Container,
-        None => match docker.and_then(|d| d.network) {
-            Some(DockerNetwork::Bridge) => NetMode::Bridge,
-            Some(DockerNetwork::User) => NetMode::Container,
-            Some(DockerNetwork::None) => {
-                warnings.push(
-                    "container.docker.network",
-                    "NONE is not supported; the pod network is used",
-                );
-                NetMode::Host
-            }
-            Some(DockerNetwork::Host) => NetMode::Host,
-            None if spec.ip_address.is_some() => NetMode::Container,
-            None => NetMode::Host,
-        },
-    };
+    let mode = net_mode(spec);
+    if docker.and_then(|d| d.network) == Some(DockerNetwork::None) && networks.is_empty() {
+        warnings.push("container.docker.network", "NONE is not supported; the pod network is used");
+    }
     for (i, n) in networks.iter().enumerate() {
         if n.name.is_some() || i > 0 {
             warnings.push(
@@ -127,5 +131,29 @@ pub(crate) fn raw_ports(
     } else {
         default_port("container.portMappings[0]")
     };
+    if mode != NetMode::Host {
+        host_ports_ignored(spec, &ports, warnings);
+    }
     (mode, ports)
+}
+
+/// Marathon drops `portDefinitions`/`ports` of bridge and container networked apps
+/// (`AppNormalization.applyDefaultPortDefinitions`). Marathon 1.4 wrote them next to every
+/// `portMappings`, repeating the service ports: only a list that says something else is worth a
+/// warning.
+fn host_ports_ignored(spec: &MarathonAppSpec, mapped: &[RawPort], warnings: &mut Warnings) {
+    let (path, numbers): (&str, Vec<i32>) = match (&spec.port_definitions, &spec.ports) {
+        (Some(defs), _) if !defs.is_empty() => {
+            ("portDefinitions", defs.iter().map(|d| d.port.unwrap_or(0)).collect())
+        }
+        (_, Some(ports)) if !ports.is_empty() => ("ports", ports.clone()),
+        _ => return,
+    };
+    let services: Vec<i32> = mapped.iter().filter_map(|m| m.service_port).collect();
+    if numbers.iter().any(|p| *p != 0 && !services.contains(p)) {
+        warnings.push(
+            path,
+            "ignored with bridge or container networking, as Marathon ignores it; the port mappings' service ports are used",
+        );
+    }
 }

@@ -66,15 +66,43 @@ pub(crate) fn node_key(field: &str) -> Option<String> {
 }
 
 /// `a|b|c` (optionally `^(...)$`) as literal values, or `None` for a real regular expression.
+/// A `.` between word characters (`node1.example.com`, `1.2`) is taken literally: that is what
+/// such values mean, and a node label value matching exactly also matched the regex.
 fn literal_alternatives(regex: &str) -> Option<Vec<String>> {
     let inner = regex.strip_prefix('^').unwrap_or(regex);
     let inner = inner.strip_suffix('$').unwrap_or(inner);
     let inner = inner.strip_prefix('(').and_then(|s| s.strip_suffix(')')).unwrap_or(inner);
     let values: Vec<String> = inner.split('|').map(str::to_string).collect();
     let literal = values.iter().all(|v| {
-        !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        !v.is_empty()
+            && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !v.starts_with('.')
+            && !v.ends_with('.')
+            && !v.contains("..")
     });
     literal.then_some(values)
+}
+
+/// The node label the cluster must carry for a constraint, said once per constraint: Mesos
+/// agent host names and attributes are not Kubernetes node labels until someone sets them.
+fn needs_node_label(
+    path: &str,
+    field: &str,
+    key: &str,
+    values: &[String],
+    warnings: &mut Warnings,
+) {
+    let which = if values.is_empty() { String::new() } else { format!(" ({})", values.join(", ")) };
+    let reason = match field {
+        "hostname" | "@hostname" => format!(
+            "nodes are matched by their {key} label{which}: Kubernetes node names must equal the Mesos agent host names"
+        ),
+        "@zone" | "@region" => return,
+        _ => format!(
+            "Mesos agent attribute {field:?}: nodes must carry the label {key}{which}, or no pod is placed"
+        ),
+    };
+    warnings.push(path, reason);
 }
 
 fn term(key: &str, selector: &BTreeMap<String, String>) -> PodAffinityTerm {
@@ -125,7 +153,18 @@ pub(crate) fn constraints(
                 .push(path, format!("attribute {field:?} is not a valid node label key; ignored"));
             continue;
         };
-        match (op.to_ascii_uppercase().as_str(), value) {
+        let op = op.to_ascii_uppercase();
+        let literal = match (op.as_str(), value) {
+            ("CLUSTER" | "IS", Some(v)) if !v.is_empty() => vec![v.to_string()],
+            ("LIKE" | "UNLIKE", Some(v)) => literal_alternatives(v).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        // Spreading (UNIQUE, GROUP_BY, MAX_PER) works with any key every node has; matching
+        // values (CLUSTER, IS, LIKE) needs the labels, and so does spreading by an attribute.
+        if !literal.is_empty() || !matches!(field.as_str(), "hostname" | "@hostname") {
+            needs_node_label(&path, field, &key, &literal, warnings);
+        }
+        match (op.as_str(), value) {
             ("UNIQUE", _) => out.pod_anti_affinity.push(term(&key, selector)),
             ("CLUSTER", None | Some("")) => out.pod_affinity.push(term(&key, selector)),
             ("CLUSTER" | "IS", Some(v)) if is_label_value(v) => {
@@ -149,6 +188,10 @@ pub(crate) fn constraints(
                 _ => warnings.push(path, "MAX_PER needs a positive integer; ignored"),
             },
             (op @ ("LIKE" | "UNLIKE"), Some(v)) => match literal_alternatives(v) {
+                Some(values) if !values.iter().all(|v| is_label_value(v)) => warnings.push(
+                    path,
+                    format!("{op} {v:?}: not every value is a valid node label value; constraint ignored"),
+                ),
                 Some(values) => out.node_terms.push(NodeSelectorRequirement {
                     key,
                     operator: if op == "LIKE" { "In" } else { "NotIn" }.into(),
@@ -179,8 +222,13 @@ pub(crate) fn roles(
     warnings: &mut Warnings,
 ) {
     let public = accepted.iter().any(|r| r == "slave_public") || role == Some("slave_public");
-    if public {
+    // `*` (unreserved resources) is on every node: with it the app may run anywhere, public
+    // nodes included, so it only tolerates their taint.
+    let anywhere = accepted.iter().any(|r| r == "*");
+    if public && !anywhere {
         out.node_selector.insert(PUBLIC_NODE_LABEL.into(), "true".into());
+    }
+    if public {
         out.tolerations.push(Toleration {
             key: Some(PUBLIC_NODE_LABEL.into()),
             operator: Some("Exists".into()),
@@ -249,8 +297,41 @@ mod tests {
         assert_eq!(p.node_selector["topology.kubernetes.io/zone"], "a");
         assert_eq!(p.node_terms[0].values.as_deref(), Some(&["r1".to_string(), "r2".into()][..]));
         assert_eq!(p.node_terms[1].operator, "NotIn");
-        assert_eq!(w.len(), 1, "the regex is reported: {w:?}");
-        assert_eq!(w[0].path, "constraints[4]");
+        let regex: Vec<_> = w.iter().filter(|w| w.reason.contains("regular expression")).collect();
+        assert_eq!(regex.len(), 1, "the regex is reported: {w:?}");
+        assert_eq!(regex[0].path, "constraints[4]");
+    }
+
+    #[test]
+    fn node_labels_the_cluster_needs_are_listed() {
+        let (p, w) = run(&[
+            &["rack_id", "CLUSTER", "rack-1"],
+            &["hostname", "LIKE", "node1.example.com|node2.example.com"],
+            &["hostname", "UNIQUE"],
+            &["@zone", "GROUP_BY"],
+            &["ssd", "GROUP_BY"],
+        ]);
+        let hosts = p.node_terms[0].values.clone().unwrap();
+        assert_eq!(hosts, ["node1.example.com", "node2.example.com"], "dotted literals kept");
+        let said: Vec<(&str, &str)> =
+            w.iter().map(|w| (w.path.as_str(), w.reason.as_str())).collect();
+        assert_eq!(said.len(), 3, "{said:?}");
+        assert!(said[0].1.contains("rack_id") && said[0].1.contains("rack-1"), "{said:?}");
+        assert!(said[1].1.contains("node1.example.com"), "{said:?}");
+        assert_eq!(said[2].0, "constraints[4]");
+    }
+
+    #[test]
+    fn a_star_role_runs_anywhere() {
+        let mut p = Placement::default();
+        let mut w = Warnings::default();
+        roles(&["*".into(), "slave_public".into()], None, &mut p, &mut w);
+        assert!(p.node_selector.is_empty(), "may run anywhere");
+        assert_eq!(p.tolerations.len(), 1, "but tolerates public nodes");
+        let mut p = Placement::default();
+        roles(&["slave_public".into()], None, &mut p, &mut w);
+        assert_eq!(p.node_selector[PUBLIC_NODE_LABEL], "true");
+        assert!(w.finish().is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! the declared container port, else the declared (service) port, else `10000 + n`.
 //! `requirePorts` and fixed `hostPort`s become `hostPort`s.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{ContainerPort, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -64,6 +64,72 @@ fn protocols(raw: Option<&str>) -> Vec<&'static str> {
     }
 }
 
+/// The port an entry declares: the port definition's port (host mode) or the containerPort.
+fn declared_port(mode: NetMode, r: &RawPort) -> i32 {
+    match mode {
+        NetMode::Host => r.service_port.unwrap_or(0),
+        _ => r.container_port.unwrap_or(0),
+    }
+    .clamp(0, 65535)
+}
+
+fn fixed(port: Option<i32>) -> Option<i32> {
+    port.filter(|p| (1..=65535).contains(p))
+}
+
+/// The first number from `start` that is in neither set.
+fn next_free(start: i32, reserved: &BTreeSet<i32>, used: &BTreeSet<i32>) -> i32 {
+    let mut n = start;
+    while reserved.contains(&n) || used.contains(&n) {
+        n += 1;
+    }
+    n
+}
+
+/// Every number the app fixes: declared ports, fixed service ports and fixed host ports. Dynamic
+/// ports are numbered around them, so none takes a number another port needs.
+fn reserved_numbers(mode: NetMode, raw: &[RawPort]) -> BTreeSet<i32> {
+    raw.iter()
+        .flat_map(|r| {
+            let declared = Some(declared_port(mode, r)).filter(|p| *p > 0);
+            [declared, fixed(r.service_port), fixed(r.host_port)]
+        })
+        .flatten()
+        .collect()
+}
+
+/// The port the app listens on: the declared port, else its fixed service port when no other
+/// port declares that number, else a dynamic `10000 + n` clear of every fixed number.
+fn listen_port(
+    mode: NetMode,
+    (i, r): (usize, &RawPort),
+    reserved: &BTreeSet<i32>,
+    declared_elsewhere: impl Fn(i32) -> bool,
+    used: &BTreeSet<i32>,
+    warnings: &mut Warnings,
+) -> i32 {
+    let declared = declared_port(mode, r);
+    let wanted = if declared > 0 {
+        Some(declared)
+    } else {
+        fixed(r.service_port).filter(|p| !declared_elsewhere(*p))
+    };
+    let dynamic = || next_free(10000 + i32::try_from(i).unwrap_or(0), reserved, used);
+    match wanted {
+        Some(p) if !used.contains(&p) => p,
+        // A pod cannot declare one port number twice (the API server rejects it).
+        Some(p) if declared > 0 => {
+            let free = dynamic();
+            warnings.push(
+                r.path.clone(),
+                format!("port {p} is declared twice; this one listens on {free}"),
+            );
+            free
+        }
+        _ => dynamic(),
+    }
+}
+
 /// Resolves raw ports. `require_ports` applies to host mode only.
 pub(crate) fn resolve(
     mode: NetMode,
@@ -71,67 +137,73 @@ pub(crate) fn resolve(
     require_ports: bool,
     warnings: &mut Warnings,
 ) -> Vec<AppPort> {
+    let reserved = reserved_numbers(mode, raw);
+    let declared: Vec<i32> = raw.iter().map(|r| declared_port(mode, r)).collect();
+    let mut listening = BTreeSet::new();
+    let mut service_numbers = BTreeSet::new();
+    let fixed_services: BTreeSet<i32> = raw.iter().filter_map(|r| fixed(r.service_port)).collect();
     let mut out: Vec<AppPort> = Vec::with_capacity(raw.len());
     let mut used_names: Vec<String> = Vec::new();
     for (i, r) in raw.iter().enumerate() {
-        let declared = match mode {
-            NetMode::Host => r.service_port.unwrap_or(0),
-            _ => r.container_port.unwrap_or(0),
-        }
-        .clamp(0, 65535);
-        let fixed_service = r.service_port.filter(|p| (1..=65535).contains(p));
-        let mut container_port = if declared > 0 {
-            declared
-        } else if let Some(p) = fixed_service {
-            p
-        } else {
-            10000 + i32::try_from(i).unwrap_or(0)
-        };
-        // A pod cannot declare one port number twice (the API server rejects it).
-        if out.iter().any(|p| p.container_port == container_port) {
-            let mut free = 10000 + i32::try_from(i).unwrap_or(0);
-            while out.iter().any(|p| p.container_port == free) {
-                free += 1;
+        let elsewhere = |p: i32| declared.iter().enumerate().any(|(j, d)| j != i && *d == p);
+        let container_port = listen_port(mode, (i, r), &reserved, elsewhere, &listening, warnings);
+        listening.insert(container_port);
+        // A fixed service port is what clients use: it keeps its number. Otherwise the Service
+        // answers on the listen port, unless another port's fixed service port has it.
+        let service_port = match fixed(r.service_port) {
+            Some(p) => p,
+            None if fixed_services.contains(&container_port)
+                || service_numbers.contains(&container_port) =>
+            {
+                next_free(container_port, &fixed_services, &service_numbers)
             }
-            warnings.push(
-                r.path.clone(),
-                format!("port {container_port} is declared twice; this one listens on {free}"),
-            );
-            container_port = free;
-        }
+            None => container_port,
+        };
+        service_numbers.insert(service_port);
         let host_port = match mode {
-            NetMode::Host if require_ports && declared > 0 => Some(declared),
+            NetMode::Host if require_ports && declared[i] > 0 => Some(declared[i]),
             NetMode::Bridge | NetMode::Container => r.host_port.filter(|p| *p > 0),
             _ => None,
         };
-        let mut name = port_name(r.name.as_deref(), i);
-        if used_names.contains(&name) {
-            warnings.push(
-                format!("{}.name", r.path),
-                format!("port name {name:?} is not unique after rewriting; renamed"),
-            );
-            name = format!("port{i}");
-        }
-        used_names.push(name.clone());
-        if r.name.as_deref().is_some_and(|n| n != name) {
-            warnings.push(
-                format!("{}.name", r.path),
-                format!("not a valid Kubernetes port name; the container port is named {name:?}"),
-            );
-        }
+        let name = unique_port_name(r, i, &mut used_names, warnings);
         out.push(AppPort {
             name,
             marathon_name: r.name.clone(),
-            declared,
+            declared: declared[i],
             container_port,
             host_port,
-            service_port: fixed_service.unwrap_or(container_port),
+            service_port,
             protocols: protocols(r.protocol.as_deref()),
             labels: r.labels.clone(),
             path: r.path.clone(),
         });
     }
     out
+}
+
+/// The Kubernetes name of port `i`, unique in the pod; rewrites are reported.
+fn unique_port_name(
+    r: &RawPort,
+    i: usize,
+    used: &mut Vec<String>,
+    warnings: &mut Warnings,
+) -> String {
+    let mut name = port_name(r.name.as_deref(), i);
+    if used.contains(&name) {
+        warnings.push(
+            format!("{}.name", r.path),
+            format!("port name {name:?} is not unique after rewriting; renamed"),
+        );
+        name = format!("port{i}");
+    }
+    used.push(name.clone());
+    if r.name.as_deref().is_some_and(|n| n != name) {
+        warnings.push(
+            format!("{}.name", r.path),
+            format!("not a valid Kubernetes port name; the container port is named {name:?}"),
+        );
+    }
+    name
 }
 
 /// The name of the second (UDP) container port of a `udp,tcp` port.
@@ -194,6 +266,14 @@ fn push_unique(
     }
 }
 
+/// The name of a VIP port added to the app's own Service (`vip-80`, `vip-53-udp`).
+fn vip_port_name(number: i32, protocol: Option<&str>) -> String {
+    match protocol {
+        Some("UDP") => format!("vip-{number}-udp"),
+        _ => format!("vip-{number}"),
+    }
+}
+
 /// `VIP_<n>` label value `name:port` or `ip:port` -> `(Service name, port)`.
 fn parse_vip(value: &str) -> Option<(Option<&str>, i32)> {
     let (host, port) = value.rsplit_once(':')?;
@@ -225,8 +305,22 @@ pub(crate) fn build_services(
             let path = format!("{}.labels.{key}", p.path);
             match parse_vip(value) {
                 Some((Some(vip), number)) => {
-                    let list = by_name.entry(service_name(vip)).or_default();
-                    for sp in service_ports(p, number) {
+                    let name = service_name(vip);
+                    let merged = name == main;
+                    let list = by_name.entry(name).or_default();
+                    for mut sp in service_ports(p, number) {
+                        if merged {
+                            // A VIP named after the app shares its Service: the VIP port is one
+                            // more port there, under its own name.
+                            if list.iter().any(|q| {
+                                q.port == sp.port
+                                    && q.protocol == sp.protocol
+                                    && q.target_port == sp.target_port
+                            }) {
+                                continue;
+                            }
+                            sp.name = Some(vip_port_name(number, sp.protocol.as_deref()));
+                        }
                         push_unique(list, sp, &path, warnings);
                     }
                 }
@@ -314,6 +408,39 @@ mod tests {
     }
 
     #[test]
+    fn dynamic_ports_never_take_a_fixed_number() {
+        let mut w = Warnings::default();
+        // Bridge: port 0 dynamic, port 1 listens on 10000 (declared), port 2's clients use the
+        // service port 10001.
+        let ports = resolve(
+            NetMode::Bridge,
+            &[
+                raw(None, Some(0), None),
+                raw(None, Some(10000), None),
+                raw(None, Some(0), Some(10001)),
+            ],
+            false,
+            &mut w,
+        );
+        let listen: Vec<i32> = ports.iter().map(|p| p.container_port).collect();
+        let service: Vec<i32> = ports.iter().map(|p| p.service_port).collect();
+        assert_eq!(listen, [10002, 10000, 10001]);
+        assert_eq!(service, [10002, 10000, 10001], "every Service port distinct, fixed ones kept");
+        assert!(w.finish().is_empty());
+        // A service port equal to another port's containerPort keeps its number but not as the
+        // listen port; an unfixed service port moves out of a fixed one's way.
+        let mut w = Warnings::default();
+        let ports = resolve(
+            NetMode::Container,
+            &[raw(None, Some(0), Some(80)), raw(None, Some(80), Some(0))],
+            false,
+            &mut w,
+        );
+        assert_eq!((ports[0].container_port, ports[0].service_port), (10000, 80));
+        assert_eq!((ports[1].container_port, ports[1].service_port), (80, 81));
+    }
+
+    #[test]
     fn vips_name_services() {
         let mut w = Warnings::default();
         let mut r = raw(Some("http"), Some(80), None);
@@ -328,6 +455,29 @@ mod tests {
         assert_eq!(names, ["nginx-vip", "web"]);
         assert_eq!(svcs[0].spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port, 10080);
         assert_eq!(w.finish().len(), 1, "static VIP IP reported");
+    }
+
+    #[test]
+    fn a_vip_named_after_the_app_joins_its_service() {
+        let mut w = Warnings::default();
+        let mut r = raw(Some("http"), Some(8080), Some(10000));
+        r.labels.insert("VIP_0".into(), "/web:80".into());
+        let ports = resolve(NetMode::Container, &[r], false, &mut w);
+        let meta = |n: &str| ObjectMeta { name: Some(n.into()), ..ObjectMeta::default() };
+        let svcs = build_services("web", &ports, &BTreeMap::new(), &meta, &mut w);
+        assert_eq!(svcs.len(), 1);
+        let got: Vec<(String, i32)> = svcs[0]
+            .spec
+            .as_ref()
+            .unwrap()
+            .ports
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|p| (p.name.clone().unwrap(), p.port))
+            .collect();
+        assert_eq!(got, [("http".to_string(), 10000), ("vip-80".to_string(), 80)]);
+        assert!(w.finish().is_empty());
     }
 
     #[test]

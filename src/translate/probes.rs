@@ -118,7 +118,7 @@ pub(crate) fn build(
         if hc.ignore_http1xx == Some(true) {
             warnings.push(
                 format!("{path}.ignoreHttp1xx"),
-                "Kubernetes counts 1xx as failure; not translated",
+                "kept as Kubernetes behaves: its HTTP prober skips 1xx interim responses and judges the final status (200-399 healthy)",
             );
         }
         if hc.ip_protocol == Some(IpProtocol::IPv6) {

@@ -12,15 +12,17 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::env::secret_ref;
+use super::env::{escape_dollars, secret_ref};
 use super::names::{MAX_LABEL, child_name};
 use super::warnings::Warnings;
 use crate::crd::{HostVolume, MarathonAppSpec, VolumeKind, VolumeMode};
 
 /// Name of the sandbox volume.
 pub(crate) const SANDBOX: &str = "sandbox";
-/// Default mode of secret files: owner read only.
-pub(crate) const SECRET_MODE: i32 = 0o400;
+/// Mode of secret files: readable by every user of the container. Kubelet writes them as root,
+/// so an owner-only mode would lock out an image that runs as another user; the container is
+/// the boundary that protects them, as the task sandbox was under Mesos.
+pub(crate) const SECRET_MODE: i32 = 0o444;
 
 /// What storage contributes to the pod and the object set.
 #[derive(Debug, Default)]
@@ -30,6 +32,12 @@ pub(crate) struct Storage {
     pub claim_templates: Vec<PersistentVolumeClaim>,
     pub pvcs: Vec<PersistentVolumeClaim>,
     pub init_containers: Vec<Container>,
+    /// Paths of external volumes (any kind of sharing): Marathon gives such apps the upgrade
+    /// strategy `{0.5, 0}`.
+    pub external: Vec<String>,
+    /// Paths of external volumes with a ReadWriteOnce claim: one instance only, and updates
+    /// stop the old pod before the new one starts.
+    pub single_writer: Vec<String>,
 }
 
 /// A claim template or PVC name from a Marathon path (`data`, `/var/lib/x`).
@@ -52,6 +60,18 @@ fn claim_spec(size: Quantity, class: Option<String>, mode: &str) -> PersistentVo
         }),
         ..PersistentVolumeClaimSpec::default()
     }
+}
+
+/// A DNS-1123 subdomain (the rule for StorageClass names): at most 253 characters, dot-separated
+/// lower-case alphanumeric labels with inner `-`.
+fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
 }
 
 /// Mount path of a Marathon container path: relative paths live in the sandbox.
@@ -109,7 +129,13 @@ pub(crate) fn build(
             VolumeKind::Persistent => {
                 let Some(p) = &v.persistent else { continue };
                 let name = volume_name(&v.container_path);
-                let class = p.profile_name.as_deref().map(super::names::app_name);
+                let class = p.profile_name.clone();
+                if let Some(profile) = class.as_deref().filter(|c| !is_dns_subdomain(c)) {
+                    warnings.push(
+                        format!("{path}.persistent.profileName"),
+                        format!("{profile:?} is not a valid StorageClass name; the claim will not bind until the class name is fixed"),
+                    );
+                }
                 if p.max_size.is_some() {
                     warnings.push(
                         format!("{path}.persistent.maxSize"),
@@ -134,6 +160,10 @@ pub(crate) fn build(
                 let ext_name = e.name.clone().unwrap_or_else(|| v.container_path.clone());
                 let name = volume_name(&format!("ext-{ext_name}"));
                 let shared = e.shared == Some(true);
+                s.external.push(path.clone());
+                if !shared {
+                    s.single_writer.push(path.clone());
+                }
                 let size = Quantity(format!("{}Gi", e.size.unwrap_or(1).max(1)));
                 warnings.push(
                     format!("{path}.external"),
@@ -243,6 +273,35 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// Archives the Mesos fetcher unpacks with `tar`.
+const TAR_SUFFIXES: [&str; 7] = [".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz"];
+/// Compressed or archive files the Mesos fetcher left as downloaded.
+const NOT_EXTRACTED: [&str; 7] = [".bz2", ".xz", ".zst", ".lz4", ".7z", ".rar", ".jar"];
+
+/// Marathon's `FetchUri.isExtract` for legacy `uris`: only these are extracted.
+fn is_extract(uri: &str) -> bool {
+    [".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", ".tar.xz", ".zip"]
+        .iter()
+        .any(|s| uri.ends_with(s))
+}
+
+/// The shell step that extracts `file` (quoted `q`) as the Mesos fetcher does.
+fn extract_step(file: &str, q: &str, i: usize, script: &mut String, warnings: &mut Warnings) {
+    let lower = file.to_ascii_lowercase();
+    if TAR_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        script.push_str(&format!("tar -xf {q}\n"));
+    } else if lower.ends_with(".zip") {
+        script.push_str(&format!("unzip -o -q {q}\n"));
+    } else if lower.ends_with(".gz") {
+        script.push_str(&format!("gunzip -f {q}\n"));
+    } else if let Some(ext) = NOT_EXTRACTED.iter().find(|s| lower.ends_with(*s)) {
+        warnings.push(
+            format!("fetch[{i}].extract"),
+            format!("{ext} files are not extracted (the Mesos fetcher did not extract them either); the file is left as downloaded"),
+        );
+    }
+}
+
 /// The init container that does Mesos's fetcher's job: download each URI into the sandbox,
 /// extract archives, set the executable bit.
 pub(crate) fn fetch_container(
@@ -260,8 +319,11 @@ pub(crate) fn fetch_container(
             f.dest_path.clone(),
         ));
     }
-    for u in spec.uris.iter().flatten() {
-        uris.push((u.clone(), true, false, None));
+    // Marathon 1.4 and older wrote `uris` next to `fetch`, listing the same URIs: one download.
+    if uris.is_empty() {
+        for u in spec.uris.iter().flatten() {
+            uris.push((u.clone(), is_extract(u), false, None));
+        }
     }
     if uris.is_empty() {
         return None;
@@ -279,21 +341,8 @@ pub(crate) fn fetch_container(
         let file = dest.clone().unwrap_or_else(|| base.to_string());
         let q = quote(&file);
         script.push_str(&format!("wget -q -O {q} {}\n", quote(uri)));
-        let lower = file.to_ascii_lowercase();
         if *extract {
-            if lower.ends_with(".tar.gz")
-                || lower.ends_with(".tgz")
-                || lower.ends_with(".tar")
-                || lower.ends_with(".tar.bz2")
-                || lower.ends_with(".tar.xz")
-                || lower.ends_with(".txz")
-            {
-                script.push_str(&format!("tar -xf {q}\n"));
-            } else if lower.ends_with(".zip") {
-                script.push_str(&format!("unzip -o -q {q}\n"));
-            } else if lower.ends_with(".gz") {
-                script.push_str(&format!("gunzip -f {q}\n"));
-            }
+            extract_step(&file, &q, i, &mut script, warnings);
         }
         if *executable {
             script.push_str(&format!("chmod +x {q}\n"));
@@ -302,7 +351,7 @@ pub(crate) fn fetch_container(
     Some(Container {
         name: "fetch".into(),
         image: Some(image.to_string()),
-        command: Some(vec!["/bin/sh".into(), "-c".into(), script]),
+        command: Some(vec!["/bin/sh".into(), "-c".into(), escape_dollars(&script)]),
         working_dir: Some(sandbox.to_string()),
         volume_mounts: Some(vec![mount(SANDBOX, sandbox.to_string(), false)]),
         ..Container::default()
@@ -312,6 +361,45 @@ pub(crate) fn fetch_container(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fetch_extracts_what_mesos_extracted() {
+        let spec = MarathonAppSpec::from_marathon_json(serde_json::json!({
+            "id": "/f", "cmd": "x", "fetch": [
+                {"uri": "https://e.com/a.tbz2"}, {"uri": "https://e.com/b.bz2"},
+                {"uri": "https://e.com/c?x=$y"}]
+        }))
+        .unwrap();
+        let mut w = Warnings::default();
+        let c = fetch_container(&spec, "busybox", "/s", &mut w).unwrap();
+        let script = &c.command.unwrap()[2];
+        assert!(script.contains("tar -xf 'a.tbz2'"), "{script}");
+        assert!(!script.contains("'b.bz2'\ntar"), "{script}");
+        assert!(script.contains("x=$$y"), "dollars escaped: {script}");
+        let paths: Vec<String> = w.finish().into_iter().map(|w| w.path).collect();
+        assert_eq!(paths, ["fetch[1].extract"]);
+        assert!(is_extract("x.tbz2") && !is_extract("x.gz"), "legacy uris follow FetchUri");
+    }
+
+    #[test]
+    fn profile_names_are_storage_classes() {
+        let spec = MarathonAppSpec::from_marathon_json(serde_json::json!({
+            "id": "/p", "cmd": "x", "container": {"type": "MESOS", "volumes": [
+                {"containerPath": "a", "mode": "RW", "persistent": {"size": 1, "profileName": "fast-ssd"}},
+                {"containerPath": "b", "mode": "RW", "persistent": {"size": 1, "profileName": "Fast_SSD"}}]}
+        }))
+        .unwrap();
+        let mut w = Warnings::default();
+        let s = build(&spec, &[], "/s", None, &|_| ObjectMeta::default(), 0.0, &mut w);
+        let classes: Vec<_> = s
+            .claim_templates
+            .iter()
+            .map(|c| c.spec.as_ref().unwrap().storage_class_name.clone().unwrap())
+            .collect();
+        assert_eq!(classes, ["fast-ssd", "Fast_SSD"], "passed through unchanged");
+        let paths: Vec<String> = w.finish().into_iter().map(|w| w.path).collect();
+        assert_eq!(paths, ["container.volumes[1].persistent.profileName"]);
+    }
 
     #[test]
     fn quoting_is_shell_safe() {

@@ -8,9 +8,32 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-/// Marathon's defaults when `upgradeStrategy` is absent: `{1, 1}`, resident apps `{0.5, 0}`.
-pub(crate) fn defaults(resident: bool) -> (f64, f64) {
-    if resident { (0.5, 0.0) } else { (1.0, 1.0) }
+/// What decides the strategy besides `upgradeStrategy` itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Kind {
+    /// Local persistent volumes (a StatefulSet).
+    pub resident: bool,
+    /// Any external volume.
+    pub external: bool,
+    /// `MARATHON_SINGLE_INSTANCE_APP: "true"`.
+    pub single_instance: bool,
+}
+
+/// Marathon's defaults when `upgradeStrategy` is absent: `{1, 1}`; resident and external-volume
+/// apps `{0.5, 0}`; single-instance apps `{0, 0}` (the only strategy Marathon accepts for them).
+pub(crate) fn defaults(kind: Kind) -> (f64, f64) {
+    if kind.single_instance {
+        (0.0, 0.0)
+    } else if kind.resident || kind.external {
+        (0.5, 0.0)
+    } else {
+        (1.0, 1.0)
+    }
+}
+
+/// The Recreate strategy: every old pod stops before a new one starts.
+pub(crate) fn recreate() -> DeploymentStrategy {
+    DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None }
 }
 
 /// `(maxUnavailable, maxSurge)` for a known instance count, or `None` when Marathon would
@@ -51,7 +74,7 @@ pub(crate) fn deployment_strategy(
     over: f64,
 ) -> DeploymentStrategy {
     match budget(instances, min_health, over, false) {
-        None => DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None },
+        None => recreate(),
         Some((unavailable, surge)) => DeploymentStrategy {
             type_: Some("RollingUpdate".into()),
             rolling_update: Some(RollingUpdateDeployment {
@@ -92,6 +115,16 @@ mod tests {
         assert_eq!(budget(3, 0.7, 0.0, false), Some((0, 1)), "ceil(2.1)=3: no room, +1 surge");
         assert_eq!(budget(3, 0.5, 0.0, true), Some((1, 0)));
         assert_eq!(budget(1, 1.0, 0.0, true), Some((1, 0)), "resident: one kill below");
+    }
+
+    #[test]
+    fn defaults_follow_marathon() {
+        let kind =
+            |resident, external, single_instance| Kind { resident, external, single_instance };
+        assert_eq!(defaults(kind(false, false, false)), (1.0, 1.0));
+        assert_eq!(defaults(kind(true, false, false)), (0.5, 0.0));
+        assert_eq!(defaults(kind(false, true, false)), (0.5, 0.0), "external volumes");
+        assert_eq!(defaults(kind(false, false, true)), (0.0, 0.0), "single instance");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::values::{Extra, UnknownFields, free_object_schema, join, push_extra};
 #[x_kube(
     validation = Rule::new("has(self.protocol) && self.protocol == 'COMMAND' ? has(self.command) : !has(self.command)").message("a COMMAND health check needs command, and only COMMAND health checks may have one").field_path(".command"),
     validation = Rule::new("!has(self.path) || !has(self.protocol) || self.protocol in ['HTTP', 'HTTPS', 'MESOS_HTTP', 'MESOS_HTTPS']").message("path is only allowed for HTTP, HTTPS, MESOS_HTTP and MESOS_HTTPS health checks").field_path(".path"),
-    validation = Rule::new("!has(self.ignoreHttp1xx) || !has(self.protocol) || self.protocol in ['HTTP', 'HTTPS', 'MESOS_HTTP', 'MESOS_HTTPS']").message("ignoreHttp1xx is only allowed for HTTP health checks").field_path(".ignoreHttp1xx"),
+    validation = Rule::new("!has(self.ignoreHttp1xx) || !self.ignoreHttp1xx || !has(self.protocol) || self.protocol in ['HTTP', 'HTTPS', 'MESOS_HTTP', 'MESOS_HTTPS']").message("ignoreHttp1xx is only allowed for HTTP health checks").field_path(".ignoreHttp1xx"),
     validation = Rule::new("!(has(self.port) && has(self.portIndex))").message("a health check may specify port or portIndex, not both").field_path(".portIndex"),
     validation = Rule::new("!has(self.protocol) || self.protocol != 'COMMAND' || !(has(self.port) || has(self.portIndex))").message("COMMAND health checks have no port").field_path(".port"),
     validation = Rule::new("!has(self.ipProtocol) || self.ipProtocol == 'IPv4' || (has(self.protocol) && self.protocol in ['MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP'])").message("IPv6 can only be used for container type DOCKER and Mesos http/https/tcp health checks").field_path(".ipProtocol"),
