@@ -17,6 +17,7 @@ mod query;
 mod queue;
 mod read;
 mod tasks;
+mod ui;
 mod write;
 
 use std::sync::Arc;
@@ -145,6 +146,7 @@ pub fn router(state: FacadeState) -> Router {
         .merge(tasks::router())
         .merge(deployments::router())
         .merge(queue::router())
+        .merge(ui::router())
         .fallback(layers::not_found)
         .method_not_allowed_fallback(layers::method_not_allowed);
     layers::wrap(routes, state.clone()).with_state(state)
