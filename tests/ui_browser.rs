@@ -237,10 +237,21 @@ async fn scale_and_roll_back(c: &Client, base: &str) {
     c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
     wait_settled(c, "2").await;
     shoot(c, "app-scaled").await;
-    // The oldest version (the last row) is the one created with 1 instance.
-    let buttons = c.find_all(Locator::Css("#versions button.rollback")).await.unwrap();
-    assert!(!buttons.is_empty(), "no version to roll back to");
-    buttons.last().unwrap().click().await.unwrap();
+    // The oldest version (the last row) is the one created with 1 instance. The versions are
+    // refreshed by polling, so a button found may be replaced before it is clicked: retry.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let buttons = c.find_all(Locator::Css("#versions button.rollback")).await.unwrap();
+        let clicked = match buttons.last() {
+            Some(button) => button.click().await.is_ok(),
+            None => false,
+        };
+        if clicked {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no version to roll back to");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     wait_text(c, "#notice", "The rollback started.", Duration::from_secs(20)).await;
     wait_settled(c, "1").await;
 }
@@ -303,5 +314,71 @@ async fn an_app_lives_its_whole_life_in_the_browser() {
     delete_app(&c, &base).await;
 
     c.close().await.unwrap();
+    operator.stop().await;
+}
+
+/// The UI is behind the facade's authentication (browsers are asked for Basic credentials),
+/// and its forms refuse a POST another site started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_asks_for_the_facades_credentials_and_refuses_cross_site_forms() {
+    use marathon_operator::marathon_api::{Credentials, FacadeConfig, FacadeState, router};
+    use marathon_operator::metrics::Metrics;
+    use tokio_util::sync::CancellationToken;
+
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "ui-auth").await;
+    let operator = Operator::start(&client, ns.name());
+    operator.watches.wait_until_ready().await;
+    let mut config = FacadeConfig::local(ns.name());
+    config.credentials = Some(Credentials {
+        username: Some("ops".into()),
+        password: Some("secret".into()),
+        token: None,
+    });
+    let state = FacadeState::new(
+        client.clone(),
+        operator.watches.clone(),
+        config,
+        Metrics::shared(),
+        CancellationToken::new(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let http = reqwest::Client::new();
+
+    let anonymous = http.get(format!("{base}/ui/")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let challenge = anonymous.headers().get("www-authenticate").unwrap().to_str().unwrap();
+    assert!(challenge.starts_with("Basic"), "{challenge}");
+    for path in ["/ui/static/htmx.min.js", "/ui/report.csv", "/ui/new"] {
+        let status = http.get(format!("{base}{path}")).send().await.unwrap().status();
+        assert_eq!(status, 401, "{path} is open without credentials");
+    }
+    let page = http.get(format!("{base}/ui/")).basic_auth("ops", Some("secret")).send().await;
+    let page = page.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<main id=\"main\""), "{html}");
+
+    let definition = form_urlencoded::Serializer::new(String::new())
+        .append_pair("definition", &app_definition("/cross/site"))
+        .finish();
+    let forged = http
+        .post(format!("{base}/ui/new"))
+        .basic_auth("ops", Some("secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(definition)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let api = http.get(format!("{base}/v2/apps/cross/site")).basic_auth("ops", Some("secret"));
+    assert_eq!(api.send().await.unwrap().status(), 404, "the forged form created the app");
+
+    server.abort();
     operator.stop().await;
 }

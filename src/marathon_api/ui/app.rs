@@ -59,6 +59,9 @@ pub struct Live {
     pub deployment: Option<String>,
     pub last_failure: Option<String>,
     pub tasks: Vec<TaskRow>,
+    /// Recorded versions, newest first (the controller records a new one shortly after a
+    /// write, so they are refreshed with the rest).
+    pub versions: Vec<VersionRow>,
 }
 
 impl Live {
@@ -102,6 +105,7 @@ impl Live {
                 format!("{state} at {when} on {}: {what}", f.host.as_deref().unwrap_or("?"))
             }),
             tasks: tasks.collect(),
+            versions: versions_of(state, app),
         }
     }
 
@@ -116,6 +120,18 @@ pub struct VersionRow {
     pub current: bool,
 }
 
+fn versions_of(state: &FacadeState, app: &MarathonApp) -> Vec<VersionRow> {
+    let current = app.status.as_ref().and_then(|s| s.version.clone());
+    let mut versions: Vec<VersionRow> = state
+        .history_of(app)
+        .iter()
+        .filter_map(stored_version)
+        .map(|v| VersionRow { current: current.as_deref() == Some(v), version: v.to_owned() })
+        .collect();
+    versions.reverse();
+    versions
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "app.html")]
 struct Page {
@@ -126,7 +142,6 @@ struct Page {
     notice: Option<&'static str>,
     error: Option<String>,
     live: String,
-    versions: Vec<VersionRow>,
     definition: String,
     objects: String,
     translation_error: Option<String>,
@@ -156,14 +171,6 @@ fn objects_yaml(translation: &Translation) -> Result<String, String> {
 
 impl Page {
     fn of(state: &FacadeState, app: &MarathonApp, done: Option<&str>) -> Result<Self, UiError> {
-        let current = app.status.as_ref().and_then(|s| s.version.clone());
-        let mut versions: Vec<VersionRow> = state
-            .history_of(app)
-            .iter()
-            .filter_map(stored_version)
-            .map(|v| VersionRow { current: current.as_deref() == Some(v), version: v.to_owned() })
-            .collect();
-        versions.reverse();
         let (objects, translation_error) =
             match translation_of(state, app).and_then(|t| objects_yaml(&t)) {
                 Ok(yaml) => (yaml, None),
@@ -179,7 +186,6 @@ impl Page {
             notice: notice(done),
             error: None,
             live: Live::of(state, app).render()?,
-            versions,
             definition: json,
             objects,
             translation_error,

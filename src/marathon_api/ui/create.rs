@@ -58,7 +58,7 @@ pub enum Checked {
     Refused(Refused),
     /// Refused for a reason that has no field (a namespace the facade may not use, ...).
     Failed(String),
-    Accepted(MarathonAppSpec, Accepted),
+    Accepted(Box<MarathonAppSpec>, Accepted),
 }
 
 /// Reads `text` as `POST /v2/apps` would and, when it is valid, translates it.
@@ -86,7 +86,7 @@ pub fn check(state: &FacadeState, text: &str) -> Checked {
         Err(invalid) => return refused(&definition, invalid.into()),
     };
     match preview_of(state, &spec) {
-        Ok(accepted) => Checked::Accepted(spec, accepted),
+        Ok(accepted) => Checked::Accepted(Box::new(spec), accepted),
         Err(message) => Checked::Failed(message),
     }
 }
@@ -178,7 +178,7 @@ async fn submit(
     let fields = Fields::parse(&body);
     let text = fields.required("definition")?;
     let spec = match check(&state, text) {
-        Checked::Accepted(spec, _) => spec,
+        Checked::Accepted(spec, _) => *spec,
         refused => {
             let page = Page::new(text, Some(Preview::from(refused)))?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
