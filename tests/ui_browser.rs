@@ -278,6 +278,27 @@ async fn check_lists_and_report(c: &Client, base: &str) {
     let json = reqwest::get(format!("{base}/ui/report.json")).await.unwrap().text().await.unwrap();
     let json: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["total"], 1, "{json}");
+
+    // Planning: a pasted estate (as `GET /v2/apps` gives it) is reported without being stored.
+    let estate = json!({"apps": [
+        {"id": "/plan/api", "container": {"type": "DOCKER", "docker": {"image": "nginx:1.27"}},
+         "instances": 2, "cpus": 0.1, "mem": 64},
+        {"id": "/plan/Bad", "cmd": "sleep 1"}
+    ]});
+    wait_for(c, "#definitions").await;
+    c.execute(
+        "document.getElementById('definitions').value = arguments[0];",
+        vec![json!(estate.to_string())],
+    )
+    .await
+    .unwrap();
+    click(c, "#plan-report").await;
+    wait_text(c, "#count-refused", "1", Duration::from_secs(10)).await;
+    let planned = wait_for(c, "#report-apps").await.text().await.unwrap();
+    assert!(planned.contains("/plan/api") && planned.contains("/plan/Bad"), "{planned}");
+    assert!(!planned.contains(APP_ID), "the plan mixes in the cluster's apps:\n{planned}");
+    wait_for(c, "strong#report-source").await;
+    shoot(c, "report-plan").await;
 }
 
 async fn delete_app(c: &Client, base: &str) {

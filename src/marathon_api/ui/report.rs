@@ -7,23 +7,29 @@ use std::collections::BTreeMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kube::ResourceExt;
 use serde::Serialize;
+use serde_json::Value;
 
 use super::super::FacadeState;
+use super::super::apps::definition_of;
 use super::super::error::ApiError;
+use super::form::Fields;
 use super::{Nav, UiError, app_href};
 use crate::crd::MarathonApp;
-use crate::marathon::validation::validate;
+use crate::marathon::ids::canonical;
+use crate::marathon::validation::{check_app, validate};
+use crate::translate::names::app_name;
 use crate::translate::{TranslateOptions, Warning, translate};
 
 pub fn router() -> Router<FacadeState> {
     Router::new()
-        .route("/ui/report", get(page))
+        .route("/ui/report", get(page).post(planned))
         .route("/ui/report.json", get(json))
         .route("/ui/report.csv", get(csv_download))
 }
@@ -204,11 +210,67 @@ pub fn to_csv(report: &Report) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The app definitions in pasted Marathon JSON: `GET /v2/apps`'s `{"apps": [...]}`,
+/// `GET /v2/groups`'s nested groups, a list of apps, or one app.
+fn definitions_in(json: &Value, out: &mut Vec<Value>) {
+    match json {
+        Value::Array(items) => items.iter().for_each(|item| definitions_in(item, out)),
+        Value::Object(object) if object.contains_key("apps") || object.contains_key("groups") => {
+            for key in ["apps", "groups"] {
+                if let Some(inner) = object.get(key) {
+                    definitions_in(inner, out);
+                }
+            }
+        }
+        other => out.push(other.clone()),
+    }
+}
+
+/// The report of pasted definitions: each read as `POST /v2/apps` reads it (a refused one is
+/// refused here too), then translated as it would be in the namespace it would get.
+fn planned_report(state: &FacadeState, text: &str) -> Result<Report, String> {
+    let json: Value = serde_json::from_str(text).map_err(|e| format!("Invalid JSON: {e}"))?;
+    let mut definitions = Vec::new();
+    definitions_in(&json, &mut definitions);
+    let hosts = state.host_volumes();
+    let mut apps = Vec::new();
+    for (at, definition) in definitions.into_iter().enumerate() {
+        let id = definition
+            .get("id")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("(definition {})", at + 1), |id| canonical(id, "/"));
+        let spec = definition_of(definition, None).and_then(|d| Ok(check_app(d)?));
+        apps.push(match spec {
+            Err(error) => app_report(id, Err(refusal(error)), &hosts),
+            Ok(spec) => {
+                let mut app = MarathonApp::new(&app_name(&spec.id), spec);
+                app.metadata.namespace = state.namespace_for(&id).ok();
+                app_report(id, Ok(&app), &hosts)
+            }
+        });
+    }
+    Ok(report(apps))
+}
+
+fn refusal(error: ApiError) -> String {
+    match error {
+        ApiError::Invalid(invalid) => {
+            let violations: Vec<String> =
+                invalid.violations().iter().map(ToString::to_string).collect();
+            format!("{invalid}: {}", violations.join("; "))
+        }
+        other => other.to_string(),
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "report.html")]
 struct Page {
     nav: Nav,
     report: Report,
+    /// Pasted definitions the report is about (`None`: the apps in the cluster).
+    pasted: Option<String>,
+    error: Option<String>,
 }
 
 impl Page {
@@ -224,16 +286,48 @@ impl Page {
 }
 
 async fn page(State(state): State<FacadeState>) -> Page {
-    Page { nav: Nav::Report, report: estate(&state) }
+    Page { nav: Nav::Report, report: estate(&state), pasted: None, error: None }
+}
+
+/// The report of pasted definitions, as a page or (button `format`) a JSON or CSV download.
+async fn planned(State(state): State<FacadeState>, body: Bytes) -> Result<Response, UiError> {
+    let fields = Fields::parse(&body);
+    let text = fields.required("definitions")?;
+    let report = match planned_report(&state, text) {
+        Ok(report) => report,
+        Err(error) => {
+            let page = Page {
+                nav: Nav::Report,
+                report: Report::default(),
+                pasted: Some(text.to_owned()),
+                error: Some(error),
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    match fields.get("format") {
+        Some("json") => Ok(json_download(&report)),
+        Some("csv") => csv_response(&report),
+        _ => Ok(Page { nav: Nav::Report, report, pasted: Some(text.to_owned()), error: None }
+            .into_response()),
+    }
 }
 
 async fn json(State(state): State<FacadeState>) -> Response {
+    json_download(&estate(&state))
+}
+
+fn json_download(report: &Report) -> Response {
     let headers = [(header::CONTENT_DISPOSITION, "attachment; filename=\"migration-report.json\"")];
-    (headers, axum::Json(estate(&state))).into_response()
+    (headers, axum::Json(report)).into_response()
 }
 
 async fn csv_download(State(state): State<FacadeState>) -> Result<Response, UiError> {
-    let body = to_csv(&estate(&state)).map_err(|e| {
+    csv_response(&estate(&state))
+}
+
+fn csv_response(report: &Report) -> Result<Response, UiError> {
+    let body = to_csv(report).map_err(|e| {
         ApiError::Unprocessable(format!("the report cannot be written as CSV: {e}"))
     })?;
     let headers = [
@@ -249,6 +343,22 @@ mod tests {
 
     fn warning(path: &str, reason: &str) -> Warning {
         Warning { path: path.into(), reason: reason.into() }
+    }
+
+    #[test]
+    fn definitions_are_found_in_apps_groups_and_lists() {
+        let pasted = serde_json::json!({
+            "id": "/",
+            "apps": [{"id": "/a"}],
+            "groups": [{"id": "/g", "apps": [{"id": "/g/b"}], "groups": [{"id": "/g/h", "apps": [{"id": "/g/h/c"}]}]}]
+        });
+        let mut found = Vec::new();
+        definitions_in(&pasted, &mut found);
+        let ids: Vec<&str> = found.iter().filter_map(|d| d["id"].as_str()).collect();
+        assert_eq!(ids, ["/a", "/g/b", "/g/h/c"]);
+        let mut found = Vec::new();
+        definitions_in(&serde_json::json!([{"id": "/x"}, {"id": "/y"}]), &mut found);
+        assert_eq!(found.len(), 2);
     }
 
     #[test]
