@@ -297,24 +297,24 @@ async fn roll_back(
 }
 
 /// What deleting the app keeps: claims of persistent and external volumes, host paths.
-fn kept_data(state: &FacadeState, app: &MarathonApp) -> Vec<String> {
+fn kept_data(app: &MarathonApp, translation: Option<&Translation>) -> Vec<String> {
     let mut kept = Vec::new();
-    if let Ok(translation) = translation_of(state, app) {
-        let objects = &translation.objects;
+    let namespace = app.namespace().unwrap_or_default();
+    if let Some(objects) = translation.map(|t| &t.objects) {
         if let Some(set) = &objects.stateful_set {
             let name = set.name_any();
-            let templates = set.spec.volume_claim_templates.iter().flatten();
-            for template in templates {
+            for template in set.spec.volume_claim_templates.iter().flatten() {
+                let volume = template.name_any();
                 kept.push(format!(
-                    "PersistentVolumeClaims {}-{name}-<n> (one per instance) in namespace {}: the data of persistent volume {}",
-                    template.name_any(),
-                    app.namespace().unwrap_or_default(),
-                    template.name_any()
+                    "PersistentVolumeClaims {volume}-{name}-<n> (one per instance) in namespace {namespace}: the data of persistent volume {volume}"
                 ));
             }
         }
         for claim in &objects.pvcs {
-            kept.push(format!("PersistentVolumeClaim {} (external volume)", claim.name_any()));
+            kept.push(format!(
+                "PersistentVolumeClaim {} in namespace {namespace} (external volume)",
+                claim.name_any()
+            ));
         }
     }
     let volumes = app.spec.container.iter().flat_map(|c| c.volumes.iter().flatten());
@@ -346,7 +346,7 @@ async fn confirm_delete(
         id: app.spec.id.clone(),
         href: app_href(&app.spec.id),
         namespace: app.namespace().unwrap_or_default(),
-        kept: kept_data(&state, &app),
+        kept: kept_data(&app, translation_of(&state, &app).ok().as_ref()),
     })
 }
 
@@ -366,6 +366,33 @@ async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deleting_names_the_data_it_keeps() {
+        let spec = crate::marathon::validation::check_app(json!({
+            "id": "/db",
+            "cmd": "postgres",
+            "container": {"type": "MESOS", "volumes": [
+                {"containerPath": "pgdata", "mode": "RW", "persistent": {"size": 100}},
+                {"containerPath": "/logs", "hostPath": "/var/log/db", "mode": "RW"}
+            ]},
+            "residency": {"taskLostBehavior": "WAIT_FOREVER"}
+        }))
+        .unwrap();
+        let mut app = MarathonApp::new("db", spec);
+        app.metadata.namespace = Some("prod".into());
+        let translation = translate(&app, &[], &TranslateOptions::default()).unwrap();
+        let kept = kept_data(&app, Some(&translation));
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(kept[0].starts_with("PersistentVolumeClaims "), "{kept:?}");
+        assert!(kept[0].contains("in namespace prod"), "{kept:?}");
+        assert_eq!(kept[1], "files under host path /var/log/db on the nodes");
+        let plain = MarathonApp::new(
+            "web",
+            crate::marathon::validation::check_app(json!({"id": "/web", "cmd": "x"})).unwrap(),
+        );
+        assert!(kept_data(&plain, None).is_empty());
+    }
 
     #[test]
     fn only_known_notices_are_shown() {
