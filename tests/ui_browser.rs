@@ -237,6 +237,14 @@ async fn scale_and_roll_back(c: &Client, base: &str) {
     c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
     wait_settled(c, "2").await;
     shoot(c, "app-scaled").await;
+    // The first version differs from the current one in its instances.
+    let diffs = c.find_all(Locator::Css("#versions a.diff")).await.unwrap();
+    let href = diffs.last().expect("a version to compare").attr("href").await.unwrap().unwrap();
+    c.goto(&format!("{base}{href}")).await.unwrap();
+    let changes = wait_for(c, "#changes").await.text().await.unwrap();
+    assert!(changes.contains("instances"), "{changes}");
+    shoot(c, "diff").await;
+    c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
     // The oldest version (the last row) is the one created with 1 instance. The versions are
     // refreshed by polling, so a button found may be replaced before it is clicked: retry.
     let deadline = Instant::now() + Duration::from_secs(20);

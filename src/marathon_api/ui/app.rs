@@ -109,6 +109,13 @@ impl Live {
         }
     }
 
+    /// The comparison of `version` with the current version.
+    fn diff_href(&self, version: &str) -> String {
+        let encoded: String = form_urlencoded::byte_serialize(version.as_bytes()).collect();
+        let app = app_href(&self.row.id).replacen("/ui/app?", "/ui/app/diff?", 1);
+        format!("{app}&from={encoded}")
+    }
+
     fn href_live(&self) -> String {
         app_href(&self.row.id).replacen("/ui/app?", "/ui/app/live?", 1)
     }

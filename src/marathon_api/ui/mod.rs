@@ -8,6 +8,7 @@ mod annotate;
 mod app;
 mod create;
 mod deployments;
+mod diff;
 mod form;
 mod list;
 mod report;
@@ -38,6 +39,7 @@ pub fn router() -> Router<FacadeState> {
         .merge(app::router())
         .merge(create::router())
         .merge(deployments::router())
+        .merge(diff::router())
         .merge(report::router())
 }
 
