@@ -150,7 +150,7 @@ fn version_of(state: &FacadeState, id: &str, version: &str) -> Result<Response, 
 
 /// The app definition of a request body: an object, read-only fields dropped, the id made
 /// absolute (`url_id` wins over the body's, as in Marathon's PUT).
-fn definition_of(body: Value, url_id: Option<&str>) -> Result<Value, ApiError> {
+pub(super) fn definition_of(body: Value, url_id: Option<&str>) -> Result<Value, ApiError> {
     let Value::Object(_) = body else {
         return Err(Invalid::Shape(vec![Violation::new("/", "error.expected.jsobject")]).into());
     };
@@ -193,7 +193,7 @@ pub(super) async fn create(
 }
 
 /// Creates a new app: 201 with the definition, zero counts and the deployment.
-async fn create_app(
+pub(super) async fn create_app(
     state: &FacadeState,
     spec: MarathonAppSpec,
     caller: &Caller,
@@ -272,7 +272,7 @@ pub(super) async fn update(
 }
 
 /// The app with `update` merged in (or replacing it), Kubernetes-only settings kept.
-fn updated_spec(
+pub(super) fn updated_spec(
     app: &MarathonApp,
     update: &Value,
     partial: bool,
@@ -311,7 +311,7 @@ pub(super) async fn put_path(
 }
 
 /// `PUT {"version": V}`: the definition of version V becomes the app's new version.
-async fn rollback(
+pub(super) async fn rollback(
     state: &FacadeState,
     id: &str,
     body: &Value,

@@ -79,7 +79,7 @@ async fn list(State(state): State<FacadeState>) -> Json<Value> {
 
 /// `DELETE /v2/deployments/{id}`: without `force`, roll the app back to the version before
 /// the deployment's (a new deployment, returned); with `force`, stop following it (202).
-async fn cancel(
+pub(super) async fn cancel(
     State(state): State<FacadeState>,
     caller: Caller,
     RestPath(id): RestPath,

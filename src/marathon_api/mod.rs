@@ -23,6 +23,7 @@ mod query;
 mod queue;
 mod read;
 mod tasks;
+mod ui;
 mod write;
 
 use std::sync::Arc;
@@ -157,6 +158,7 @@ pub fn router(state: FacadeState) -> Router {
     let routes = routes()
         .into_iter()
         .fold(Router::new(), |router, route| router.route(route.path, route.handler))
+        .merge(ui::router())
         .fallback(layers::not_found)
         .method_not_allowed_fallback(layers::method_not_allowed);
     layers::wrap(routes, state.clone()).with_state(state)

@@ -1,0 +1,413 @@
+//! The web UI in a real browser: headless Chromium (Debian's, installed by `scripts/browser`),
+//! driven through WebDriver against the in-process operator and facade on the testbed. One
+//! app's life through the UI: an invalid definition's inline error, a valid one's preview,
+//! create, healthy, scale, roll back, the migration report, delete. Every page is saved as a
+//! screenshot at 1400 px and 400 px widths under `target/ui-screenshots/`.
+
+// Helpers of a test fail it loudly, like the test itself.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use support::TestNamespace;
+use support::facade::Facade;
+use support::operator::Operator;
+use tokio::process::{Child, Command};
+
+/// How long a rollout may take on the testbed.
+const ROLLOUT: Duration = Duration::from_secs(120);
+const WIDTHS: [u32; 2] = [1400, 400];
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn screenshot_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is `<target>/tmp`.
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("ui-screenshots")
+}
+
+/// Installs (if needed) Chromium and chromedriver; returns their paths.
+async fn install_browser() -> (String, String) {
+    let output = Command::new("bash")
+        .arg(repo().join("scripts/browser"))
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .expect("run scripts/browser");
+    assert!(output.status.success(), "scripts/browser failed: {}", output.status);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let path = |key: &str| {
+        let line = stdout.lines().find_map(|l| l.strip_prefix(key));
+        line.unwrap_or_else(|| panic!("scripts/browser printed no `{key}`:\n{stdout}")).to_owned()
+    };
+    (path("chromium="), path("chromedriver="))
+}
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    _child: Child,
+    url: String,
+}
+
+async fn start_driver(chromedriver: &str) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{url}/status")).await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not answer on {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Driver { _child: child, url }
+}
+
+async fn browser(driver: &Driver, chromium: &str) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--hide-scrollbars", "--window-size=1400,1000"],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("start a Chromium session")
+}
+
+/// Saves the page at each width, as tall as the page.
+async fn shoot(c: &Client, name: &str) {
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    for width in WIDTHS {
+        c.set_window_size(width, 900).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let height = c
+            .execute("return document.documentElement.scrollHeight", vec![])
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap_or(900)
+            .clamp(600, 5000);
+        c.set_window_size(width, height as u32).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+    }
+    c.set_window_size(1400, 1000).await.unwrap();
+}
+
+/// The text of the first element matching `css`, if there is one.
+async fn text_of(c: &Client, css: &str) -> Option<String> {
+    let element = c.find(Locator::Css(css)).await.ok()?;
+    element.text().await.ok().map(|t| t.trim().to_owned())
+}
+
+/// Waits until the element's text is `want` (pages poll, so it changes in place).
+async fn wait_text(c: &Client, css: &str, want: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let seen = text_of(c, css).await;
+        if seen.as_deref() == Some(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{css}` showed {seen:?}, not {want:?}, for {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("`{css}` did not appear: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    wait_for(c, css).await.click().await.unwrap_or_else(|e| panic!("click `{css}`: {e}"));
+}
+
+async fn paste_definition(c: &Client, definition: &str) {
+    wait_for(c, "#definition").await;
+    c.execute(
+        "document.getElementById('definition').value = arguments[0];",
+        vec![json!(definition)],
+    )
+    .await
+    .unwrap();
+}
+
+/// Waits until the app has no deployment and `healthy` healthy tasks of `instances`.
+async fn wait_settled(c: &Client, instances: &str) {
+    wait_text(c, "#fact-instances", instances, ROLLOUT).await;
+    wait_text(c, "#fact-healthy", instances, ROLLOUT).await;
+    wait_text(c, "#deployment", "No deployment in progress.", ROLLOUT).await;
+}
+
+const APP_ID: &str = "/shop/web";
+
+fn app_definition(id: &str) -> String {
+    serde_json::to_string_pretty(&json!({
+        "id": id,
+        "cmd": "python3 -m http.server $PORT0",
+        "instances": 1,
+        "cpus": 0.1,
+        "mem": 64,
+        "portDefinitions": [{"port": 0, "name": "http"}],
+        "healthChecks": [{"protocol": "HTTP", "path": "/", "portIndex": 0, "gracePeriodSeconds": 5}],
+        "upgradeStrategy": {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0.5}
+    }))
+    .unwrap()
+}
+
+async fn check_invalid_definition(c: &Client, base: &str) {
+    c.goto(&format!("{base}/ui/new")).await.unwrap();
+    shoot(c, "new").await;
+    // Upper case is not allowed in ids, and instances cannot be negative.
+    let invalid = app_definition("/shop/Web").replace("\"instances\": 1", "\"instances\": -1");
+    paste_definition(c, &invalid).await;
+    click(c, "#check").await; // htmx swaps in the preview
+    let error = wait_for(c, "#preview li.has-error .field-error").await;
+    let message = error.text().await.unwrap();
+    assert!(message.starts_with("/id"), "the first inline error is not at /id: {message}");
+    let line = wait_for(c, "#preview li.has-error").await.text().await.unwrap();
+    assert!(line.contains("\"id\": \"/shop/Web\""), "the error is not under the id line: {line}");
+    let errors = c.find_all(Locator::Css("#preview .field-error")).await.unwrap();
+    let mut paths = Vec::new();
+    for e in &errors {
+        paths.push(e.attr("data-path").await.unwrap().unwrap_or_default());
+    }
+    assert!(paths.contains(&"/instances".to_owned()), "no inline error at /instances: {paths:?}");
+    shoot(c, "new-invalid").await;
+    // Submitting it anyway is refused the same way, without htmx.
+    click(c, "#create").await;
+    wait_for(c, "textarea[aria-invalid='true']").await;
+    wait_for(c, "#preview li.has-error .field-error").await;
+    // Text that is not JSON gets the parser's message at its line.
+    paste_definition(c, "{\n  \"id\": \"/shop/web\"\n  \"cmd\": \"x\"\n}").await;
+    click(c, "#check").await;
+    wait_for(c, "#line-3.has-error .field-error").await;
+}
+
+async fn create_app(c: &Client, base: &str) {
+    c.goto(&format!("{base}/ui/new")).await.unwrap();
+    paste_definition(c, &app_definition(APP_ID)).await;
+    click(c, "#check").await;
+    let ok = wait_for(c, "#preview-ok").await.text().await.unwrap();
+    assert!(ok.contains(APP_ID), "preview does not name the app: {ok}");
+    let objects = wait_for(c, "#preview-objects").await.text().await.unwrap();
+    assert!(objects.contains("kind: Deployment"), "no Deployment previewed:\n{objects}");
+    shoot(c, "new-preview").await;
+    click(c, "#create").await;
+    let notice = wait_for(c, "#notice").await.text().await.unwrap();
+    assert!(notice.contains("created"), "{notice}");
+    wait_settled(c, "1").await;
+    shoot(c, "app").await;
+}
+
+async fn scale_and_roll_back(c: &Client, base: &str) {
+    let input = wait_for(c, "#instances").await;
+    input.clear().await.unwrap();
+    input.send_keys("2").await.unwrap();
+    click(c, "#scale").await;
+    wait_text(c, "#notice", "Scaling started.", Duration::from_secs(20)).await;
+    c.goto(&format!("{base}/ui/deployments")).await.unwrap();
+    shoot(c, "deployments").await;
+    c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
+    wait_settled(c, "2").await;
+    shoot(c, "app-scaled").await;
+    // The first version differs from the current one in its instances.
+    let diffs = c.find_all(Locator::Css("#versions a.diff")).await.unwrap();
+    let href = diffs.last().expect("a version to compare").attr("href").await.unwrap().unwrap();
+    c.goto(&format!("{base}{href}")).await.unwrap();
+    let changes = wait_for(c, "#changes").await.text().await.unwrap();
+    assert!(changes.contains("instances"), "{changes}");
+    shoot(c, "diff").await;
+    c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
+    // The oldest version (the last row) is the one created with 1 instance. The versions are
+    // refreshed by polling, so a button found may be replaced before it is clicked: retry.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let buttons = c.find_all(Locator::Css("#versions button.rollback")).await.unwrap();
+        let clicked = match buttons.last() {
+            Some(button) => button.click().await.is_ok(),
+            None => false,
+        };
+        if clicked {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no version to roll back to");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    wait_text(c, "#notice", "The rollback started.", Duration::from_secs(20)).await;
+    wait_settled(c, "1").await;
+}
+
+async fn check_lists_and_report(c: &Client, base: &str) {
+    c.goto(&format!("{base}/ui/")).await.unwrap();
+    let row = wait_for(c, &format!("tr[data-app='{APP_ID}']")).await.text().await.unwrap();
+    assert!(row.contains(APP_ID), "{row}");
+    wait_text(c, "#apps .group-path code", "/shop", Duration::from_secs(5)).await;
+    shoot(c, "apps").await;
+    // The filter narrows the list (htmx replaces the table).
+    wait_for(c, "#filter").await.send_keys("no-such-app").await.unwrap();
+    wait_for(c, "#apps p.empty").await;
+
+    c.goto(&format!("{base}/ui/report")).await.unwrap();
+    let apps = wait_for(c, "#report-apps").await.text().await.unwrap();
+    assert!(apps.contains(APP_ID), "report lacks the app:\n{apps}");
+    shoot(c, "report").await;
+    let csv = reqwest::get(format!("{base}/ui/report.csv")).await.unwrap();
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("app,verdict,kind,field,reason\n"), "{csv}");
+    assert!(csv.contains(APP_ID), "{csv}");
+    let json = reqwest::get(format!("{base}/ui/report.json")).await.unwrap().text().await.unwrap();
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["total"], 1, "{json}");
+
+    // Planning: a pasted estate (as `GET /v2/apps` gives it) is reported without being stored.
+    let estate = json!({"apps": [
+        {"id": "/plan/api", "container": {"type": "DOCKER", "docker": {"image": "nginx:1.27"}},
+         "instances": 2, "cpus": 0.1, "mem": 64},
+        {"id": "/plan/Bad", "cmd": "sleep 1"}
+    ]});
+    wait_for(c, "#definitions").await;
+    c.execute(
+        "document.getElementById('definitions').value = arguments[0];",
+        vec![json!(estate.to_string())],
+    )
+    .await
+    .unwrap();
+    click(c, "#plan-report").await;
+    wait_text(c, "#count-refused", "1", Duration::from_secs(10)).await;
+    let planned = wait_for(c, "#report-apps").await.text().await.unwrap();
+    assert!(planned.contains("/plan/api") && planned.contains("/plan/Bad"), "{planned}");
+    assert!(!planned.contains(APP_ID), "the plan mixes in the cluster's apps:\n{planned}");
+    wait_for(c, "strong#report-source").await;
+    shoot(c, "report-plan").await;
+}
+
+async fn delete_app(c: &Client, base: &str) {
+    c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
+    click(c, "#delete").await;
+    let kept = wait_for(c, "#kept").await.text().await.unwrap();
+    assert!(kept.contains("keeps no data"), "{kept}");
+    shoot(c, "delete").await;
+    click(c, "#confirm-delete").await;
+    wait_for(c, "#apps p.empty").await;
+    let api = reqwest::get(format!("{base}/v2/apps{APP_ID}")).await.unwrap();
+    assert_eq!(api.status(), 404, "the app is still there after deleting it in the UI");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_lives_its_whole_life_in_the_browser() {
+    let (chromium, chromedriver) = install_browser().await;
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "ui-browser").await;
+    let operator = Operator::start(&client, ns.name());
+    let facade = Facade::start(&client, ns.name(), operator.watches.clone()).await;
+    let base = facade.url();
+    let driver = start_driver(&chromedriver).await;
+    let c = browser(&driver, &chromium).await;
+
+    // Marathon's root is its UI.
+    c.goto(&base).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/ui/");
+    check_invalid_definition(&c, &base).await;
+    create_app(&c, &base).await;
+    scale_and_roll_back(&c, &base).await;
+    check_lists_and_report(&c, &base).await;
+    delete_app(&c, &base).await;
+
+    c.close().await.unwrap();
+    operator.stop().await;
+}
+
+/// The UI is behind the facade's authentication (browsers are asked for Basic credentials),
+/// and its forms refuse a POST another site started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_asks_for_the_facades_credentials_and_refuses_cross_site_forms() {
+    use marathon_operator::marathon_api::{Credentials, FacadeConfig, FacadeState, router};
+    use marathon_operator::metrics::Metrics;
+    use tokio_util::sync::CancellationToken;
+
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "ui-auth").await;
+    let operator = Operator::start(&client, ns.name());
+    operator.watches.wait_until_ready().await;
+    let mut config = FacadeConfig::local(ns.name());
+    config.credentials = Some(Credentials {
+        username: Some("ops".into()),
+        password: Some("secret".into()),
+        token: None,
+    });
+    let state = FacadeState::new(
+        client.clone(),
+        operator.watches.clone(),
+        config,
+        Metrics::shared(),
+        CancellationToken::new(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let http = reqwest::Client::new();
+
+    let anonymous = http.get(format!("{base}/ui/")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let challenge = anonymous.headers().get("www-authenticate").unwrap().to_str().unwrap();
+    assert!(challenge.starts_with("Basic"), "{challenge}");
+    for path in ["/ui/static/htmx.min.js", "/ui/report.csv", "/ui/new"] {
+        let status = http.get(format!("{base}{path}")).send().await.unwrap().status();
+        assert_eq!(status, 401, "{path} is open without credentials");
+    }
+    let page = http.get(format!("{base}/ui/")).basic_auth("ops", Some("secret")).send().await;
+    let page = page.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<main id=\"main\""), "{html}");
+
+    let definition = form_urlencoded::Serializer::new(String::new())
+        .append_pair("definition", &app_definition("/cross/site"))
+        .finish();
+    let forged = http
+        .post(format!("{base}/ui/new"))
+        .basic_auth("ops", Some("secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(definition)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let api = http.get(format!("{base}/v2/apps/cross/site")).basic_auth("ops", Some("secret"));
+    assert_eq!(api.send().await.unwrap().status(), 404, "the forged form created the app");
+
+    server.abort();
+    operator.stop().await;
+}
