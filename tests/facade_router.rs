@@ -952,6 +952,37 @@ async fn conflicts_and_unknown_versions_with_the_controllers() {
             "{method} {uri}"
         );
     }
+    // Several apps at once: one refused app refuses the whole request, and nothing is created.
+    let batches = [
+        (
+            json!([{"id": "/fresh", "cmd": "x"}, {"id": "/stuck", "instances": 2}]),
+            StatusCode::CONFLICT,
+            locked.clone(),
+        ),
+        (
+            json!([{"id": "/fresh", "cmd": "x"}, {"id": "/a-b", "cmd": "x"}]),
+            StatusCode::CONFLICT,
+            message(&collision),
+        ),
+        (
+            json!([{"id": "/fresh", "cmd": "x"}, {"id": "/x/y", "cmd": "x"}, {"id": "/x-y", "cmd": "x"}]),
+            StatusCode::CONFLICT,
+            message(
+                "App /x-y cannot be stored: its resource name x-y is also derived by app /x/y of the same request (two ids derive the same name)",
+            ),
+        ),
+        (
+            json!([{"id": "/fresh", "cmd": "x"}, {"id": "/broken", "cmd": "x", "mem": -1}]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            not_valid("/mem", &["-1 is less than the minimum of 0.0"]),
+        ),
+    ];
+    for (batch, status, body) in batches {
+        let answer = send(&router, Method::PUT, "/v2/apps", batch.to_string()).await;
+        assert_eq!(answer, Answer { status, body }, "PUT /v2/apps {batch}");
+        let fresh = send(&router, Method::GET, "/v2/apps/fresh", "").await;
+        assert_eq!(fresh.status, StatusCode::NOT_FOUND, "{batch} created /fresh");
+    }
     // Invalid changes of an existing app are refused and change nothing either.
     let answer =
         send(&router, Method::PUT, "/v2/apps/stuck?force=true", r#"{"instances": -1}"#).await;
