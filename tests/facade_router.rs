@@ -1152,3 +1152,41 @@ async fn a_follower_names_the_leader() {
     );
     driver.abort();
 }
+
+/// With leader election on, `/v2/leader` and `/v2/info` read the Lease: an unreachable API
+/// server is Marathon's 503, and a replica without the Lease cannot abdicate.
+#[tokio::test]
+async fn leader_reads_against_an_unreachable_cluster_are_503() {
+    let lease = marathon_operator::marathon_api::LeaseRef {
+        namespace: OFFLINE_NAMESPACE.into(),
+        name: "marathon-operator".into(),
+    };
+    let config = FacadeConfig { lease: Some(lease), ..offline_config() };
+    let router = router(undriven_state(unreachable_client(), config));
+    let unavailable = Answer {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        body: message(
+            "reading the leader lease: the Kubernetes API is unavailable: ServiceError: client error (Connect)",
+        ),
+    };
+    for (method, uri) in
+        [(Method::GET, "/v2/leader"), (Method::GET, "/v2/info"), (Method::DELETE, "/v2/leader")]
+    {
+        assert_eq!(send(&router, method.clone(), uri, "").await, unavailable, "{method} {uri}");
+    }
+    // Without election this replica leads alone and cannot abdicate (nobody would take over).
+    let alone = offline_router();
+    let leader = send(&alone, Method::GET, "/v2/leader", "").await;
+    assert_eq!(
+        leader,
+        Answer { status: StatusCode::OK, body: json!({"leader": "marathon-operator"}) }
+    );
+    let abdicate = send(&alone, Method::DELETE, "/v2/leader", "").await;
+    assert_eq!(
+        abdicate,
+        Answer {
+            status: StatusCode::NOT_FOUND,
+            body: message("Leader election is off: this replica leads alone and cannot abdicate")
+        }
+    );
+}
