@@ -84,8 +84,10 @@ pub struct RunArgs {
     #[arg(long, env = "MARATHON_OPERATOR_TESTBED_SCRIPT")]
     pub testbed_script: Option<PathBuf>,
 
-    /// Apply the CRDs at start-up (always done on the local testbed).
-    #[arg(long, env = "INSTALL_CRDS")]
+    /// Server-side apply the CRDs at start-up, so a new version brings its schema changes
+    /// (Helm never upgrades a chart's crds/). On by default; always done on the local testbed.
+    /// Needs RBAC on exactly the two CRD names (the chart grants it).
+    #[arg(long, env = "INSTALL_CRDS", default_value_t = true, action = clap::ArgAction::Set)]
     pub install_crds: bool,
 
     /// Log format.
@@ -150,4 +152,25 @@ pub struct CrdgenArgs {
     /// Write crds/*.yaml and the chart's copies under this source tree instead of printing.
     #[arg(long)]
     pub write: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let argv = ["marathon-operator", "run"].iter().chain(args);
+        match Cli::try_parse_from(argv).map(|cli| cli.command) {
+            Ok(Command::Run(run)) => run,
+            other => panic!("not a run command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn crds_are_applied_at_start_unless_turned_off() {
+        assert!(run_args(&[]).install_crds);
+        assert!(run_args(&["--install-crds=true"]).install_crds);
+        assert!(!run_args(&["--install-crds=false"]).install_crds);
+        assert!(!run_args(&["--install-crds", "false"]).install_crds);
+    }
 }

@@ -17,13 +17,19 @@
 //! * [`crd`]: the resource types (`MarathonApp`, `HostVolume`). Imports nothing from this crate.
 //! * [`translate`]: pure Marathon spec -> Kubernetes objects. Depends on [`crd`] only;
 //!   no client, no `async`, no tokio. Same input, same bytes out.
-//! * [`controllers`]: reconcile resources with a `kube::Client`. Depends on [`crd`],
-//!   [`translate`] and [`metrics`]; never on [`marathon_api`].
-//! * [`marathon_api`]: the Marathon `/v2` REST facade. Depends on [`crd`], [`translate`]
-//!   and [`metrics`]; writes only `MarathonApp` resources, never workload objects.
+//! * [`marathon`]: Marathon's model, pure like `translate`: ids, validation, tasks and
+//!   counts, deployments, versions and the app JSON. Every door (status, API, CLI) computes
+//!   these facts here.
+//! * [`watch`]: the watch-fed caches every replica keeps, shared by the controllers (their
+//!   triggers) and the Marathon API (its reads).
+//! * [`controllers`]: reconcile resources with a `kube::Client`. Depends on the layers above
+//!   and [`metrics`]; never on [`marathon_api`].
+//! * [`marathon_api`]: the Marathon `/v2` REST facade. Reads the [`watch`] caches, writes only
+//!   `MarathonApp` resources, never workload objects.
 //! * [`cli`]: the migration commands (`convert`, `import`, `export`, `diff`). Depends on
-//!   [`crd`] and [`translate`]; like the facade it writes only `MarathonApp` resources.
-//! * [`admin`], [`metrics`], [`telemetry`], [`config`]: leaves.
+//!   [`crd`], [`translate`] and [`marathon`]; like the facade it writes only `MarathonApp`
+//!   resources.
+//! * [`admin`], [`metrics`], [`telemetry`], [`config`], [`events`]: leaves.
 //! * [`testbed`]: starts a local control plane for `run` when no cluster is configured.
 //! * `main.rs` wires everything and is the only place that spawns long-running tasks.
 

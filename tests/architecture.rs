@@ -1,5 +1,6 @@
-//! The dependency direction of `src/lib.rs`, checked by reading the sources: pure translation
-//! at the bottom, controllers and the Marathon API above it, `main` wiring them.
+//! The dependency direction of `src/lib.rs`, checked by reading the sources: pure layers (crd,
+//! translate, marathon) at the bottom, the shared watch caches above them, controllers, the
+//! Marathon API and the CLI above those (never importing each other), `main` wiring them.
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,8 @@ fn crd_depends_on_nothing_in_the_crate() {
         "crate::marathon_api",
         "crate::cli",
         "crate::metrics",
+        "crate::marathon",
+        "crate::watch",
     ];
     assert_none("crd", &others, "src/crd is the bottom layer");
     assert_none("crd", &["kube::Client", "tokio::"], "src/crd holds types, no client");
@@ -67,6 +70,35 @@ fn translation_is_pure() {
         "translate",
         &["kube::Client", "kube::Api", "kube::api::", "async fn", ".await", "tokio::"],
         "src/translate has no client, no async and no tokio",
+    );
+}
+
+#[test]
+fn the_marathon_model_is_pure() {
+    assert_none(
+        "marathon",
+        &[
+            "crate::controllers",
+            "crate::marathon_api",
+            "crate::cli",
+            "crate::metrics",
+            "crate::watch",
+        ],
+        "src/marathon depends only on src/crd and src/translate",
+    );
+    assert_none(
+        "marathon",
+        &["kube::Client", "kube::Api", "kube::api::", "async fn", ".await", "tokio::"],
+        "src/marathon has no client, no async and no tokio",
+    );
+}
+
+#[test]
+fn the_watch_caches_sit_below_their_readers() {
+    assert_none(
+        "watch",
+        &["crate::controllers", "crate::marathon_api", "crate::cli"],
+        "src/watch is read by controllers and the facade, never the other way round",
     );
 }
 
@@ -91,13 +123,17 @@ fn the_marathon_api_writes_no_workload_objects() {
     assert_none(
         "marathon_api",
         &[
-            "apps::v1::Deployment",
-            "apps::v1::StatefulSet",
-            "apps::v1::{",
+            "Api<Deployment",
+            "Api<StatefulSet",
+            "Api<Pod",
+            "Api<Service",
+            "Api<ControllerRevision",
+            "Api<PersistentVolume",
+            "Api<HorizontalPodAutoscaler",
+            "Api<Ingress",
             "autoscaling::v2",
-            "PersistentVolumeClaim",
         ],
-        "only controllers write workload objects",
+        "only controllers write workload objects (the facade reads them from the watch caches)",
     );
 }
 

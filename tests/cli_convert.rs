@@ -49,11 +49,11 @@ const INVALID: &[(&str, &str)] = &[
     ("inline.test_marathon_migrator.test_dcos_apps_are_skipped.app.json", NO_CMD),
     (
         "inline.test_marathon_migrator.test_docker_pull_config_secret.app.json",
-        "container.docker: missing field `image`",
+        "/container/docker: missing field `image`",
     ),
     (
         "inline.test_translate_basic.test_constraints.app.json",
-        "constraints[1][2]: invalid type: integer `2`, expected a string",
+        "/constraints(1)(2): invalid type: integer `2`, expected a string",
     ),
     ("inline.test_translate_basic.test_env_secret.app.json", NO_CMD),
     ("inline.test_translate_basic.test_image_should_be_present_somewhere.app.json", NO_CMD),
@@ -91,7 +91,7 @@ const INVALID: &[(&str, &str)] = &[
     ),
     (
         "inline.test_translate_service.test_warnings_invalid_protocol.app.json",
-        "portDefinitions[0].protocol",
+        "/portDefinitions(0)/protocol",
     ),
     (
         "inline.test_volumes_translation.test_host_path_volumes.app.json",

@@ -10,71 +10,18 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use kube::Client;
-use marathon_operator::marathon_api::{FacadeConfig, FacadeState, router};
-use marathon_operator::metrics::Metrics;
-use marathon_operator::watch::Watches;
 use support::TestNamespace;
+use support::facade::Facade;
 use support::operator::Operator;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// How long one deployment may take (passed to the clients).
 const DEPLOYMENT_TIMEOUT_SECS: u64 = 120;
 /// How long a whole client run may take before it is killed.
 const CLIENT_RUN_TIMEOUT: Duration = Duration::from_secs(900);
-
-/// The facade serving on a free loopback port; stopped when dropped.
-struct Facade {
-    addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Facade {
-    async fn start(client: &Client, namespace: &str, watches: Watches) -> Self {
-        watches.wait_until_ready().await;
-        let config = FacadeConfig::local(namespace);
-        let state = FacadeState::new(
-            client.clone(),
-            watches,
-            config,
-            Metrics::shared(),
-            CancellationToken::new(),
-        );
-        let app = router(state);
-
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind facade");
-        let addr = listener.local_addr().expect("facade address");
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-                .expect("facade server");
-        });
-        Self { addr, shutdown, task: Some(task) }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Facade {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
 
 /// Paths of the installed clients, as `scripts/clients` prints them (it installs what is
 /// missing, so the test also works without `scripts/test`; a failed install fails the test).

@@ -6,6 +6,8 @@
 
 pub mod app_json;
 pub mod deployments;
+pub mod events;
+pub mod groups;
 pub mod ids;
 pub mod labels;
 pub mod tasks;

@@ -4,7 +4,7 @@
 //! table is in `app_routes.rs`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use k8s_openapi::jiff::Timestamp;
@@ -14,7 +14,7 @@ use super::FacadeState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::ApiError;
-use super::query::Query;
+use super::query::{Query, RestPath};
 use super::read::valid;
 use super::tasks;
 use super::write::{Desired, Request, Written, merge, with_deployment_header};
@@ -91,7 +91,7 @@ pub(super) async fn list(
 
 pub(super) async fn get_path(
     State(state): State<FacadeState>,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
 ) -> Result<Response, ApiError> {
     let embed = Embed::parse(query.all("embed"));
@@ -299,7 +299,7 @@ fn updated_spec(
 pub(super) async fn put_path(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
@@ -361,7 +361,7 @@ async fn rollback(
 pub(super) async fn patch_path(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
@@ -470,7 +470,7 @@ async fn many(
 pub(super) async fn delete_path(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
 ) -> Result<Response, ApiError> {
     match AppPath::parse(&path) {
@@ -496,7 +496,7 @@ pub(super) async fn delete_path(
 pub(super) async fn post_path(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
     query: Query,
 ) -> Result<Response, ApiError> {
     // Marathon's `{id:.+}` resource takes every other path, without a POST method: 405.

@@ -1,7 +1,7 @@
 //! `/v2/deployments`: every rollout in progress as a Marathon deployment, and cancelling one.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -12,7 +12,7 @@ use super::apps::update;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::{Route, op};
-use super::query::Query;
+use super::query::{Query, RestPath};
 use super::read::valid;
 use super::write::Request;
 use crate::crd::{DeploymentStatus, MarathonAppSpec};
@@ -82,7 +82,7 @@ async fn list(State(state): State<FacadeState>) -> Json<Value> {
 async fn cancel(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(id): Path<String>,
+    RestPath(id): RestPath,
     query: Query,
 ) -> Result<Response, ApiError> {
     let app = state

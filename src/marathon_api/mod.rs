@@ -13,6 +13,9 @@ mod auth;
 mod body;
 mod deployments;
 pub mod error;
+mod events;
+mod group_writes;
+mod groups;
 mod info;
 mod layers;
 pub mod openapi;
@@ -30,6 +33,7 @@ use kube::Client;
 
 pub use auth::Credentials;
 pub use error::ApiError;
+pub use events::EventStream;
 
 use tokio_util::sync::CancellationToken;
 
@@ -97,6 +101,7 @@ struct Inner {
     config: FacadeConfig,
     metrics: Arc<Metrics>,
     events: Events,
+    stream: EventStream,
     /// Cancelled by `DELETE /v2/leader`: the leader gives up its lease (and, as Marathon's
     /// leader does, its process ends so a replica takes over).
     abdicate: CancellationToken,
@@ -111,11 +116,18 @@ impl FacadeState {
         abdicate: CancellationToken,
     ) -> Self {
         let events = Events::new(client.clone(), "marathon-api", Some(config.identity.clone()));
-        Self { inner: Arc::new(Inner { client, watches, config, metrics, events, abdicate }) }
+        let stream = EventStream::start(&watches);
+        let inner = Inner { client, watches, config, metrics, events, stream, abdicate };
+        Self { inner: Arc::new(inner) }
     }
 
     pub(crate) fn events(&self) -> &Events {
         &self.inner.events
+    }
+
+    /// The `/v2/events` bus of this facade.
+    pub fn event_stream(&self) -> &EventStream {
+        &self.inner.stream
     }
 
     pub(crate) fn abdicate(&self) -> &CancellationToken {
@@ -159,6 +171,8 @@ fn routes() -> Vec<openapi::Route> {
         tasks::routes(),
         deployments::routes(),
         queue::routes(),
+        events::routes(),
+        groups::routes(),
         openapi::routes(),
     ]
     .into_iter()

@@ -50,6 +50,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
     }
 }
 
+/// The rest of a path (`{*path}`, `{id}`), percent-decoded; an undecodable path is a 400 in
+/// Marathon's shape instead of axum's plain text.
+pub struct RestPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RestPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(path)| Self(path))
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! Marathon's launch delay does.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -16,6 +16,7 @@ use super::apps::update;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::{Route, op};
+use super::query::RestPath;
 use super::read::valid;
 use super::write::{Desired, Request};
 use crate::crd::MarathonApp;
@@ -86,7 +87,7 @@ async fn list(State(state): State<FacadeState>) -> Json<Value> {
 async fn reset_delay(
     State(state): State<FacadeState>,
     caller: Caller,
-    Path(path): Path<String>,
+    RestPath(path): RestPath,
 ) -> Result<Response, ApiError> {
     let Some(id) = path.strip_suffix("/delay").map(|id| canonical(id, "/")) else {
         return Err(ApiError::NotFound("URI not found".into()));

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod facade;
+pub mod helm;
 pub mod operator;
 
 use std::future::Future;

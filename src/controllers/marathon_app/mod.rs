@@ -85,11 +85,32 @@ pub fn error_policy(
     Action::requeue(delay)
 }
 
+/// How often an app whose new version waits for its dependencies looks at them again.
+const DEPENDENCY_POLL: Duration = Duration::from_secs(2);
+
+/// Marathon's dependency order: a new generation is not started (or rolled) while an app it
+/// depends on is not Available; an observed generation is never held back.
+fn dependencies_pending(app: &MarathonApp, ctx: &Context) -> Option<Vec<String>> {
+    let generation = app.meta().generation.unwrap_or_default();
+    let observed = app.status.as_ref().and_then(|s| s.observed_generation).unwrap_or_default();
+    if observed >= generation || app.spec.dependencies.as_ref().is_none_or(Vec::is_empty) {
+        return None;
+    }
+    let apps: Vec<MarathonApp> =
+        ctx.caches.apps.state().iter().filter_map(|g| g.0.as_ref().ok().cloned()).collect();
+    let waiting = crate::marathon::groups::unavailable_dependencies(app, &apps);
+    (!waiting.is_empty()).then_some(waiting)
+}
+
 fn key(guard: &DeserializeGuard<MarathonApp>) -> String {
     format!("{}/{}", guard.namespace().unwrap_or_default(), guard.name_any())
 }
 
 async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
+    if let Some(waiting) = dependencies_pending(app, ctx) {
+        info!(?waiting, "new version waits for its dependencies to be available");
+        return Ok(Action::requeue(DEPENDENCY_POLL));
+    }
     if let Some(version) = app.annotations().get(ANNOTATION_ROLLBACK_TO) {
         return rollback(app, version, ctx).await;
     }

@@ -108,6 +108,14 @@ func main() {
 	config.HTTPBasicAuthUser = *user
 	config.HTTPBasicPassword = *password
 	config.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	if *eventsMode {
+		if err := runEvents(config, *appID, *timeout); err != nil {
+			fmt.Printf("FAIL %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Println("ok   events passed")
+		return
+	}
 	client, err := marathon.NewClient(config)
 	if err != nil {
 		fmt.Printf("FAIL creating the client: %v\n", err)

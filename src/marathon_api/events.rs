@@ -1,0 +1,410 @@
+//! `GET /v2/events`: Marathon's event bus as Server-Sent Events. Every replica derives the
+//! events from its own watches (`crate::watch::Changes`), through the pure derivation in
+//! `crate::marathon::events`, and fans them out to its subscribers. Each subscriber has a
+//! bounded buffer; one that falls behind by a full buffer is disconnected (Marathon's
+//! `--event_stream_max_outstanding_messages`), so a slow reader never slows the others nor
+//! makes memory grow. `/v2/eventSubscriptions` answers as a Marathon without HTTP callbacks.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
+use serde_json::Value;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::{debug, info};
+
+use super::FacadeState;
+use super::error::ApiError;
+use super::openapi::{Route, op};
+use super::query::Query;
+use crate::crd::MarathonApp;
+use crate::marathon::events::{Event, TaskContext, app_events, stream_event, task_events};
+use crate::marathon::versions::format_version;
+use crate::translate::names::LABEL_APP;
+use crate::watch::{Caches, Watches};
+
+/// Marathon's default `--event_stream_max_outstanding_messages`.
+pub const DEFAULT_SUBSCRIBER_BUFFER: usize = 1024;
+/// How often an idle stream gets a keep-alive comment (marathon-lb gives up on a stream that
+/// sends less than a byte per 300 s; Jetty beats every 10 s).
+const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+pub fn routes() -> Vec<Route> {
+    let callbacks = |method| {
+        op(
+            method,
+            "/v2/eventSubscriptions",
+            "HTTP callback subscriptions (disabled)",
+            &[(404, "Callbacks are disabled")],
+        )
+        .query(&["callbackUrl"])
+    };
+    vec![
+        Route::new("/v2/events", get(stream)).serves(
+            op(
+                Method::GET,
+                "/v2/events",
+                "The event stream (Server-Sent Events)",
+                &[(200, "text/event-stream"), (405, "Accept is not text/event-stream")],
+            )
+            .query(&["event_type", "plan-format"]),
+        ),
+        Route::new(
+            "/v2/eventSubscriptions",
+            get(callbacks_disabled).post(callbacks_disabled).delete(callbacks_disabled),
+        )
+        .serves(callbacks(Method::GET))
+        .serves(callbacks(Method::POST))
+        .serves(callbacks(Method::DELETE)),
+    ]
+}
+
+/// The event bus of one facade: its subscribers and the task deriving events from watches.
+#[derive(Clone)]
+pub struct EventStream {
+    hub: Arc<Hub>,
+}
+
+struct Hub {
+    subscribers: Mutex<Vec<Subscriber>>,
+    next_id: AtomicU64,
+    buffer: AtomicUsize,
+    dropped: AtomicU64,
+    /// Stops the derivation task when the last handle goes.
+    _stop: DropGuard,
+}
+
+struct Subscriber {
+    id: u64,
+    remote: String,
+    /// Event types asked for; `None`: all.
+    filter: Option<HashSet<String>>,
+    sender: mpsc::Sender<Bytes>,
+}
+
+impl EventStream {
+    /// An event stream fed by `watches` (its derivation runs on the current tokio runtime;
+    /// without one, only events published directly are delivered).
+    pub fn start(watches: &Watches) -> Self {
+        let stop = CancellationToken::new();
+        let hub = Arc::new(Hub {
+            subscribers: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            buffer: AtomicUsize::new(DEFAULT_SUBSCRIBER_BUFFER),
+            dropped: AtomicU64::new(0),
+            _stop: stop.clone().drop_guard(),
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            for scope in &watches.scopes {
+                let ready = watches.clone();
+                runtime.spawn(derive(Arc::downgrade(&hub), scope.clone(), ready, stop.clone()));
+            }
+        }
+        Self { hub }
+    }
+
+    /// Sets how many events a subscriber may fall behind before it is disconnected.
+    pub fn set_subscriber_buffer(&self, events: usize) {
+        self.hub.buffer.store(events.max(1), Ordering::Relaxed);
+    }
+
+    /// Subscribers connected now.
+    pub fn subscribers(&self) -> usize {
+        lock(&self.hub.subscribers).len()
+    }
+
+    /// Subscribers disconnected for falling behind, since the start.
+    pub fn dropped(&self) -> u64 {
+        self.hub.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Delivers `event` to every subscriber that wants it, without waiting for any.
+    pub fn publish(&self, event: &Event) {
+        self.hub.publish(event.clone());
+    }
+
+    fn subscribe(&self, remote: String, filter: Option<HashSet<String>>) -> Subscription {
+        let (sender, receiver) = mpsc::channel(self.hub.buffer.load(Ordering::Relaxed));
+        let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.hub.subscribers).push(Subscriber { id, remote: remote.clone(), filter, sender });
+        self.hub.publish(stream_event(true, &remote, &now()));
+        Subscription { receiver, _detach: Detach { hub: Arc::downgrade(&self.hub), id, remote } }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn now() -> String {
+    format_version(Timestamp::now())
+}
+
+impl Hub {
+    /// Sends to every subscriber; a full buffer disconnects that subscriber, which is itself
+    /// an event (`event_stream_detached`) for the others.
+    fn publish(&self, event: Event) {
+        let mut pending = VecDeque::from([event]);
+        while let Some(event) = pending.pop_front() {
+            let frame = Bytes::from(event.frame());
+            let mut subscribers = lock(&self.subscribers);
+            subscribers.retain(|subscriber| {
+                if subscriber.filter.as_ref().is_some_and(|f| !f.contains(event.event_type)) {
+                    return true;
+                }
+                match subscriber.sender.try_send(frame.clone()) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        info!(remote = %subscriber.remote, "event subscriber fell behind; disconnected");
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                        pending.push_back(stream_event(false, &subscriber.remote, &now()));
+                        false
+                    }
+                    // Its connection is closing; `Detach` reports it.
+                    Err(mpsc::error::TrySendError::Closed(_)) => true,
+                }
+            });
+        }
+    }
+}
+
+/// One subscriber's end: its buffer, and the guard that reports its departure.
+struct Subscription {
+    receiver: mpsc::Receiver<Bytes>,
+    _detach: Detach,
+}
+
+struct Detach {
+    hub: Weak<Hub>,
+    id: u64,
+    remote: String,
+}
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        let Some(hub) = self.hub.upgrade() else { return };
+        let removed = {
+            let mut subscribers = lock(&hub.subscribers);
+            let before = subscribers.len();
+            subscribers.retain(|s| s.id != self.id);
+            subscribers.len() < before
+        };
+        // A subscriber the hub dropped was reported then.
+        if removed {
+            hub.publish(stream_event(false, &self.remote, &now()));
+        }
+    }
+}
+
+// ----- the HTTP side ---------------------------------------------------------------------------
+
+/// Marathon answers only clients that accept `text/event-stream`.
+fn accepts_event_stream(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|value| {
+        value.split(',').any(|range| {
+            range
+                .split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/event-stream"))
+        })
+    })
+}
+
+/// The client's address: the connection's peer when the server records it, else what a
+/// proxy in front says.
+fn remote_address(extensions: &Extensions, headers: &HeaderMap) -> String {
+    if let Some(ConnectInfo(addr)) = extensions.get::<ConnectInfo<SocketAddr>>() {
+        return addr.ip().to_string();
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned())
+}
+
+async fn stream(
+    State(state): State<FacadeState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    query: Query,
+) -> Result<Response, ApiError> {
+    if !accepts_event_stream(&headers) {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let types = query.all("event_type");
+    let filter = (!types.is_empty()).then(|| types.into_iter().map(str::to_owned).collect());
+    // `plan-format` (light/full) is accepted and ignored, as Marathon 1.8+ does.
+    let remote = remote_address(&extensions, &headers);
+    debug!(%remote, "event stream attached");
+    let subscription = state.event_stream().subscribe(remote, filter);
+    let mut keep_alive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let body = futures::stream::unfold((subscription, keep_alive), |(mut sub, mut tick)| async {
+        let chunk = tokio::select! {
+            frame = sub.receiver.recv() => frame?,
+            _ = tick.tick() => Bytes::from_static(b":\r\n"),
+        };
+        Some((Ok::<_, Infallible>(chunk), (sub, tick)))
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    let headers = response.headers_mut();
+    headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream;charset=UTF-8"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Ok(response)
+}
+
+/// Marathon without the HTTP callback subscriber answers every `/v2/eventSubscriptions` call
+/// this way.
+async fn callbacks_disabled() -> Response {
+    let message = "http event callback system is not running on this Marathon instance. \
+                   Please re-start this instance with \"--event_subscriber http_callback\".";
+    (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({ "message": message }))).into_response()
+}
+
+// ----- deriving events from the watches ------------------------------------------------------
+
+type Key = (String, String);
+
+fn key_of<K: kube::Resource>(object: &K) -> Key {
+    (object.namespace().unwrap_or_default(), object.name_any())
+}
+
+/// What the derivation remembers: the objects as last seen (events are differences).
+#[derive(Default)]
+struct Seen {
+    apps: HashMap<Key, Arc<MarathonApp>>,
+    pods: HashMap<Key, Arc<Pod>>,
+    /// App id and first health check by app name, kept after the app is deleted until its
+    /// last pod is gone (pods outlive their app briefly).
+    ids: HashMap<Key, (String, Option<Value>)>,
+}
+
+impl Seen {
+    fn of(caches: &Caches) -> Self {
+        let mut seen = Self::default();
+        for entry in caches.apps.state() {
+            if let Ok(app) = &entry.0 {
+                seen.remember_app(app.clone());
+            }
+        }
+        for pod in caches.pods.state() {
+            seen.pods.insert(key_of(pod.as_ref()), pod);
+        }
+        seen
+    }
+
+    fn remember_app(&mut self, app: MarathonApp) {
+        let key = key_of(&app);
+        let check = app
+            .spec
+            .health_checks
+            .as_ref()
+            .and_then(|checks| checks.first())
+            .and_then(|c| serde_json::to_value(c).ok());
+        self.ids.insert(key.clone(), (app.spec.id.clone(), check));
+        self.apps.insert(key, Arc::new(app));
+    }
+
+    fn app_changed(&mut self, caches: &Caches, app: &MarathonApp) -> Vec<Event> {
+        let key = key_of(app);
+        let exists = caches.apps.get(&ObjectRef::new(&key.1).within(&key.0)).is_some();
+        let old = self.apps.get(&key).cloned();
+        if exists {
+            if old.as_ref().is_some_and(|o| o.resource_version() == app.resource_version()) {
+                return Vec::new();
+            }
+            self.remember_app(app.clone());
+            app_events(old.as_deref(), Some(app), &now())
+        } else {
+            self.apps.remove(&key);
+            old.map(|old| app_events(Some(&old), None, &now())).unwrap_or_default()
+        }
+    }
+
+    fn pod_changed(&mut self, caches: &Caches, pod: Arc<Pod>) -> Vec<Event> {
+        let key = key_of(pod.as_ref());
+        let exists = caches.pods.get(&ObjectRef::new(&key.1).within(&key.0)).is_some();
+        let old = if exists {
+            let old = self.pods.insert(key.clone(), pod.clone());
+            if old.as_ref().is_some_and(|o| o.resource_version() == pod.resource_version()) {
+                return Vec::new();
+            }
+            old
+        } else {
+            self.pods.remove(&key)
+        };
+        let Some(app) = pod.labels().get(LABEL_APP).cloned() else { return Vec::new() };
+        let app_key = (key.0.clone(), app);
+        let Some((id, check)) = self.ids.get(&app_key).cloned() else { return Vec::new() };
+        let context = TaskContext { app_id: &id, health_check: check.as_ref() };
+        let new = exists.then_some(pod.as_ref());
+        let events = task_events(&context, old.as_deref(), new, &now());
+        if !exists && !self.apps.contains_key(&app_key) {
+            self.forget_if_no_pods(&app_key);
+        }
+        events
+    }
+
+    fn forget_if_no_pods(&mut self, app_key: &Key) {
+        let has_pods = self.pods.values().any(|p| {
+            p.namespace().as_deref() == Some(app_key.0.as_str())
+                && p.labels().get(LABEL_APP) == Some(&app_key.1)
+        });
+        if !has_pods {
+            self.ids.remove(app_key);
+        }
+    }
+}
+
+/// Follows one scope's changes until `stop`, publishing what each change means.
+async fn derive(hub: Weak<Hub>, caches: Caches, watches: Watches, stop: CancellationToken) {
+    let mut apps = caches.changes.apps.subscribe();
+    let mut pods = caches.changes.pods.subscribe();
+    tokio::select! {
+        () = watches.wait_until_ready() => {},
+        () = stop.cancelled() => return,
+    }
+    let mut seen = Seen::of(&caches);
+    loop {
+        let events = tokio::select! {
+            () = stop.cancelled() => return,
+            change = apps.recv() => match change {
+                Ok(entry) => match &entry.0 {
+                    Ok(app) => seen.app_changed(&caches, app),
+                    Err(_) => Vec::new(),
+                },
+                Err(RecvError::Lagged(_)) => { seen = Seen::of(&caches); Vec::new() }
+                Err(RecvError::Closed) => return,
+            },
+            change = pods.recv() => match change {
+                Ok(pod) => seen.pod_changed(&caches, pod),
+                Err(RecvError::Lagged(_)) => { seen = Seen::of(&caches); Vec::new() }
+                Err(RecvError::Closed) => return,
+            },
+        };
+        let Some(hub) = hub.upgrade() else { return };
+        for event in events {
+            hub.publish(event);
+        }
+        drop(hub);
+        // Lets the subscribers' connections drain their buffers between bursts.
+        tokio::task::yield_now().await;
+    }
+}

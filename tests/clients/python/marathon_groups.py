@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Drives a group through the real `marathon` client (PyPI 0.13.0) while following the event
+stream: create a group of two apps where one depends on the other (the dependent must start
+after its dependency runs), list the tree, scale it by 2, update it without one app (gone),
+delete it; `event_stream()` must show the deployments and task updates of those steps in order.
+
+    python marathon_groups.py --url http://127.0.0.1:8080 [--group /marathon-clients/groups]
+"""
+
+import argparse
+import collections
+import collections.abc
+import queue
+import sys
+import threading
+import time
+import traceback
+
+# marathon 0.13.0 still uses the aliases removed from `collections` in Python 3.10.
+for _name in ("Iterable", "Mapping", "MutableMapping", "Sequence"):
+    if not hasattr(collections, _name):
+        setattr(collections, _name, getattr(collections.abc, _name))
+
+from marathon import MarathonApp, MarathonClient  # noqa: E402  (after the shim on purpose)
+from marathon.exceptions import MarathonError, NotFoundError  # noqa: E402
+from marathon.models.container import MarathonContainer, MarathonDockerContainer  # noqa: E402
+from marathon.models.group import MarathonGroup  # noqa: E402
+
+IMAGE = "docker.io/library/nginx:1.25-alpine"
+
+
+class GroupFailure(Exception):
+    """A wrong answer or a missing, misordered event."""
+
+
+def expect(condition, message):
+    if not condition:
+        raise GroupFailure(message)
+
+
+def step(name, detail=""):
+    print(f"ok   {name}{': ' + detail if detail else ''}", flush=True)
+
+
+def follow(client, events, errors):
+    try:
+        for event in client.event_stream():
+            events.put(event)
+    except Exception as e:  # the stream ended or an event did not parse: the check fails
+        errors.put(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+
+
+def app(app_id, dependencies=None):
+    return MarathonApp(
+        id=app_id, instances=1, cpus=0.01, mem=16, cmd="sleep 100000", dependencies=dependencies,
+        container=MarathonContainer(type="DOCKER", docker=MarathonDockerContainer(image=IMAGE)),
+    )
+
+
+class GroupCheck:
+    def __init__(self, client, events, errors, group, timeout):
+        self.client, self.events, self.errors = client, events, errors
+        self.group, self.timeout = group, timeout
+        self.db, self.web = f"{group}/db", f"{group}/web"
+
+    def await_event(self, what, match):
+        """Reads events until `match` accepts one (so events must come in the awaited order)."""
+        deadline = time.monotonic() + self.timeout
+        seen = []
+        while time.monotonic() < deadline:
+            if not self.errors.empty():
+                raise GroupFailure(f"the event stream failed: {self.errors.get()}")
+            try:
+                event = self.events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            seen.append(event.event_type)
+            if match(event):
+                step(f"event {what}")
+                return event
+        raise GroupFailure(f"no {what} within {self.timeout}s; seen {seen[-30:]}")
+
+    def success_of(self, result):
+        deployment = result["deploymentId"]
+        return lambda e: e.event_type == "deployment_success" and e.id == deployment
+
+    def terminated(self, app_id):
+        return lambda e: e.event_type == "app_terminated_event" and e.app_id == app_id
+
+    def wait_running(self, app_id, instances):
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            current = self.client.get_app(app_id)
+            running = [t for t in current.tasks if t.state == "TASK_RUNNING"]
+            if current.instances == instances and len(running) == instances:
+                return current
+            time.sleep(0.5)  # poll interval; the exit condition is the server's state
+        raise GroupFailure(f"{app_id} did not run {instances} tasks within {self.timeout}s")
+
+    def run(self):
+        self.await_event("event_stream_attached", lambda e: e.event_type == "event_stream_attached")
+        group = MarathonGroup(id=self.group, apps=[app("db"), app("web", dependencies=["db"])])
+        created = self.client.create_group(group)
+        self.await_event("api_post_event (db first)", lambda e: e.event_type == "api_post_event"
+                         and e.app_definition["id"] == self.db)
+        self.await_event("status_update_event db TASK_RUNNING", lambda e: e.event_type
+                         == "status_update_event" and e.app_id == self.db
+                         and e.task_status == "TASK_RUNNING")
+        self.await_event("status_update_event web TASK_RUNNING", lambda e: e.event_type
+                         == "status_update_event" and e.app_id == self.web
+                         and e.task_status == "TASK_RUNNING")
+        self.await_event("deployment_success (create)", self.success_of(created))
+        db, web = self.wait_running(self.db, 1), self.wait_running(self.web, 1)
+        expect(min(t.staged_at for t in web.tasks) >= max(t.started_at for t in db.tasks),
+               "web was staged before db ran")
+        step("create_group", "web started after db ran")
+
+        tree = self.client.list_groups()
+        mine = [g for g in tree if self.group.startswith(g.id)]
+        expect(mine, f"list_groups lacks {self.group}: {[g.id for g in tree]}")
+        fetched = self.client.get_group(self.group)
+        expect(sorted(a.id for a in fetched.apps) == [self.db, self.web],
+               f"get_group apps {[a.id for a in fetched.apps]}")
+        step("list_groups and get_group", f"{len(fetched.apps)} apps")
+
+        scaled = self.client.scale_group(self.group, 2)
+        self.await_event("deployment_success (scale)", self.success_of(scaled))
+        self.wait_running(self.db, 2)
+        self.wait_running(self.web, 2)
+        step("scale_group by 2")
+
+        updated = self.client.update_group(self.group, MarathonGroup(apps=[app("db")]), force=True)
+        self.await_event("app_terminated_event web", self.terminated(self.web))
+        self.await_event("deployment_success (update)", self.success_of(updated))
+        try:
+            self.client.get_app(self.web)
+            raise GroupFailure(f"{self.web} still exists after the update left it out")
+        except NotFoundError:
+            step("update_group without web", "web is gone")
+
+        deleted = self.client.delete_group(self.group, force=True)
+        self.await_event("app_terminated_event db", self.terminated(self.db))
+        self.await_event("deployment_success (delete)", self.success_of(deleted))
+        step("delete_group")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--group", default="/marathon-clients/groups")
+    parser.add_argument("--timeout", type=float, default=180.0)
+    args = parser.parse_args()
+    client = MarathonClient(args.url, timeout=10)
+    events, errors = queue.Queue(), queue.Queue()
+    threading.Thread(target=follow, args=(client, events, errors), daemon=True).start()
+    try:
+        GroupCheck(client, events, errors, args.group, args.timeout).run()
+    except (GroupFailure, MarathonError, TypeError, ValueError, KeyError, AttributeError) as e:
+        print(f"FAIL {type(e).__name__}: {e}", flush=True)
+        traceback.print_exc(file=sys.stdout)
+        return 1
+    print("ok   groups passed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
