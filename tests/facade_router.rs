@@ -952,6 +952,37 @@ async fn conflicts_and_unknown_versions_with_the_controllers() {
             "{method} {uri}"
         );
     }
+    // Several apps at once: one refused app refuses the whole request, and nothing is created.
+    let batches = [
+        (
+            json!([{"id": "/fresh", "cmd": "x"}, {"id": "/stuck", "instances": 2}]),
+            StatusCode::CONFLICT,
+            locked.clone(),
+        ),
+        (
+            json!([{"id": "/fresh", "cmd": "x"}, {"id": "/a-b", "cmd": "x"}]),
+            StatusCode::CONFLICT,
+            message(&collision),
+        ),
+        (
+            json!([{"id": "/fresh", "cmd": "x"}, {"id": "/x/y", "cmd": "x"}, {"id": "/x-y", "cmd": "x"}]),
+            StatusCode::CONFLICT,
+            message(
+                "App /x-y cannot be stored: its resource name x-y is also derived by app /x/y of the same request (two ids derive the same name)",
+            ),
+        ),
+        (
+            json!([{"id": "/fresh", "cmd": "x"}, {"id": "/broken", "cmd": "x", "mem": -1}]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            not_valid("/mem", &["-1 is less than the minimum of 0.0"]),
+        ),
+    ];
+    for (batch, status, body) in batches {
+        let answer = send(&router, Method::PUT, "/v2/apps", batch.to_string()).await;
+        assert_eq!(answer, Answer { status, body }, "PUT /v2/apps {batch}");
+        let fresh = send(&router, Method::GET, "/v2/apps/fresh", "").await;
+        assert_eq!(fresh.status, StatusCode::NOT_FOUND, "{batch} created /fresh");
+    }
     // Invalid changes of an existing app are refused and change nothing either.
     let answer =
         send(&router, Method::PUT, "/v2/apps/stuck?force=true", r#"{"instances": -1}"#).await;
@@ -1120,4 +1151,42 @@ async fn a_follower_names_the_leader() {
         Answer { status: StatusCode::NOT_FOUND, body: message("This replica is not the leader") }
     );
     driver.abort();
+}
+
+/// With leader election on, `/v2/leader` and `/v2/info` read the Lease: an unreachable API
+/// server is Marathon's 503, and a replica without the Lease cannot abdicate.
+#[tokio::test]
+async fn leader_reads_against_an_unreachable_cluster_are_503() {
+    let lease = marathon_operator::marathon_api::LeaseRef {
+        namespace: OFFLINE_NAMESPACE.into(),
+        name: "marathon-operator".into(),
+    };
+    let config = FacadeConfig { lease: Some(lease), ..offline_config() };
+    let router = router(undriven_state(unreachable_client(), config));
+    let unavailable = Answer {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        body: message(
+            "reading the leader lease: the Kubernetes API is unavailable: ServiceError: client error (Connect)",
+        ),
+    };
+    for (method, uri) in
+        [(Method::GET, "/v2/leader"), (Method::GET, "/v2/info"), (Method::DELETE, "/v2/leader")]
+    {
+        assert_eq!(send(&router, method.clone(), uri, "").await, unavailable, "{method} {uri}");
+    }
+    // Without election this replica leads alone and cannot abdicate (nobody would take over).
+    let alone = offline_router();
+    let leader = send(&alone, Method::GET, "/v2/leader", "").await;
+    assert_eq!(
+        leader,
+        Answer { status: StatusCode::OK, body: json!({"leader": "marathon-operator"}) }
+    );
+    let abdicate = send(&alone, Method::DELETE, "/v2/leader", "").await;
+    assert_eq!(
+        abdicate,
+        Answer {
+            status: StatusCode::NOT_FOUND,
+            body: message("Leader election is off: this replica leads alone and cannot abdicate")
+        }
+    );
 }

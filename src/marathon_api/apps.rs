@@ -222,6 +222,18 @@ pub(super) async fn create_app(
     Ok(with_deployment_header(&written.deployment_id, response))
 }
 
+/// Two new apps of one request deriving the same resource name would overwrite each other.
+fn refuse_collision_within(seen: &mut Vec<(String, String)>, id: &str) -> Result<(), ApiError> {
+    let name = crate::translate::names::app_name(id);
+    if let Some((other, _)) = seen.iter().find(|(other, taken)| *taken == name && other != id) {
+        return Err(ApiError::Conflict(format!(
+            "App {id} cannot be stored: its resource name {name} is also derived by app {other} of the same request (two ids derive the same name)"
+        )));
+    }
+    seen.push((id.to_owned(), name));
+    Ok(())
+}
+
 /// Two ids deriving the same resource name (`/a/b` and `/a-b`) would overwrite each other.
 fn refuse_name_collision(state: &FacadeState, id: &str) -> Result<(), ApiError> {
     let namespace = state.namespace_for(id)?;
@@ -393,8 +405,10 @@ async fn many(
     let Value::Array(items) = body else {
         return Err(Invalid::Shape(vec![Violation::new("/", "error.expected.jsarray")]).into());
     };
-    // Check everything first: a refused request changes nothing.
+    // Check everything first (validity, locks, names): a refused request changes nothing.
+    let force = query.flag("force", false);
     let mut planned = Vec::with_capacity(items.len());
+    let mut new_names: Vec<(String, String)> = Vec::new();
     for item in items {
         let id = item.get("id").and_then(Value::as_str).map(|id| canonical(id, "/"));
         let Some(id) = id else {
@@ -409,16 +423,20 @@ async fn many(
                     .cloned()
                     .ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
                 updated_spec(&app, &body, query.flag("partialUpdate", true))?;
+                if !force && let Some(running) = current_deployment(&app) {
+                    return Err(ApiError::Locked(vec![running.id]));
+                }
                 planned.push((id, body, true));
             }
             None if creates => {
                 check_app(body.clone())?;
+                refuse_name_collision(state, &id)?;
+                refuse_collision_within(&mut new_names, &id)?;
                 planned.push((id, body, false));
             }
             None => return Err(ApiError::NotFound(format!("App '{id}' does not exist"))),
         }
     }
-    let force = query.flag("force", false);
     let mut last: Option<Written> = None;
     for (id, body, exists) in planned {
         if exists {

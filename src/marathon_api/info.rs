@@ -133,9 +133,14 @@ async fn leader(State(state): State<FacadeState>) -> Result<Json<Value>, ApiErro
 
 /// The leader gives up: its controllers stop, its lease runs out and another replica leads.
 async fn abdicate(State(state): State<FacadeState>) -> Result<Json<Value>, ApiError> {
+    if state.config().lease.is_none() {
+        // GET /v2/leader names this replica, so "not the leader" would be a contradiction.
+        return Err(ApiError::NotFound(
+            "Leader election is off: this replica leads alone and cannot abdicate".into(),
+        ));
+    }
     let leader = holder(&state).await?;
-    if state.config().lease.is_none() || leader.as_deref() != Some(state.config().identity.as_str())
-    {
+    if leader.as_deref() != Some(state.config().identity.as_str()) {
         return Err(ApiError::NotFound("This replica is not the leader".into()));
     }
     state.abdicate().cancel();
