@@ -42,6 +42,8 @@ pub enum Error {
     Blocked(String),
     #[error("the object has no {0}")]
     MissingField(&'static str),
+    #[error("failed to serialize the {0}")]
+    Serialize(&'static str, #[source] serde_json::Error),
 }
 
 impl Error {
@@ -60,6 +62,7 @@ impl Error {
             Error::Finalizer(_) => "FinalizerFailed",
             Error::Blocked(_) => "Blocked",
             Error::MissingField(_) => "MissingField",
+            Error::Serialize(..) => "SerializationFailed",
         }
     }
 

@@ -51,7 +51,7 @@ pub async fn reconcile(volume: Arc<HostVolume>, ctx: Arc<Context>) -> Result<Act
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
     if result.is_ok() {
-        ctx.backoff.reset(&key);
+        ctx.volume_backoff.reset(&key);
     }
     result
 }
@@ -62,7 +62,7 @@ pub fn error_policy(volume: Arc<HostVolume>, error: &Error, ctx: Arc<Context>) -
         return Action::await_change();
     }
     let key = format!("{}/{}", volume.namespace().unwrap_or_default(), volume.name_any());
-    let delay = ctx.backoff.next_delay(&key);
+    let delay = ctx.volume_backoff.next_delay(&key);
     warn!(error = %error.chain(), retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }

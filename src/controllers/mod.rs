@@ -9,6 +9,7 @@ pub mod error;
 pub mod host_volume;
 pub mod leader;
 pub mod marathon_app;
+pub mod memory;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,7 @@ use crate::metrics::Metrics;
 use crate::translate::TranslateOptions;
 use crate::watch::{Caches, Watches, api};
 use backoff::Backoff;
+pub use memory::AppMemory;
 
 /// The single field manager of every server-side apply the operator makes.
 pub const FIELD_MANAGER: &str = "marathon-operator";
@@ -46,6 +48,9 @@ pub struct ControllerConfig {
     pub translate: TranslateOptions,
     /// Names this replica in Events.
     pub instance: Option<String>,
+    /// While a rollout runs, an app's status is written at most this often (its end and
+    /// steady-state changes are written at once).
+    pub status_interval: Duration,
 }
 
 impl Default for ControllerConfig {
@@ -55,6 +60,7 @@ impl Default for ControllerConfig {
             concurrency: 16,
             translate: TranslateOptions::default(),
             instance: None,
+            status_interval: Duration::from_secs(5),
         }
     }
 }
@@ -65,17 +71,27 @@ pub struct Context {
     pub config: ControllerConfig,
     pub metrics: Arc<Metrics>,
     events: Events,
-    backoff: Backoff,
     caches: Caches,
     children: cache::ChildCaches,
-    applied: cache::AppliedMemory,
-    /// The versions last recorded per app uid, with the fingerprint of the spec they are for.
-    versions: std::sync::Mutex<
-        std::collections::HashMap<String, (u64, crate::marathon::versions::Versions)>,
-    >,
+    /// Per-app tables, shared by every scope and released when an app is deleted.
+    memory: Arc<memory::AppMemory>,
+    /// Failure counts of HostVolumes.
+    volume_backoff: Backoff,
 }
 
 impl Context {
+    /// Releases what is remembered about apps of this scope that no longer exist.
+    fn forget_deleted_apps(&self) {
+        let scope = self.caches.namespace.as_deref();
+        let apps = &self.caches.apps;
+        self.memory.retain(&|key| {
+            let Some((namespace, name)) = key.split_once('/') else { return false };
+            let in_scope = scope.is_none_or(|scope| scope == namespace);
+            !in_scope || apps.get(&ObjectRef::new(name).within(namespace)).is_some()
+        });
+        self.memory.report(&self.metrics);
+    }
+
     /// The app's pods (trimmed; from the watch-fed cache).
     pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<k8s_openapi::api::core::v1::Pod> {
         self.caches.pods_of(namespace, app_name).into_iter().map(|p| (*p).clone()).collect()
@@ -131,8 +147,19 @@ pub async fn run(
 ) {
     watches.wait_until_ready().await;
     info!("controller caches synced");
+    let memory = Arc::new(memory::AppMemory::new(config.status_interval));
     let scopes = watches.scopes.into_iter().map(|caches| {
-        run_scope(client.clone(), caches, config.clone(), metrics.clone(), shutdown.clone())
+        let ctx = Arc::new(Context {
+            client: client.clone(),
+            events: Events::new(client.clone(), "marathon-operator", config.instance.clone()),
+            metrics: metrics.clone(),
+            children: cache::ChildCaches::of(&caches),
+            memory: memory.clone(),
+            volume_backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
+            config: config.clone(),
+            caches,
+        });
+        run_scope(ctx, shutdown.clone())
     });
     let all = futures::future::join_all(scopes);
     ready();
@@ -141,31 +168,14 @@ pub async fn run(
 
 /// The controllers of one scope: MarathonApps (triggered by their children, pods and
 /// HostVolumes) and HostVolumes, plus the after-deletion hook.
-async fn run_scope(
-    client: Client,
-    caches: Caches,
-    config: ControllerConfig,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-) {
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        events: Events::new(client.clone(), "marathon-operator", config.instance.clone()),
-        backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
-        metrics,
-        children: cache::ChildCaches::of(&caches),
-        applied: cache::AppliedMemory::default(),
-        versions: Default::default(),
-        config: config.clone(),
-        caches: caches.clone(),
-    });
-    let apps = app_controller(&caches, &config, &shutdown)
+async fn run_scope(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let apps = app_controller(&ctx.caches, &ctx.config, &shutdown)
         .run(marathon_app::reconcile, marathon_app::error_policy, ctx.clone())
         .for_each(log_result);
-    let volumes = volume_controller(&client, &caches, &config, &shutdown)
+    let volumes = volume_controller(&ctx.client, &ctx.caches, &ctx.config, &shutdown)
         .run(host_volume::reconcile, host_volume::error_policy, ctx.clone())
         .for_each(log_result);
-    let deletions = after_deletions(&caches, ctx, shutdown);
+    let deletions = after_deletions(ctx, shutdown);
     // Both controllers stop on `shutdown` (graceful_shutdown_on), letting reconciles finish.
     tokio::join!(apps, volumes, deletions);
 }
@@ -234,16 +244,27 @@ fn volume_controller(
     .graceful_shutdown_on(shutdown.clone().cancelled_owned())
 }
 
-/// Runs the after-deletion hook of every app the watch sees deleted.
-async fn after_deletions(caches: &Caches, ctx: Arc<Context>, shutdown: CancellationToken) {
-    let mut deleted = changes(&caches.changes.deleted_apps).boxed();
+/// How often the per-app tables are checked against the apps that exist, for deletions the
+/// lossy change stream skipped.
+const SWEEP: Duration = Duration::from_secs(60);
+
+/// Runs the after-deletion hook of every app the watch sees deleted, and releases what the
+/// controller remembered about it.
+async fn after_deletions(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let mut deleted = changes(&ctx.caches.changes.deleted_apps).boxed();
+    let mut sweep = tokio::time::interval(SWEEP);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = sweep.tick() => ctx.forget_deleted_apps(),
             app = deleted.next() => match app {
-                Some(app) => if let Err(error) = marathon_app::deleted(&app, &ctx).await {
-                    warn!(error = %error.chain(), "after deleting an app");
-                },
+                Some(app) => {
+                    ctx.memory.forget(&memory::key_of(app.as_ref()));
+                    ctx.memory.report(&ctx.metrics);
+                    if let Err(error) = marathon_app::deleted(&app, &ctx).await {
+                        warn!(error = %error.chain(), "after deleting an app");
+                    }
+                }
                 None => return,
             },
         }

@@ -30,6 +30,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
 pub use index::AppIndex;
+pub use trim::ANNOTATION_APPLIED;
 
 use crate::crd::{HostVolume, MarathonApp};
 use crate::translate::names;
@@ -96,6 +97,10 @@ impl Default for Changes {
 #[derive(Clone)]
 pub struct Watches {
     pub scopes: Vec<Caches>,
+    /// Turns true once every cache has its first complete list. Only the driver waits on the
+    /// stores themselves: a store's readiness wakes a single waiter (kube-runtime's
+    /// `DelayedInit` keeps one waker), so everyone else waits here.
+    ready: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Watches {
@@ -114,13 +119,23 @@ impl Watches {
             caches.push(scope);
             drivers.push(driver);
         }
+        let (ready_tx, ready) = tokio::sync::watch::channel(false);
+        let scopes = caches.clone();
+        let announce = async move {
+            futures::future::join_all(scopes.iter().map(Caches::wait_until_ready)).await;
+            let _ = ready_tx.send(true);
+        }
+        .boxed();
+        drivers.push(announce);
         let drive = futures::future::join_all(drivers).map(|_| ()).boxed();
-        (Self { scopes: caches }, drive)
+        (Self { scopes: caches, ready }, drive)
     }
 
-    /// Resolves once every cache has its first complete list.
+    /// Resolves once every cache has its first complete list (never, if the driver is not
+    /// running).
     pub async fn wait_until_ready(&self) {
-        futures::future::join_all(self.scopes.iter().map(Caches::wait_until_ready)).await;
+        let mut ready = self.ready.clone();
+        let _ = ready.wait_for(|ready| *ready).await;
     }
 
     /// The caches of `namespace`, when it is watched.
@@ -204,7 +219,7 @@ impl Caches {
         (caches, drive)
     }
 
-    pub async fn wait_until_ready(&self) {
+    async fn wait_until_ready(&self) {
         let _ = futures::join!(
             self.apps.wait_until_ready(),
             self.pods.wait_until_ready(),
