@@ -154,7 +154,8 @@ impl OperatorProcess {
     async fn requests_by_verb(&self) -> BTreeMap<String, f64> {
         let text = self.metrics().await;
         let mut verbs = BTreeMap::new();
-        for line in text.lines().filter(|l| l.starts_with("marathon_operator_kube_requests_total{")) {
+        for line in text.lines().filter(|l| l.starts_with("marathon_operator_kube_requests_total{"))
+        {
             let verb = line.split("verb=\"").nth(1).and_then(|r| r.split('"').next());
             let value = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
             if let (Some(verb), Some(value)) = (verb, value) {
@@ -180,7 +181,8 @@ impl OperatorProcess {
     fn cpu_seconds(&self) -> Option<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
         let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
-        let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
         Some(ticks / 100.0)
     }
 

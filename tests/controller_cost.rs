@@ -101,8 +101,10 @@ async fn new_apps_cost_a_plain_clients_writes_plus_one_and_a_restart_costs_none(
     let (_client, ns, apps) = setup("cost").await;
     // A rollout shorter than the interval gets one status write (its end); pods of this test
     // come up in seconds, the interval leaves room for a slow machine.
-    let config =
-        ControllerConfig { status_interval: Duration::from_secs(30), ..ControllerConfig::default() };
+    let config = ControllerConfig {
+        status_interval: Duration::from_secs(30),
+        ..ControllerConfig::default()
+    };
     let operator = Operator::counted(ns.name(), config.clone()).await;
     operator.watches.wait_until_ready().await;
     let before = operator.metrics.kube.snapshot();
@@ -121,9 +123,10 @@ async fn new_apps_cost_a_plain_clients_writes_plus_one_and_a_restart_costs_none(
         "{} writes for {APPS} apps, budget {budget}: {spent}",
         spent.writes()
     );
-    let listed_versions = spent.0.iter().any(|(l, n)| {
-        l.resource == "controllerrevisions" && l.verb == "list" && *n > 0
-    });
+    let listed_versions = spent
+        .0
+        .iter()
+        .any(|(l, n)| l.resource == "controllerrevisions" && l.verb == "list" && *n > 0);
     assert!(!listed_versions, "versions come from the watch, not a LIST: {spent}");
     operator.stop().await;
 

@@ -152,7 +152,8 @@ impl AppliedMemory {
         desired: u64,
         cached_marker: Option<&str>,
     ) -> Known {
-        let entry = self.apps.with(|apps| apps.get(app).and_then(|c| c.get(&child(kind, name))).cloned());
+        let entry =
+            self.apps.with(|apps| apps.get(app).and_then(|c| c.get(&child(kind, name))).cloned());
         let Some(applied) = entry.filter(|a| a.desired == desired) else { return Known::Unknown };
         match cached_marker {
             Some(marker) if marker == applied.marker => Known::Unchanged,
@@ -181,7 +182,14 @@ impl AppliedMemory {
         self.apps.with(|apps| apps.get(app).is_some_and(|c| c.contains_key(&child(kind, name))))
     }
 
-    pub fn remember(&self, app: &str, kind: &str, name: &str, desired: u64, marker: Option<String>) {
+    pub fn remember(
+        &self,
+        app: &str,
+        kind: &str,
+        name: &str,
+        desired: u64,
+        marker: Option<String>,
+    ) {
         self.apps.with(|apps| match marker {
             Some(marker) => {
                 let children = apps.entry(app.to_owned()).or_default();

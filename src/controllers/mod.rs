@@ -15,10 +15,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams};
+use kube::core::PartialObjectMeta;
+use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
@@ -97,13 +100,14 @@ impl Context {
         self.caches.pods_of(namespace, app_name).into_iter().map(|p| (*p).clone()).collect()
     }
 
+    /// The readable HostVolumes of `namespace`.
     pub fn host_volumes_in(&self, namespace: &str) -> Vec<HostVolume> {
         self.caches
             .host_volumes
             .state()
             .into_iter()
             .filter(|v| v.namespace().as_deref() == Some(namespace))
-            .map(|v| (*v).clone())
+            .filter_map(|v| v.0.as_ref().ok().cloned())
             .collect()
     }
 }
@@ -184,7 +188,7 @@ fn app_controller(
     caches: &Caches,
     config: &ControllerConfig,
     shutdown: &CancellationToken,
-) -> Controller<kube::core::error_boundary::DeserializeGuard<MarathonApp>> {
+) -> Controller<DeserializeGuard<MarathonApp>> {
     let store = caches.apps.clone();
     let changed = &caches.changes;
     Controller::for_shared_stream(changes(&changed.apps), store.clone())
@@ -202,15 +206,18 @@ fn app_controller(
         .owns_shared_stream(changes(&changed.ingresses))
         .watches_shared_stream(changes(&changed.pods), |pod| marathon_app::app_of_pod(&pod))
         // A HostVolume appearing or changing can change how the apps of its namespace mount it.
-        .watches_shared_stream(changes(&changed.host_volumes), move |volume: Arc<HostVolume>| {
-            let namespace = volume.namespace();
-            store
-                .state()
-                .into_iter()
-                .filter(|app| app.namespace() == namespace)
-                .map(|app| ObjectRef::from(app.as_ref()))
-                .collect::<Vec<_>>()
-        })
+        .watches_shared_stream(
+            changes(&changed.host_volumes),
+            move |volume: Arc<DeserializeGuard<HostVolume>>| {
+                let namespace = volume.namespace();
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|app| app.namespace() == namespace)
+                    .map(|app| ObjectRef::from(app.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
         // The caches are complete before this runs: every app is looked at once on start.
         .reconcile_all_on(futures::stream::once(futures::future::ready(())))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
@@ -221,25 +228,22 @@ fn volume_controller(
     caches: &Caches,
     config: &ControllerConfig,
     shutdown: &CancellationToken,
-) -> Controller<HostVolume> {
+) -> Controller<DeserializeGuard<HostVolume>> {
     let ns = caches.namespace.as_deref();
     let labelled =
         watcher::Config::default().labels(&format!("{}=true", host_volume::LABEL_HOST_VOLUME));
+    // Which volume a PV or claim belongs to is all that is read here: metadata is enough.
+    let claims = api::<PartialObjectMeta<PersistentVolumeClaim>>(client, ns);
+    let claims = watcher(claims, labelled.clone()).default_backoff().touched_objects();
+    let pvs = Api::<PartialObjectMeta<PersistentVolume>>::all(client.clone());
+    let pvs = watcher(pvs, labelled).default_backoff().touched_objects();
     Controller::for_shared_stream(
         changes(&caches.changes.host_volumes),
         caches.host_volumes.clone(),
     )
     .with_config(controller::Config::default().concurrency(config.concurrency))
-    .watches(
-        api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(client, ns),
-        labelled.clone(),
-        |claim| host_volume::owner_of(&claim),
-    )
-    .watches(
-        Api::<k8s_openapi::api::core::v1::PersistentVolume>::all(client.clone()),
-        labelled,
-        |pv| host_volume::owner_of(&pv),
-    )
+    .watches_stream(claims, |claim| host_volume::owner_of(&claim))
+    .watches_stream(pvs, |pv| host_volume::owner_of(&pv))
     .reconcile_all_on(futures::stream::once(futures::future::ready(())))
     .graceful_shutdown_on(shutdown.clone().cancelled_owned())
 }

@@ -37,7 +37,12 @@ impl Operator {
         Self::run(&client, namespace, config, metrics)
     }
 
-    fn run(client: &Client, namespace: &str, config: ControllerConfig, metrics: Arc<Metrics>) -> Self {
+    fn run(
+        client: &Client,
+        namespace: &str,
+        config: ControllerConfig,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let shutdown = CancellationToken::new();
         let (watches, drive) = Watches::start(client, &[namespace.to_owned()]);
         let controllers = controllers::run(

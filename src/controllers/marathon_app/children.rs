@@ -125,7 +125,12 @@ impl Writer<'_> {
     }
 
     /// Deletes the cached children of kind `K` that the app controls and no longer wants.
-    async fn prune<K, C>(&self, cache: &Store<C>, owner: (&str, &str), keep: &[K]) -> Result<(), Error>
+    async fn prune<K, C>(
+        &self,
+        cache: &Store<C>,
+        owner: (&str, &str),
+        keep: &[K],
+    ) -> Result<(), Error>
     where
         K: Child,
         C: Resource + Clone + 'static,

@@ -104,7 +104,9 @@ async fn converge(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
     let restart = app.annotations().get(ANNOTATION_RESTART).map(String::as_str);
     let applied = match children::apply_all(ctx, app, translation.objects, restart).await {
         Ok(applied) => applied,
-        Err(error) => return Err(degrade(app, ctx, error.reason(), &error.chain(), now, error).await),
+        Err(error) => {
+            return Err(degrade(app, ctx, error.reason(), &error.chain(), now, error).await);
+        }
     };
     let warnings = report_warnings(app, &translation.warnings, ctx).await;
     report_status(app, &versions, &applied, warnings, ctx, now).await
