@@ -41,6 +41,8 @@ enum MainError {
     },
     #[error("failed to create a Kubernetes client")]
     Client(#[source] kube::Error),
+    #[error("no Kubernetes client configuration found")]
+    Config(#[source] kube::config::InferConfigError),
     #[error(transparent)]
     Crds(#[from] controllers::CrdInstallError),
     #[error("failed to serve on {addr}")]
@@ -89,15 +91,18 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
         TestbedMode::Never if !testbed::cluster_configured() => return Err(MainError::NoCluster),
         TestbedMode::Never => false,
     };
-    let client = if use_testbed {
+    let metrics = Metrics::shared();
+    let config = if use_testbed {
         let script = args.testbed_script.clone().unwrap_or_else(testbed::default_script);
         info!(script = %script.display(), "no cluster configured; starting the local testbed");
         let kubeconfig = testbed::up(&script).await?;
         info!(kubeconfig = %kubeconfig.display(), "testbed is up");
-        client_from_kubeconfig(&kubeconfig).await?
+        config_from_kubeconfig(&kubeconfig).await?
     } else {
-        Client::try_default().await.map_err(MainError::Client)?
+        kube::Config::infer().await.map_err(MainError::Config)?
     };
+    // Every request the process sends is counted by verb and resource (`/metrics`).
+    let client = metrics.client(config).map_err(MainError::Client)?;
     if use_testbed || args.install_crds {
         controllers::install_crds(client.clone()).await?;
         info!("CRDs installed");
@@ -105,7 +110,6 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
 
     let shutdown = CancellationToken::new();
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
-    let metrics = Metrics::shared();
     let readiness = Readiness::default();
 
     // The caches every replica keeps: the API reads them, the leader's controllers use them.
@@ -221,6 +225,7 @@ async fn run_controllers(
             ..TranslateOptions::default()
         },
         instance: Some(identity.clone()),
+        ..ControllerConfig::default()
     };
     if !args.leader_election {
         let synced = || info!("controllers are reconciling");
@@ -246,14 +251,13 @@ fn default_identity() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-async fn client_from_kubeconfig(path: &Path) -> Result<Client, MainError> {
+async fn config_from_kubeconfig(path: &Path) -> Result<kube::Config, MainError> {
     let kubeconfig_error =
         |source| MainError::Kubeconfig { path: path.display().to_string(), source };
     let kubeconfig = Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .map_err(kubeconfig_error)?;
-    Client::try_from(config).map_err(MainError::Client)
+        .map_err(kubeconfig_error)
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, MainError> {

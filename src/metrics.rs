@@ -1,5 +1,7 @@
 //! Prometheus metrics, one registry for the whole process, served on the admin port.
 
+mod kube_requests;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,6 +12,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+pub use kube_requests::{CountKubeRequests, KubeRequestLabels, KubeRequests, RequestCounts};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ControllerLabels {
@@ -52,6 +56,15 @@ pub struct Metrics {
     registry: Registry,
     pub reconcile: ReconcileMetrics,
     pub http: HttpMetrics,
+    /// What this process sends to the Kubernetes API, by verb and resource.
+    pub kube: KubeRequests,
+    /// Entries of the controllers' per-app tables, by table (they return to zero as apps go).
+    pub controller_memory: Family<TableLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabels {
+    pub table: &'static str,
 }
 
 impl Default for Metrics {
@@ -93,13 +106,42 @@ impl Default for Metrics {
             "Time to answer a Marathon API request",
             http.duration.clone(),
         );
-        Self { registry, reconcile, http }
+        let kube = KubeRequests::default();
+        registry.register(
+            "kube_requests",
+            "Requests sent to the Kubernetes API, by verb and resource",
+            kube.family(),
+        );
+        let controller_memory = Family::default();
+        registry.register(
+            "controller_memory_entries",
+            "Entries of the controllers' per-app tables (versions, applied objects, backoff, status writes)",
+            controller_memory.clone(),
+        );
+        Self { registry, reconcile, http, kube, controller_memory }
     }
 }
 
 impl Metrics {
     pub fn shared() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    /// A Kubernetes client whose requests are counted in [`Metrics::kube`].
+    pub fn client(&self, config: kube::Config) -> Result<kube::Client, kube::Error> {
+        let builder = kube::client::ClientBuilder::try_from(config)?;
+        Ok(builder.with_layer(&self.kube.layer()).build())
+    }
+
+    /// Sets the size of one of the controllers' per-app tables.
+    pub fn set_table_size(&self, table: &'static str, entries: usize) {
+        let entries = i64::try_from(entries).unwrap_or(i64::MAX);
+        self.controller_memory.get_or_create(&TableLabels { table }).set(entries);
+    }
+
+    /// The size last published for one of the controllers' per-app tables.
+    pub fn table_size(&self, table: &'static str) -> i64 {
+        self.controller_memory.get_or_create(&TableLabels { table }).get()
     }
 
     /// The OpenMetrics text of every registered metric.

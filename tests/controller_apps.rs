@@ -13,6 +13,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
+use marathon_operator::controllers::ControllerConfig;
 use marathon_operator::crd::MarathonApp;
 use serde_json::{Value, json};
 use support::operator::Operator;
@@ -84,7 +85,10 @@ fn image_of(deployment: &Deployment) -> String {
 #[tokio::test]
 async fn an_app_runs_with_marathon_status_versions_and_rollback() {
     let (client, ns, apps) = setup("apps").await;
-    let _operator = Operator::start(&client, ns.name());
+    // Status written on every change (not coalesced per rollout), so a rollout of a few
+    // seconds shows in status while it runs.
+    let every_change = ControllerConfig { status_interval: Duration::ZERO, ..Default::default() };
+    let _operator = Operator::start_with(&client, ns.name(), every_change);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
     let services: Api<Service> = Api::namespaced(client.clone(), ns.name());
 

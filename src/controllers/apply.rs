@@ -69,3 +69,32 @@ pub async fn apply_status<K: Child>(
         .map(drop)
         .map_err(Error::Status)
 }
+
+/// A JSON patch that removes the annotation `key`; with `expected`, only while it still has
+/// that value (a newer value stays for the next round).
+pub fn remove_annotation(key: &str, expected: Option<&str>) -> json_patch::Patch {
+    use json_patch::{PatchOperation, RemoveOperation, TestOperation, jsonptr::PointerBuf};
+    let path = PointerBuf::from_tokens(["metadata", "annotations", key]);
+    let test = expected.map(|value| {
+        PatchOperation::Test(TestOperation { path: path.clone(), value: value.into() })
+    });
+    let remove = PatchOperation::Remove(RemoveOperation { path });
+    json_patch::Patch(test.into_iter().chain([remove]).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removing_an_annotation_escapes_its_key_and_tests_its_value() {
+        let patch = remove_annotation("example.dev/kill-tasks", Some("a,b"));
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            serde_json::json!([
+                { "op": "test", "path": "/metadata/annotations/example.dev~1kill-tasks", "value": "a,b" },
+                { "op": "remove", "path": "/metadata/annotations/example.dev~1kill-tasks" },
+            ])
+        );
+    }
+}

@@ -21,7 +21,7 @@ impl Backoff {
     /// Records one more failure of `key` and returns how long to wait before the next try:
     /// base, 2 x base, 4 x base, ... capped at max.
     pub fn next_delay(&self, key: &str) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut failures = self.failures();
         let count = failures.entry(key.to_owned()).or_insert(0);
         let delay = self.base.saturating_mul(1u32 << (*count).min(20));
         *count = count.saturating_add(1);
@@ -29,8 +29,25 @@ impl Backoff {
     }
 
     pub fn reset(&self, key: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        failures.remove(key);
+        self.failures().remove(key);
+    }
+
+    /// Keeps only the keys `keep` accepts (objects that still exist).
+    pub fn retain(&self, keep: &dyn Fn(&str) -> bool) {
+        self.failures().retain(|key, _| keep(key));
+    }
+
+    /// Objects with failures counted.
+    pub fn len(&self) -> usize {
+        self.failures().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -14,6 +14,9 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
+
+use super::memory::PerApp;
+pub use crate::watch::ANNOTATION_APPLIED;
 
 /// Watch-fed caches of every kind of child the app controller writes.
 #[derive(Clone)]
@@ -62,15 +65,31 @@ where
 /// How a child looked right after the operator applied it. While the cached object still
 /// shows the same `generation` (spec kinds) or `resourceVersion` (the others) and the desired
 /// object is unchanged, applying again would change nothing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 struct Applied {
     desired: u64,
     marker: String,
+    at: Instant,
 }
 
+/// How long after an apply the watch may not show the object yet without it counting as gone.
+pub const SETTLE: Duration = Duration::from_secs(5);
+
+/// What the memory says about a child the app wants.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Known {
+    /// Applied as desired, and the cluster's copy is the one applied.
+    Unchanged,
+    /// Applied as desired moments ago; the cache has not caught up yet. Look again later.
+    Settling,
+    /// Apply it.
+    Unknown,
+}
+
+/// What was last applied, per app (`namespace/name`) and child (`kind/name`).
 #[derive(Default)]
 pub struct AppliedMemory {
-    seen: Mutex<HashMap<String, Applied>>,
+    apps: PerApp<HashMap<String, Applied>>,
 }
 
 /// Whether a kind bumps `metadata.generation` on every spec change (then status updates do not
@@ -89,49 +108,136 @@ pub fn marker<K: Resource>(object: &K, kind: &str) -> Option<String> {
     }
 }
 
+/// A fingerprint of what is applied. Stable for one build (SipHash with fixed keys over the
+/// canonical JSON); a new build that hashes differently re-applies each child once.
 pub fn fingerprint<T: Serialize>(desired: &T) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     serde_json::to_string(desired).unwrap_or_default().hash(&mut hasher);
     hasher.finish()
 }
 
-fn key(kind: &str, namespace: &str, name: &str) -> String {
-    format!("{kind}/{namespace}/{name}")
+/// The value of the applied-fingerprint annotation.
+pub fn fingerprint_text(fingerprint: u64) -> String {
+    format!("{fingerprint:016x}")
+}
+
+/// Marks `object` with the fingerprint of what is applied, so a restarted operator can tell
+/// from its caches that a child is already as desired (and send nothing).
+pub fn stamp<K: Resource>(object: &mut K, fingerprint: u64) {
+    object
+        .meta_mut()
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(ANNOTATION_APPLIED.to_owned(), fingerprint_text(fingerprint));
+}
+
+/// Whether a cached child carries the fingerprint `desired`.
+pub fn stamped_with<K: Resource>(object: &K, desired: u64) -> bool {
+    object.meta().annotations.as_ref().and_then(|a| a.get(ANNOTATION_APPLIED))
+        == Some(&fingerprint_text(desired))
+}
+
+fn child(kind: &str, name: &str) -> String {
+    format!("{kind}/{name}")
 }
 
 impl AppliedMemory {
+    /// Whether `desired` was applied and the cluster's copy (`cached_marker`) is the one
+    /// applied, or not yet in the cache.
+    pub fn check(
+        &self,
+        app: &str,
+        kind: &str,
+        name: &str,
+        desired: u64,
+        cached_marker: Option<&str>,
+    ) -> Known {
+        let entry =
+            self.apps.with(|apps| apps.get(app).and_then(|c| c.get(&child(kind, name))).cloned());
+        let Some(applied) = entry.filter(|a| a.desired == desired) else { return Known::Unknown };
+        match cached_marker {
+            Some(marker) if marker == applied.marker => Known::Unchanged,
+            // A generation older than the one applied: the cache lags behind.
+            Some(marker) if older_generation(kind, marker, &applied.marker) => Known::Settling,
+            Some(_) => Known::Unknown,
+            None if applied.at.elapsed() < SETTLE => Known::Settling,
+            None => Known::Unknown,
+        }
+    }
+
     /// True when `desired` was applied and the cluster's copy (`cached_marker`) is unchanged.
     pub fn unchanged(
         &self,
+        app: &str,
         kind: &str,
-        namespace: &str,
         name: &str,
         desired: u64,
         cached_marker: Option<String>,
     ) -> bool {
-        let Some(cached_marker) = cached_marker else { return false };
-        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.get(&key(kind, namespace, name)) == Some(&Applied { desired, marker: cached_marker })
+        self.check(app, kind, name, desired, cached_marker.as_deref()) == Known::Unchanged
+    }
+
+    /// Whether anything is remembered for this child (else the operator starts cold for it).
+    pub fn knows(&self, app: &str, kind: &str, name: &str) -> bool {
+        self.apps.with(|apps| apps.get(app).is_some_and(|c| c.contains_key(&child(kind, name))))
     }
 
     pub fn remember(
         &self,
+        app: &str,
         kind: &str,
-        namespace: &str,
         name: &str,
         desired: u64,
         marker: Option<String>,
     ) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        match marker {
-            Some(marker) => seen.insert(key(kind, namespace, name), Applied { desired, marker }),
-            None => seen.remove(&key(kind, namespace, name)),
-        };
+        self.apps.with(|apps| match marker {
+            Some(marker) => {
+                let children = apps.entry(app.to_owned()).or_default();
+                children.insert(child(kind, name), Applied { desired, marker, at: Instant::now() });
+            }
+            None => forget_child(apps, app, &child(kind, name)),
+        });
     }
 
-    pub fn forget(&self, kind: &str, namespace: &str, name: &str) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.remove(&key(kind, namespace, name));
+    pub fn forget(&self, app: &str, kind: &str, name: &str) {
+        self.apps.with(|apps| forget_child(apps, app, &child(kind, name)));
+    }
+
+    pub fn forget_app(&self, app: &str) {
+        self.apps.remove(app);
+    }
+
+    pub fn retain_apps(&self, exists: &dyn Fn(&str) -> bool) {
+        self.apps.retain(exists);
+    }
+
+    pub fn knows_app(&self, app: &str) -> bool {
+        self.apps.with(|apps| apps.contains_key(app))
+    }
+
+    /// Apps with children remembered.
+    pub fn len(&self) -> usize {
+        self.apps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn older_generation(kind: &str, cached: &str, applied: &str) -> bool {
+    match (cached.parse::<i64>(), applied.parse::<i64>()) {
+        (Ok(cached), Ok(applied)) => tracks_generation(kind) && cached < applied,
+        _ => false,
+    }
+}
+
+fn forget_child(apps: &mut HashMap<String, HashMap<String, Applied>>, app: &str, child: &str) {
+    if let Some(children) = apps.get_mut(app) {
+        children.remove(child);
+        if children.is_empty() {
+            apps.remove(app);
+        }
     }
 }
 
@@ -151,15 +257,34 @@ mod tests {
     #[test]
     fn applied_memory_matches_only_the_same_object_and_marker() {
         let memory = AppliedMemory::default();
-        assert!(!memory.unchanged("Service", "ns", "web", 1, Some("10".into())));
-        memory.remember("Service", "ns", "web", 1, Some("10".into()));
-        assert!(memory.unchanged("Service", "ns", "web", 1, Some("10".into())));
+        assert!(!memory.unchanged("ns/web", "Service", "web", 1, Some("10".into())));
+        memory.remember("ns/web", "Service", "web", 1, Some("10".into()));
+        assert!(memory.unchanged("ns/web", "Service", "web", 1, Some("10".into())));
         // Someone edited it (new resourceVersion), or the app wants something else now.
-        assert!(!memory.unchanged("Service", "ns", "web", 1, Some("11".into())));
-        assert!(!memory.unchanged("Service", "ns", "web", 2, Some("10".into())));
-        // Deleted by hand: not in the cache, so no marker.
-        assert!(!memory.unchanged("Service", "ns", "web", 1, None));
-        memory.forget("Service", "ns", "web");
-        assert!(!memory.unchanged("Service", "ns", "web", 1, Some("10".into())));
+        assert!(!memory.unchanged("ns/web", "Service", "web", 1, Some("11".into())));
+        assert!(!memory.unchanged("ns/web", "Service", "web", 2, Some("10".into())));
+        // Not in the cache: just applied (the watch lags), or deleted by hand later on.
+        assert_eq!(memory.check("ns/web", "Service", "web", 1, None), Known::Settling);
+        assert!(!memory.unchanged("ns/web", "Service", "web", 1, None));
+        // A workload's cached generation older than the applied one is the cache lagging.
+        memory.remember("ns/web", "Deployment", "web", 1, Some("3".into()));
+        assert_eq!(memory.check("ns/web", "Deployment", "web", 1, Some("2")), Known::Settling);
+        assert_eq!(memory.check("ns/web", "Deployment", "web", 1, Some("4")), Known::Unknown);
+        memory.forget("ns/web", "Deployment", "web");
+        // Another app's child of the same name is another entry.
+        assert!(!memory.unchanged("ns/other", "Service", "web", 1, Some("10".into())));
+        memory.forget("ns/web", "Service", "web");
+        assert!(!memory.unchanged("ns/web", "Service", "web", 1, Some("10".into())));
+        assert_eq!(memory.len(), 0, "an app without children is not kept");
+    }
+
+    #[test]
+    fn a_stamped_child_is_recognised_by_its_fingerprint() {
+        let mut service = k8s_openapi::api::core::v1::Service::default();
+        let desired = fingerprint(&service);
+        assert!(!stamped_with(&service, desired));
+        stamp(&mut service, desired);
+        assert!(stamped_with(&service, desired));
+        assert!(!stamped_with(&service, desired ^ 1));
     }
 }

@@ -36,12 +36,14 @@ pub enum Error {
     UnknownVersion(String),
     #[error("failed to roll back")]
     Rollback(#[source] kube::Error),
-    #[error("finalizer failed")]
-    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    #[error("failed to add or remove the finalizer")]
+    Finalizer(#[source] kube::Error),
     #[error("{0}")]
     Blocked(String),
     #[error("the object has no {0}")]
     MissingField(&'static str),
+    #[error("failed to serialize the {0}")]
+    Serialize(&'static str, #[source] serde_json::Error),
 }
 
 impl Error {
@@ -60,6 +62,7 @@ impl Error {
             Error::Finalizer(_) => "FinalizerFailed",
             Error::Blocked(_) => "Blocked",
             Error::MissingField(_) => "MissingField",
+            Error::Serialize(..) => "SerializationFailed",
         }
     }
 
@@ -73,11 +76,6 @@ impl Error {
             | Error::MissingField(_) => true,
             // The API server rejecting an object as invalid (422) is the user's to fix too.
             Error::Apply { source, .. } => is_invalid(source),
-            Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.is_permanent(),
-                _ => false,
-            },
             _ => false,
         }
     }

@@ -9,15 +9,19 @@ pub mod error;
 pub mod host_volume;
 pub mod leader;
 pub mod marathon_app;
+pub mod memory;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use kube::api::{Api, DeleteParams};
+use kube::core::PartialObjectMeta;
+use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
@@ -32,6 +36,7 @@ use crate::metrics::Metrics;
 use crate::translate::TranslateOptions;
 use crate::watch::{Caches, Watches, api};
 use backoff::Backoff;
+pub use memory::AppMemory;
 
 /// The single field manager of every server-side apply the operator makes.
 pub const FIELD_MANAGER: &str = "marathon-operator";
@@ -46,6 +51,9 @@ pub struct ControllerConfig {
     pub translate: TranslateOptions,
     /// Names this replica in Events.
     pub instance: Option<String>,
+    /// While a rollout runs, an app's status is written at most this often (its end and
+    /// steady-state changes are written at once).
+    pub status_interval: Duration,
 }
 
 impl Default for ControllerConfig {
@@ -55,6 +63,7 @@ impl Default for ControllerConfig {
             concurrency: 16,
             translate: TranslateOptions::default(),
             instance: None,
+            status_interval: Duration::from_secs(5),
         }
     }
 }
@@ -65,29 +74,40 @@ pub struct Context {
     pub config: ControllerConfig,
     pub metrics: Arc<Metrics>,
     events: Events,
-    backoff: Backoff,
     caches: Caches,
     children: cache::ChildCaches,
-    applied: cache::AppliedMemory,
-    /// The versions last recorded per app uid, with the fingerprint of the spec they are for.
-    versions: std::sync::Mutex<
-        std::collections::HashMap<String, (u64, crate::marathon::versions::Versions)>,
-    >,
+    /// Per-app tables, shared by every scope and released when an app is deleted.
+    memory: Arc<memory::AppMemory>,
+    /// Failure counts of HostVolumes.
+    volume_backoff: Backoff,
 }
 
 impl Context {
+    /// Releases what is remembered about apps of this scope that no longer exist.
+    fn forget_deleted_apps(&self) {
+        let scope = self.caches.namespace.as_deref();
+        let apps = &self.caches.apps;
+        self.memory.retain(&|key| {
+            let Some((namespace, name)) = key.split_once('/') else { return false };
+            let in_scope = scope.is_none_or(|scope| scope == namespace);
+            !in_scope || apps.get(&ObjectRef::new(name).within(namespace)).is_some()
+        });
+        self.memory.report(&self.metrics);
+    }
+
     /// The app's pods (trimmed; from the watch-fed cache).
     pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<k8s_openapi::api::core::v1::Pod> {
         self.caches.pods_of(namespace, app_name).into_iter().map(|p| (*p).clone()).collect()
     }
 
+    /// The readable HostVolumes of `namespace`.
     pub fn host_volumes_in(&self, namespace: &str) -> Vec<HostVolume> {
         self.caches
             .host_volumes
             .state()
             .into_iter()
             .filter(|v| v.namespace().as_deref() == Some(namespace))
-            .map(|v| (*v).clone())
+            .filter_map(|v| v.0.as_ref().ok().cloned())
             .collect()
     }
 }
@@ -131,8 +151,19 @@ pub async fn run(
 ) {
     watches.wait_until_ready().await;
     info!("controller caches synced");
+    let memory = Arc::new(memory::AppMemory::new(config.status_interval));
     let scopes = watches.scopes.into_iter().map(|caches| {
-        run_scope(client.clone(), caches, config.clone(), metrics.clone(), shutdown.clone())
+        let ctx = Arc::new(Context {
+            client: client.clone(),
+            events: Events::new(client.clone(), "marathon-operator", config.instance.clone()),
+            metrics: metrics.clone(),
+            children: cache::ChildCaches::of(&caches),
+            memory: memory.clone(),
+            volume_backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
+            config: config.clone(),
+            caches,
+        });
+        run_scope(ctx, shutdown.clone())
     });
     let all = futures::future::join_all(scopes);
     ready();
@@ -141,31 +172,14 @@ pub async fn run(
 
 /// The controllers of one scope: MarathonApps (triggered by their children, pods and
 /// HostVolumes) and HostVolumes, plus the after-deletion hook.
-async fn run_scope(
-    client: Client,
-    caches: Caches,
-    config: ControllerConfig,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-) {
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        events: Events::new(client.clone(), "marathon-operator", config.instance.clone()),
-        backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
-        metrics,
-        children: cache::ChildCaches::of(&caches),
-        applied: cache::AppliedMemory::default(),
-        versions: Default::default(),
-        config: config.clone(),
-        caches: caches.clone(),
-    });
-    let apps = app_controller(&caches, &config, &shutdown)
+async fn run_scope(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let apps = app_controller(&ctx.caches, &ctx.config, &shutdown)
         .run(marathon_app::reconcile, marathon_app::error_policy, ctx.clone())
         .for_each(log_result);
-    let volumes = volume_controller(&client, &caches, &config, &shutdown)
+    let volumes = volume_controller(&ctx.client, &ctx.caches, &ctx.config, &shutdown)
         .run(host_volume::reconcile, host_volume::error_policy, ctx.clone())
         .for_each(log_result);
-    let deletions = after_deletions(&caches, ctx, shutdown);
+    let deletions = after_deletions(ctx, shutdown);
     // Both controllers stop on `shutdown` (graceful_shutdown_on), letting reconciles finish.
     tokio::join!(apps, volumes, deletions);
 }
@@ -174,7 +188,7 @@ fn app_controller(
     caches: &Caches,
     config: &ControllerConfig,
     shutdown: &CancellationToken,
-) -> Controller<kube::core::error_boundary::DeserializeGuard<MarathonApp>> {
+) -> Controller<DeserializeGuard<MarathonApp>> {
     let store = caches.apps.clone();
     let changed = &caches.changes;
     Controller::for_shared_stream(changes(&changed.apps), store.clone())
@@ -192,15 +206,18 @@ fn app_controller(
         .owns_shared_stream(changes(&changed.ingresses))
         .watches_shared_stream(changes(&changed.pods), |pod| marathon_app::app_of_pod(&pod))
         // A HostVolume appearing or changing can change how the apps of its namespace mount it.
-        .watches_shared_stream(changes(&changed.host_volumes), move |volume: Arc<HostVolume>| {
-            let namespace = volume.namespace();
-            store
-                .state()
-                .into_iter()
-                .filter(|app| app.namespace() == namespace)
-                .map(|app| ObjectRef::from(app.as_ref()))
-                .collect::<Vec<_>>()
-        })
+        .watches_shared_stream(
+            changes(&changed.host_volumes),
+            move |volume: Arc<DeserializeGuard<HostVolume>>| {
+                let namespace = volume.namespace();
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|app| app.namespace() == namespace)
+                    .map(|app| ObjectRef::from(app.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
         // The caches are complete before this runs: every app is looked at once on start.
         .reconcile_all_on(futures::stream::once(futures::future::ready(())))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
@@ -211,39 +228,47 @@ fn volume_controller(
     caches: &Caches,
     config: &ControllerConfig,
     shutdown: &CancellationToken,
-) -> Controller<HostVolume> {
+) -> Controller<DeserializeGuard<HostVolume>> {
     let ns = caches.namespace.as_deref();
     let labelled =
         watcher::Config::default().labels(&format!("{}=true", host_volume::LABEL_HOST_VOLUME));
+    // Which volume a PV or claim belongs to is all that is read here: metadata is enough.
+    let claims = api::<PartialObjectMeta<PersistentVolumeClaim>>(client, ns);
+    let claims = watcher(claims, labelled.clone()).default_backoff().touched_objects();
+    let pvs = Api::<PartialObjectMeta<PersistentVolume>>::all(client.clone());
+    let pvs = watcher(pvs, labelled).default_backoff().touched_objects();
     Controller::for_shared_stream(
         changes(&caches.changes.host_volumes),
         caches.host_volumes.clone(),
     )
     .with_config(controller::Config::default().concurrency(config.concurrency))
-    .watches(
-        api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(client, ns),
-        labelled.clone(),
-        |claim| host_volume::owner_of(&claim),
-    )
-    .watches(
-        Api::<k8s_openapi::api::core::v1::PersistentVolume>::all(client.clone()),
-        labelled,
-        |pv| host_volume::owner_of(&pv),
-    )
+    .watches_stream(claims, |claim| host_volume::owner_of(&claim))
+    .watches_stream(pvs, |pv| host_volume::owner_of(&pv))
     .reconcile_all_on(futures::stream::once(futures::future::ready(())))
     .graceful_shutdown_on(shutdown.clone().cancelled_owned())
 }
 
-/// Runs the after-deletion hook of every app the watch sees deleted.
-async fn after_deletions(caches: &Caches, ctx: Arc<Context>, shutdown: CancellationToken) {
-    let mut deleted = changes(&caches.changes.deleted_apps).boxed();
+/// How often the per-app tables are checked against the apps that exist, for deletions the
+/// lossy change stream skipped.
+const SWEEP: Duration = Duration::from_secs(60);
+
+/// Runs the after-deletion hook of every app the watch sees deleted, and releases what the
+/// controller remembered about it.
+async fn after_deletions(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let mut deleted = changes(&ctx.caches.changes.deleted_apps).boxed();
+    let mut sweep = tokio::time::interval(SWEEP);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = sweep.tick() => ctx.forget_deleted_apps(),
             app = deleted.next() => match app {
-                Some(app) => if let Err(error) = marathon_app::deleted(&app, &ctx).await {
-                    warn!(error = %error.chain(), "after deleting an app");
-                },
+                Some(app) => {
+                    ctx.memory.forget(&memory::key_of(app.as_ref()));
+                    ctx.memory.report(&ctx.metrics);
+                    if let Err(error) = marathon_app::deleted(&app, &ctx).await {
+                        warn!(error = %error.chain(), "after deleting an app");
+                    }
+                }
                 None => return,
             },
         }

@@ -8,6 +8,7 @@
 mod container;
 mod env;
 mod extras;
+pub mod host_volume;
 mod ingress;
 pub mod names;
 mod network;

@@ -30,6 +30,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
 pub use index::AppIndex;
+pub use trim::ANNOTATION_APPLIED;
 
 use crate::crd::{HostVolume, MarathonApp};
 use crate::translate::names;
@@ -56,7 +57,7 @@ pub struct Caches {
     pub services: Store<PartialObjectMeta<Service>>,
     pub hpas: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub ingresses: Store<PartialObjectMeta<Ingress>>,
-    pub host_volumes: Store<HostVolume>,
+    pub host_volumes: Store<DeserializeGuard<HostVolume>>,
     pub changes: Changes,
 }
 
@@ -73,7 +74,7 @@ pub struct Changes {
     pub services: broadcast::Sender<Arc<PartialObjectMeta<Service>>>,
     pub hpas: broadcast::Sender<Arc<PartialObjectMeta<HorizontalPodAutoscaler>>>,
     pub ingresses: broadcast::Sender<Arc<PartialObjectMeta<Ingress>>>,
-    pub host_volumes: broadcast::Sender<Arc<HostVolume>>,
+    pub host_volumes: broadcast::Sender<Arc<DeserializeGuard<HostVolume>>>,
 }
 
 impl Default for Changes {

@@ -50,16 +50,26 @@ fn trim_ports(ports: Vec<ContainerPort>) -> Vec<ContainerPort> {
         .collect()
 }
 
+/// Annotation the controllers stamp on what they apply: the fingerprint of the applied object,
+/// kept in the caches so a restarted operator sends nothing for children already as desired.
+pub const ANNOTATION_APPLIED: &str = "marathon-operator.dev/applied";
+
+fn keep_applied_annotation(meta: &mut kube::core::ObjectMeta) {
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.retain(|key, _| key == ANNOTATION_APPLIED);
+    }
+}
+
 /// Drops what status never reads from a cached workload: the pod template is most of it.
 pub fn deployment(deployment: &mut Deployment) {
     deployment.metadata.managed_fields = None;
-    deployment.metadata.annotations = None;
+    keep_applied_annotation(&mut deployment.metadata);
     deployment.spec.template = Default::default();
 }
 
 pub fn stateful_set(set: &mut StatefulSet) {
     set.metadata.managed_fields = None;
-    set.metadata.annotations = None;
+    keep_applied_annotation(&mut set.metadata);
     set.spec.template = Default::default();
     set.spec.volume_claim_templates = None;
 }

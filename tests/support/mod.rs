@@ -42,14 +42,18 @@ pub fn kubeconfig_path() -> &'static Path {
     })
 }
 
+/// The client configuration of the test cluster.
+pub async fn config() -> Config {
+    let kubeconfig = Kubeconfig::read_from(kubeconfig_path()).expect("read kubeconfig");
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("load kubeconfig")
+}
+
 /// A client for the test cluster. Make one per test: a client belongs to the runtime it was
 /// created on, and every `#[tokio::test]` has its own.
 pub async fn client() -> Client {
-    let kubeconfig = Kubeconfig::read_from(kubeconfig_path()).expect("read kubeconfig");
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("load kubeconfig");
-    Client::try_from(config).expect("create client")
+    Client::try_from(config().await).expect("create client")
 }
 
 /// A client acting as `user` (for example a ServiceAccount), to check RBAC rules for real.

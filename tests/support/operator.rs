@@ -1,5 +1,6 @@
 //! The operator's controllers running in-process for one test namespace.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Client;
@@ -15,6 +16,8 @@ pub struct Operator {
     task: Option<JoinHandle<()>>,
     /// The watch caches the controllers run on (the Marathon API can share them, as in `run`).
     pub watches: Watches,
+    /// The operator's metrics: with [`Operator::counted`], every request its client sent.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Operator {
@@ -23,13 +26,30 @@ impl Operator {
     }
 
     pub fn start_with(client: &Client, namespace: &str, config: ControllerConfig) -> Self {
+        Self::run(client, namespace, config, Metrics::shared())
+    }
+
+    /// Controllers on a client of their own whose requests are counted in `metrics.kube`, as
+    /// `main` runs them.
+    pub async fn counted(namespace: &str, config: ControllerConfig) -> Self {
+        let metrics = Metrics::shared();
+        let client = metrics.client(super::config().await).expect("counted client");
+        Self::run(&client, namespace, config, metrics)
+    }
+
+    fn run(
+        client: &Client,
+        namespace: &str,
+        config: ControllerConfig,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let shutdown = CancellationToken::new();
         let (watches, drive) = Watches::start(client, &[namespace.to_owned()]);
         let controllers = controllers::run(
             client.clone(),
             watches.clone(),
             config,
-            Metrics::shared(),
+            metrics.clone(),
             shutdown.clone(),
             || {},
         );
@@ -39,7 +59,7 @@ impl Operator {
                 () = controllers => {},
             }
         });
-        Self { shutdown, task: Some(task), watches }
+        Self { shutdown, task: Some(task), watches, metrics }
     }
 
     /// Stops the controllers and waits (briefly) for them to finish.

@@ -3,20 +3,21 @@
 
 use std::collections::BTreeSet;
 use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{PodTemplateSpec, Service};
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec};
 use kube::api::Api;
 use kube::runtime::reflector::Store;
 use kube::{Client, Resource, ResourceExt};
 
 use super::ANNOTATION_RESTARTED_AT;
 use super::status::WorkloadState;
+use crate::controllers::Context;
 use crate::controllers::apply::{Child, apply};
-use crate::controllers::cache::{self, AppliedMemory, ChildCaches};
+use crate::controllers::cache::{self, AppliedMemory, Known};
 use crate::controllers::error::Error;
+use crate::controllers::memory;
 use crate::crd::MarathonApp;
 use crate::translate::{DesiredObjects, names};
 
@@ -25,6 +26,8 @@ pub struct Applied {
     /// The app label value of the children and pods.
     pub base_name: String,
     pub workload: WorkloadState,
+    /// Some child was applied moments ago and is not in the cache yet: look again soon.
+    pub settling: bool,
 }
 
 /// The app label value of the app's children and pods.
@@ -45,12 +48,16 @@ fn restart(template: &mut PodTemplateSpec, requested: Option<&str>) {
 struct Writer<'a> {
     client: &'a Client,
     memory: &'a AppliedMemory,
+    /// The app's key in the memory.
+    app: &'a str,
     namespace: &'a str,
+    /// Set when a child was skipped because the cache has not caught up with its apply.
+    settling: AtomicBool,
 }
 
 impl Writer<'_> {
-    /// Applies `object` unless it is unchanged since the operator last applied it; returns the
-    /// stored object when it was applied.
+    /// Applies `object` unless the cluster already has it as desired; returns the stored
+    /// object when it was applied.
     async fn ensure<K, C>(&self, cache: &Store<C>, object: &K) -> Result<Option<K>, Error>
     where
         K: Child,
@@ -60,90 +67,141 @@ impl Writer<'_> {
         let kind = K::kind(&());
         let name = object.meta().name.clone().ok_or(Error::MissingField("metadata.name"))?;
         let desired = cache::fingerprint(object);
-        let cached_marker = cache::cached(cache, self.namespace, &name)
-            .and_then(|c| cache::marker(c.as_ref(), &kind));
-        if self.memory.unchanged(&kind, self.namespace, &name, desired, cached_marker) {
+        let cached = cache::cached(cache, self.namespace, &name);
+        let cached_marker = cached.as_ref().and_then(|c| cache::marker(c.as_ref(), &kind));
+        match self.memory.check(self.app, &kind, &name, desired, cached_marker.as_deref()) {
+            Known::Unchanged => return Ok(None),
+            Known::Settling => {
+                self.settling.store(true, Ordering::Relaxed);
+                return Ok(None);
+            }
+            Known::Unknown => {}
+        }
+        // Nothing remembered (the operator restarted): a child stamped with this fingerprint
+        // was applied as desired by an earlier run.
+        let stamped = cached.is_some_and(|c| cache::stamped_with(c.as_ref(), desired));
+        if stamped && !self.memory.knows(self.app, &kind, &name) {
+            self.memory.remember(self.app, &kind, &name, desired, cached_marker);
             return Ok(None);
         }
-        let stored = apply(self.client, self.namespace, object).await?;
-        self.memory.remember(&kind, self.namespace, &name, desired, cache::marker(&stored, &kind));
+        let mut object = object.clone();
+        cache::stamp(&mut object, desired);
+        let stored = apply(self.client, self.namespace, &object).await?;
+        let marker = cache::marker(&stored, &kind);
+        self.memory.remember(self.app, &kind, &name, desired, marker);
         Ok(Some(stored))
+    }
+
+    /// Applies the workload (with the restart request in its pod template) and returns its
+    /// state: as stored when applied, else as cached.
+    async fn ensure_workload<K: Child>(
+        &self,
+        cache: &Store<K>,
+        mut object: K,
+        template: fn(&mut K) -> &mut PodTemplateSpec,
+        restart_requested: Option<&str>,
+        state: fn(&K) -> WorkloadState,
+    ) -> Result<WorkloadState, Error> {
+        restart(template(&mut object), restart_requested);
+        let current = match self.ensure(cache, &object).await? {
+            Some(stored) => Some(Arc::new(stored)),
+            None => cache::cached(cache, self.namespace, &object.name_any()),
+        };
+        Ok(current.map(|o| state(&o)).unwrap_or_default())
+    }
+
+    /// Applies a claim unless this run applied the same one before. Claims are not watched
+    /// (they outlive apps), and applying an unchanged claim changes nothing.
+    async fn ensure_claim(&self, claim: &PersistentVolumeClaim) -> Result<(), Error> {
+        let name = claim.name_any();
+        let desired = cache::fingerprint(claim);
+        let kind = "PersistentVolumeClaim";
+        if self.memory.unchanged(self.app, kind, &name, desired, Some(String::new())) {
+            return Ok(());
+        }
+        apply(self.client, self.namespace, claim).await?;
+        self.memory.remember(self.app, kind, &name, desired, Some(String::new()));
+        Ok(())
     }
 
     /// Deletes the cached children of kind `K` that the app controls and no longer wants.
     async fn prune<K, C>(
         &self,
         cache: &Store<C>,
-        label: &str,
-        uid: &str,
-        keep: &BTreeSet<String>,
+        owner: (&str, &str),
+        keep: &[K],
     ) -> Result<(), Error>
     where
         K: Child,
         C: Resource + Clone + 'static,
         C::DynamicType: Eq + Hash + Clone,
     {
+        let (label, uid) = owner;
         let kind = K::kind(&());
+        let keep: BTreeSet<&str> = keep.iter().filter_map(|o| o.meta().name.as_deref()).collect();
         let api: Api<K> = Api::namespaced(self.client.clone(), self.namespace);
         for name in cache::owned_names(cache, self.namespace, (names::LABEL_APP, label), uid) {
-            if keep.contains(&name) {
+            if keep.contains(name.as_str()) {
                 continue;
             }
             crate::controllers::delete_ignoring_missing(&api, &name, &kind).await?;
-            self.memory.forget(&kind, self.namespace, &name);
+            self.memory.forget(self.app, &kind, &name);
         }
         Ok(())
     }
-}
-
-fn names_of<K: Resource>(objects: &[K]) -> BTreeSet<String> {
-    objects.iter().filter_map(|o| o.meta().name.clone()).collect()
 }
 
 /// Applies claims, Services, the workload, the HPA and the Ingress (in that order, so a
 /// workload never starts before its claims and Services exist), then deletes owned children
 /// that are no longer desired. Claims are never deleted here: they hold data.
 pub async fn apply_all(
-    client: &Client,
-    caches: &ChildCaches,
-    memory: &AppliedMemory,
+    ctx: &Context,
     app: &MarathonApp,
     objects: DesiredObjects,
     restart_requested: Option<&str>,
 ) -> Result<Applied, Error> {
-    let DesiredObjects { mut deployment, mut stateful_set, services, hpa, pvcs, ingress } = objects;
+    let DesiredObjects { deployment, stateful_set, services, hpa, pvcs, ingress } = objects;
     let namespace = app.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
     let uid = app.uid().ok_or(Error::MissingField("metadata.uid"))?;
     let label = base_name(app);
-    let writer = Writer { client, memory, namespace: &namespace };
+    let key = memory::key_of(app);
+    let writer = Writer {
+        client: &ctx.client,
+        memory: &ctx.memory.applied,
+        app: &key,
+        namespace: &namespace,
+        settling: Default::default(),
+    };
+    let caches = &ctx.children;
 
-    // Claims are not watched (they outlive apps); applying an unchanged claim is a no-op.
     for claim in &pvcs {
-        apply(client, &namespace, claim).await?;
+        writer.ensure_claim(claim).await?;
     }
     for service in &services {
         writer.ensure(&caches.services, service).await?;
     }
     let mut workload = WorkloadState::default();
-    if let Some(object) = deployment.as_mut() {
-        restart(&mut object.spec.template, restart_requested);
-        let name = object.name_any();
-        workload = match writer.ensure(&caches.deployments, object).await? {
-            Some(stored) => WorkloadState::of_deployment(&stored),
-            None => cache::cached(&caches.deployments, &namespace, &name)
-                .map(|d| WorkloadState::of_deployment(&d))
-                .unwrap_or_default(),
-        };
+    if let Some(object) = deployment.clone() {
+        workload = writer
+            .ensure_workload(
+                &caches.deployments,
+                object,
+                |d| &mut d.spec.template,
+                restart_requested,
+                WorkloadState::of_deployment,
+            )
+            .await?;
     }
-    if let Some(object) = stateful_set.as_mut() {
-        restart(&mut object.spec.template, restart_requested);
-        let name = object.name_any();
-        workload = match writer.ensure(&caches.stateful_sets, object).await? {
-            Some(stored) => WorkloadState::of_stateful_set(&stored),
-            None => cache::cached(&caches.stateful_sets, &namespace, &name)
-                .map(|s| WorkloadState::of_stateful_set(&s))
-                .unwrap_or_default(),
-        };
+    if let Some(object) = stateful_set.clone() {
+        workload = writer
+            .ensure_workload(
+                &caches.stateful_sets,
+                object,
+                |s| &mut s.spec.template,
+                restart_requested,
+                WorkloadState::of_stateful_set,
+            )
+            .await?;
     }
     if let Some(object) = &hpa {
         writer.ensure(&caches.hpas, object).await?;
@@ -152,23 +210,11 @@ pub async fn apply_all(
         writer.ensure(&caches.ingresses, object).await?;
     }
 
-    writer
-        .prune::<Deployment, _>(&caches.deployments, &label, &uid, &names_of(deployment.as_slice()))
-        .await?;
-    writer
-        .prune::<StatefulSet, _>(
-            &caches.stateful_sets,
-            &label,
-            &uid,
-            &names_of(stateful_set.as_slice()),
-        )
-        .await?;
-    writer.prune::<Service, _>(&caches.services, &label, &uid, &names_of(&services)).await?;
-    writer
-        .prune::<HorizontalPodAutoscaler, _>(&caches.hpas, &label, &uid, &names_of(hpa.as_slice()))
-        .await?;
-    writer
-        .prune::<Ingress, _>(&caches.ingresses, &label, &uid, &names_of(ingress.as_slice()))
-        .await?;
-    Ok(Applied { base_name: label, workload })
+    let owner = (label.as_str(), uid.as_str());
+    writer.prune(&caches.deployments, owner, deployment.as_slice()).await?;
+    writer.prune(&caches.stateful_sets, owner, stateful_set.as_slice()).await?;
+    writer.prune(&caches.services, owner, &services).await?;
+    writer.prune(&caches.hpas, owner, hpa.as_slice()).await?;
+    writer.prune(&caches.ingresses, owner, ingress.as_slice()).await?;
+    Ok(Applied { base_name: label, workload, settling: writer.settling.load(Ordering::Relaxed) })
 }

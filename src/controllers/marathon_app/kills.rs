@@ -28,12 +28,7 @@ pub async fn kill_requested(client: &Client, app: &MarathonApp) -> Result<(), Er
     }
     // Only the list that was carried out is removed; a newer one stays for the next round.
     let apps: Api<MarathonApp> = Api::namespaced(client.clone(), &namespace);
-    let key = ANNOTATION_KILL_TASKS.replace('~', "~0").replace('/', "~1");
-    let patch: json_patch::Patch = serde_json::from_value(json!([
-        { "op": "test", "path": format!("/metadata/annotations/{key}"), "value": value },
-        { "op": "remove", "path": format!("/metadata/annotations/{key}") },
-    ]))
-    .map_err(|_| Error::MissingField("annotation"))?;
+    let patch = crate::controllers::apply::remove_annotation(ANNOTATION_KILL_TASKS, Some(value));
     match apps.patch(&app.name_any(), &PatchParams::default(), &Patch::<()>::Json(patch)).await {
         Ok(_) => Ok(()),
         // The list changed meanwhile (422 from the failed test): the next reconcile sees it.

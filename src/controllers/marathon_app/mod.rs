@@ -4,11 +4,12 @@
 mod children;
 mod kills;
 pub mod status;
+pub mod status_writes;
 pub mod versions;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
@@ -18,13 +19,15 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
-use serde_json::json;
 use tracing::{info, instrument, warn};
 
 use super::Context;
 use super::error::Error;
+use super::memory::{self, RecordedVersions};
 use crate::crd::{MarathonApp, MarathonAppStatus, VersionInfo};
+use crate::marathon::versions::Versions;
 use crate::translate::{self, names};
+use status_writes::StatusWrite;
 
 pub const CONTROLLER: &str = "marathonapp";
 /// Set to a version (`GET /v2/apps/{id}/versions`) to roll the app back to that definition.
@@ -38,8 +41,6 @@ pub const ANNOTATION_RESTARTED_AT: &str = "marathon-operator.dev/restarted-at";
 
 /// How often an app is looked at again when nothing happens (watches do the real work).
 const RESYNC: Duration = Duration::from_secs(300);
-/// While a rollout runs, status is refreshed at least this often.
-const ROLLOUT_RESYNC: Duration = Duration::from_secs(10);
 
 #[instrument(skip_all, fields(namespace = guard.namespace().unwrap_or_default(), name = guard.name_any()))]
 pub async fn reconcile(
@@ -48,27 +49,32 @@ pub async fn reconcile(
 ) -> Result<Action, Error> {
     let _timer = ctx.metrics.reconcile.start(CONTROLLER);
     let app = match &guard.0 {
-        Ok(app) => Arc::new(app.clone()),
-        Err(invalid) => {
-            // One unreadable resource must not stall the others: report it and wait for a fix.
-            warn!(error = %invalid.error, "MarathonApp cannot be read");
-            let reference = ObjectRef::<MarathonApp>::new(&guard.name_any())
-                .within(&guard.namespace().unwrap_or_default());
-            ctx.events
-                .publish_ref(reference.into(), EventType::Warning, "InvalidObject", &invalid.error)
-                .await;
-            return Ok(Action::await_change());
-        }
+        Ok(app) => app,
+        Err(invalid) => return report_unreadable(&guard, &invalid.error, &ctx).await,
     };
     if app.meta().deletion_timestamp.is_some() {
         // Being deleted: its children go through garbage collection (owner references).
         return Ok(Action::await_change());
     }
-    let result = apply(&app, &ctx).await;
+    let result = converge(app, &ctx).await;
     if result.is_ok() {
-        ctx.backoff.reset(&key(&guard));
+        ctx.memory.backoff.reset(&memory::key_of(app));
     }
+    ctx.memory.report(&ctx.metrics);
     result
+}
+
+/// One unreadable resource must not stall the others: report it and wait for a fix.
+async fn report_unreadable(
+    guard: &DeserializeGuard<MarathonApp>,
+    error: &str,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    warn!(%error, "MarathonApp cannot be read");
+    let reference = ObjectRef::<MarathonApp>::new(&guard.name_any())
+        .within(&guard.namespace().unwrap_or_default());
+    ctx.events.publish_ref(reference.into(), EventType::Warning, "InvalidObject", error).await;
+    Ok(Action::await_change())
 }
 
 pub fn error_policy(
@@ -80,7 +86,7 @@ pub fn error_policy(
     if error.is_permanent() {
         return Action::await_change();
     }
-    let delay = ctx.backoff.next_delay(&key(&guard));
+    let delay = ctx.memory.backoff.next_delay(&memory::key_of(guard.as_ref()));
     warn!(error = %error.chain(), retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }
@@ -102,11 +108,9 @@ fn dependencies_pending(app: &MarathonApp, ctx: &Context) -> Option<Vec<String>>
     (!waiting.is_empty()).then_some(waiting)
 }
 
-fn key(guard: &DeserializeGuard<MarathonApp>) -> String {
-    format!("{}/{}", guard.namespace().unwrap_or_default(), guard.name_any())
-}
-
-async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
+/// The named steps of one reconcile: wait for dependencies, roll back when asked, record the
+/// version, translate, carry out kills, apply the children, report warnings and status.
+async fn converge(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
     if let Some(waiting) = dependencies_pending(app, ctx) {
         info!(?waiting, "new version waits for its dependencies to be available");
         return Ok(Action::requeue(DEPENDENCY_POLL));
@@ -116,119 +120,148 @@ async fn apply(app: &MarathonApp, ctx: &Context) -> Result<Action, Error> {
     }
     let now = Timestamp::now();
     let versions = record_version(app, ctx, now).await?;
+    let translation = translate_version(app, &versions, ctx, now).await?;
+    kills::kill_requested(&ctx.client, app).await?;
+    let restart = app.annotations().get(ANNOTATION_RESTART).map(String::as_str);
+    let applied = match children::apply_all(ctx, app, translation.objects, restart).await {
+        Ok(applied) => applied,
+        Err(error) => {
+            return Err(degrade(app, ctx, error.reason(), &error.chain(), now, error).await);
+        }
+    };
+    let warnings = report_warnings(app, &translation.warnings, ctx).await;
+    report_status(app, &versions, &applied, warnings, ctx, now).await
+}
 
-    // Tasks see the config-change version, so scaling alone never restarts them.
-    let mut versioned = app.clone();
-    versioned.spec.version = Some(versions.version.clone());
-    versioned.spec.version_info = Some(VersionInfo {
+/// What the versions say about the app, as the spec and status carry it.
+fn version_info(versions: &Versions) -> VersionInfo {
+    VersionInfo {
         last_scaling_at: Some(versions.last_scaling_at.clone()),
         last_config_change_at: Some(versions.last_config_change_at.clone()),
         ..VersionInfo::default()
-    });
-    let host_volumes = ctx.host_volumes_in(&app.namespace().unwrap_or_default());
-    let translation = match translate::translate(&versioned, &host_volumes, &ctx.config.translate) {
-        Ok(translation) => translation,
-        Err(error) => {
-            let message = error.to_string();
-            let reason = error.reason();
-            ctx.events.publish(app, EventType::Warning, reason, &message).await;
-            let status =
-                status::degraded(app.status.as_ref(), app.meta().generation, reason, &message, now);
-            patch_status(app, ctx, &status).await?;
-            return Err(Error::Translate(error));
-        }
-    };
-    kills::kill_requested(&ctx.client, app).await?;
-    let restart = app.annotations().get(ANNOTATION_RESTART).cloned();
-    let applied = match children::apply_all(
-        &ctx.client,
-        &ctx.children,
-        &ctx.applied,
-        app,
-        translation.objects,
-        restart.as_deref(),
-    )
-    .await
-    {
-        Ok(applied) => applied,
-        Err(error) => {
-            ctx.events.publish(app, EventType::Warning, error.reason(), &error.chain()).await;
-            let status = status::degraded(
-                app.status.as_ref(),
-                app.meta().generation,
-                error.reason(),
-                &error.chain(),
-                now,
-            );
-            patch_status(app, ctx, &status).await?;
-            return Err(error);
-        }
-    };
+    }
+}
 
-    let warnings: Vec<String> =
-        translation.warnings.iter().map(|w| format!("{}: {}", w.path, w.reason)).collect();
+/// Translates the app as of its current version: tasks see the config-change version, so
+/// scaling alone never restarts them.
+async fn translate_version(
+    app: &MarathonApp,
+    versions: &Versions,
+    ctx: &Context,
+    now: Timestamp,
+) -> Result<translate::Translation, Error> {
+    let mut versioned = app.clone();
+    versioned.spec.version = Some(versions.version.clone());
+    versioned.spec.version_info = Some(version_info(versions));
+    let host_volumes = ctx.host_volumes_in(&app.namespace().unwrap_or_default());
+    match translate::translate(&versioned, &host_volumes, &ctx.config.translate) {
+        Ok(translation) => Ok(translation),
+        Err(error) => {
+            let (reason, message) = (error.reason(), error.to_string());
+            Err(degrade(app, ctx, reason, &message, now, Error::Translate(error)).await)
+        }
+    }
+}
+
+/// Reports a failure (Warning Event, Degraded condition) and hands the error back.
+async fn degrade(
+    app: &MarathonApp,
+    ctx: &Context,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+    error: Error,
+) -> Error {
+    ctx.events.publish(app, EventType::Warning, reason, message).await;
+    let status = status::degraded(app.status.as_ref(), app.meta().generation, reason, message, now);
+    if app.status.as_ref() != Some(&status)
+        && let Err(write) = patch_status(app, ctx, &status).await
+    {
+        warn!(error = %write.chain(), "could not report the failure in status");
+    }
+    error
+}
+
+/// Publishes translation warnings not reported before; returns them all for status.
+async fn report_warnings(
+    app: &MarathonApp,
+    found: &[translate::Warning],
+    ctx: &Context,
+) -> Vec<String> {
+    let warnings: Vec<String> = found.iter().map(|w| format!("{}: {}", w.path, w.reason)).collect();
     let reported: BTreeSet<&String> =
         app.status.iter().flat_map(|s| s.warnings.iter().flatten()).collect();
     for warning in warnings.iter().filter(|w| !reported.contains(w)) {
         ctx.events.publish(app, EventType::Warning, "TranslationWarning", warning).await;
     }
+    warnings
+}
 
-    let app_name = app.name_any();
+/// Builds the status from what was applied and the app's pods, and writes it when it says
+/// something new (coalesced while a rollout runs, see `status_writes`).
+async fn report_status(
+    app: &MarathonApp,
+    versions: &Versions,
+    applied: &children::Applied,
+    warnings: Vec<String>,
+    ctx: &Context,
+    now: Timestamp,
+) -> Result<Action, Error> {
     let pods = ctx.pods_of(&app.namespace().unwrap_or_default(), &applied.base_name);
-    let status = status::build(
-        app.status.as_ref(),
-        status::Observation {
-            app_id: &app.spec.id,
-            app_uid: &app.uid().unwrap_or_default(),
-            generation: app.meta().generation,
-            has_health_checks: app.spec.health_checks.as_ref().is_some_and(|h| !h.is_empty()),
-            version: &versions.version,
-            version_info: VersionInfo {
-                last_scaling_at: Some(versions.last_scaling_at.clone()),
-                last_config_change_at: Some(versions.last_config_change_at.clone()),
-                ..VersionInfo::default()
-            },
-            workload: applied.workload.clone(),
-            pods: &pods,
-            selector: selector_string(&applied.base_name),
-            warnings,
-            untranslated: app.spec.unknown_fields(),
-            now,
-        },
-    );
-    if app.status.as_ref() != Some(&status) {
-        patch_status(app, ctx, &status).await?;
+    let observation = status::Observation {
+        app_id: &app.spec.id,
+        app_uid: &app.uid().unwrap_or_default(),
+        generation: app.meta().generation,
+        has_health_checks: app.spec.health_checks.as_ref().is_some_and(|h| !h.is_empty()),
+        version: &versions.version,
+        version_info: version_info(versions),
+        workload: applied.workload.clone(),
+        pods: &pods,
+        selector: selector_string(&applied.base_name),
+        warnings,
+        untranslated: app.spec.unknown_fields(),
+        now,
+    };
+    let status = status::build(app.status.as_ref(), observation);
+    let key = memory::key_of(app);
+    let rolling_out = status.deployment.is_some();
+    let writes = &ctx.memory.status_writes;
+    match writes.decide(&key, app.status.as_ref(), &status, Instant::now()) {
+        StatusWrite::Skip => {}
+        StatusWrite::Later(wait) => return Ok(Action::requeue(wait)),
+        StatusWrite::Now => {
+            patch_status(app, ctx, &status).await?;
+            writes.written(&key, rolling_out, Instant::now());
+        }
     }
-    if status.deployment.is_some() {
-        info!(app = %app_name, "rollout in progress");
-        return Ok(Action::requeue(ROLLOUT_RESYNC));
-    }
-    Ok(Action::requeue(RESYNC))
+    let next = if rolling_out { ctx.config.status_interval } else { RESYNC };
+    let next = if applied.settling { next.min(crate::controllers::cache::SETTLE) } else { next };
+    Ok(Action::requeue(next))
 }
 
 /// The app's version state: from memory while its spec is the one last recorded, else
-/// recorded (or found) in its ControllerRevisions.
+/// recorded (or found) in its ControllerRevisions (the watch-fed cache: no LIST).
 async fn record_version(
     app: &MarathonApp,
     ctx: &Context,
     now: Timestamp,
-) -> Result<crate::marathon::versions::Versions, Error> {
+) -> Result<Versions, Error> {
+    let key = memory::key_of(app);
     let uid = app.uid().unwrap_or_default();
     let spec = crate::controllers::cache::fingerprint(&app.spec);
-    {
-        let known = ctx.versions.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((fingerprint, recorded)) = known.get(&uid)
-            && *fingerprint == spec
-        {
-            return Ok(recorded.clone());
-        }
+    let known = ctx.memory.versions.with(|known| {
+        known.get(&key).filter(|r| r.uid == uid && r.spec == spec).map(|r| r.versions.clone())
+    });
+    if let Some(versions) = known {
+        return Ok(versions);
     }
     let namespace = app.namespace().unwrap_or_default();
     let history = ctx.caches.history_of(&namespace, &app.name_any(), &uid);
-    let recorded =
+    let versions =
         versions::record(&ctx.client, app, history, ctx.config.max_revisions, now).await?;
-    ctx.versions.lock().unwrap_or_else(|p| p.into_inner()).insert(uid, (spec, recorded.clone()));
-    Ok(recorded)
+    let recorded = RecordedVersions { uid, spec, versions: versions.clone() };
+    ctx.memory.versions.with(|known| known.insert(key, recorded));
+    Ok(versions)
 }
 
 /// The label selector of the app's pods, as the scale subresource reports it.
@@ -259,14 +292,16 @@ async fn rollback(app: &MarathonApp, version: &str, ctx: &Context) -> Result<Act
         ctx.events.publish(app, EventType::Warning, "UnknownVersion", &message).await;
         return Err(Error::UnknownVersion(version.to_owned()));
     };
-    let api: Api<MarathonApp> =
-        Api::namespaced(ctx.client.clone(), &app.namespace().unwrap_or_default());
-    let key = ANNOTATION_ROLLBACK_TO.replace('~', "~0").replace('/', "~1");
-    let patch: json_patch::Patch = serde_json::from_value(json!([
-        { "op": "replace", "path": "/spec", "value": spec },
-        { "op": "remove", "path": format!("/metadata/annotations/{key}") },
-    ]))
-    .map_err(|_| Error::MissingField("spec"))?;
+    let api: Api<MarathonApp> = Api::namespaced(ctx.client.clone(), &namespace);
+    // Replace the spec and drop the request in one patch.
+    let mut patch = crate::controllers::apply::remove_annotation(ANNOTATION_ROLLBACK_TO, None);
+    patch.0.insert(
+        0,
+        json_patch::PatchOperation::Replace(json_patch::ReplaceOperation {
+            path: json_patch::jsonptr::PointerBuf::from_tokens(["spec"]),
+            value: spec,
+        }),
+    );
     api.patch(&app.name_any(), &PatchParams::default(), &Patch::<()>::Json(patch))
         .await
         .map_err(Error::Rollback)?;

@@ -29,7 +29,7 @@ pub async fn record(
     max_revisions: usize,
     now: Timestamp,
 ) -> Result<Versions, Error> {
-    let spec = serde_json::to_value(&app.spec).map_err(|_| Error::MissingField("spec"))?;
+    let spec = serde_json::to_value(&app.spec).map_err(|e| Error::Serialize("spec", e))?;
     let latest = history.last();
     let unchanged = latest.and_then(stored_spec).is_some_and(|stored| *stored == spec);
     if !unchanged {

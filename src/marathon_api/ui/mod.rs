@@ -114,7 +114,11 @@ impl FacadeState {
     /// Every HostVolume the facade sees (translation resolves host paths with them).
     fn host_volumes(&self) -> Vec<crate::crd::HostVolume> {
         let scopes = &self.watches().scopes;
-        scopes.iter().flat_map(|s| s.host_volumes.state()).map(|v| (*v).clone()).collect()
+        scopes
+            .iter()
+            .flat_map(|s| s.host_volumes.state())
+            .filter_map(|v| v.0.as_ref().ok().cloned())
+            .collect()
     }
 }
 

@@ -1,0 +1,142 @@
+//! When to write an app's status. Pods coming up change the counts many times per rollout;
+//! writing each change would cost a write per pod event. So while a rollout runs, status is
+//! written at most once per interval (the first time one interval after the rollout was seen,
+//! so a quick rollout costs one write: its end), and at once when the rollout ends or when
+//! nothing is rolling out. A status that would not change is never written.
+//!
+//! Meanwhile readers still see the rollout: an app whose `generation` is ahead of
+//! `status.observedGeneration` has a deployment pending (`crate::marathon::deployments`).
+
+use std::time::{Duration, Instant};
+
+use crate::controllers::memory::PerApp;
+use crate::crd::MarathonAppStatus;
+
+/// What to do with a freshly built status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StatusWrite {
+    /// It is what the app already reports.
+    Skip,
+    Now,
+    /// Coalesced: look again after this long (or on the next change).
+    Later(Duration),
+}
+
+/// Per app, since when status writes are held back (only while a rollout runs).
+pub struct StatusWrites {
+    interval: Duration,
+    held_since: PerApp<Instant>,
+}
+
+impl StatusWrites {
+    pub fn new(interval: Duration) -> Self {
+        Self { interval, held_since: PerApp::default() }
+    }
+
+    pub fn decide(
+        &self,
+        key: &str,
+        previous: Option<&MarathonAppStatus>,
+        next: &MarathonAppStatus,
+        now: Instant,
+    ) -> StatusWrite {
+        let rolling_out = next.deployment.is_some();
+        if !rolling_out {
+            self.forget(key);
+            return if previous == Some(next) { StatusWrite::Skip } else { StatusWrite::Now };
+        }
+        if previous == Some(next) {
+            return StatusWrite::Skip;
+        }
+        let since = self.held_since.with(|held| *held.entry(key.to_owned()).or_insert(now));
+        let due = since + self.interval;
+        if now >= due { StatusWrite::Now } else { StatusWrite::Later(due - now) }
+    }
+
+    /// Records a write made at `now`: during a rollout the next one waits an interval.
+    pub fn written(&self, key: &str, rolling_out: bool, now: Instant) {
+        if rolling_out {
+            self.defer(key, now);
+        } else {
+            self.forget(key);
+        }
+    }
+
+    /// Holds writes of `key` back from `since` on.
+    pub fn defer(&self, key: &str, since: Instant) {
+        self.held_since.with(|held| held.insert(key.to_owned(), since));
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.held_since.remove(key);
+    }
+
+    pub fn retain(&self, exists: &dyn Fn(&str) -> bool) {
+        self.held_since.retain(exists);
+    }
+
+    pub fn knows(&self, key: &str) -> bool {
+        self.held_since.with(|held| held.contains_key(key))
+    }
+
+    pub fn len(&self) -> usize {
+        self.held_since.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{DeploymentStatus, MarathonAppStatus};
+
+    fn status(tasks: i32, rolling_out: bool) -> MarathonAppStatus {
+        let deployment = DeploymentStatus { id: "d".into(), ..DeploymentStatus::default() };
+        MarathonAppStatus {
+            tasks_running: Some(tasks),
+            deployment: rolling_out.then_some(deployment),
+            ..MarathonAppStatus::default()
+        }
+    }
+
+    #[test]
+    fn a_quick_rollout_costs_one_write_at_its_end() {
+        let writes = StatusWrites::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        // Children created, no pod yet: held back for one interval.
+        let first = writes.decide("ns/a", None, &status(0, true), t0);
+        assert_eq!(first, StatusWrite::Later(Duration::from_secs(10)));
+        let later = writes.decide("ns/a", None, &status(0, true), t0 + Duration::from_secs(4));
+        assert_eq!(later, StatusWrite::Later(Duration::from_secs(6)));
+        // The pod is up: the rollout is over, written at once, nothing held any more.
+        let done = writes.decide("ns/a", None, &status(1, false), t0 + Duration::from_secs(5));
+        assert_eq!(done, StatusWrite::Now);
+        assert!(writes.is_empty());
+        // The same status again is not written.
+        let again = writes.decide("ns/a", Some(&status(1, false)), &status(1, false), t0);
+        assert_eq!(again, StatusWrite::Skip);
+    }
+
+    #[test]
+    fn a_long_rollout_writes_once_per_interval() {
+        let writes = StatusWrites::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        let _ = writes.decide("ns/a", None, &status(0, true), t0);
+        let due = writes.decide("ns/a", None, &status(1, true), t0 + Duration::from_secs(10));
+        assert_eq!(due, StatusWrite::Now);
+        writes.written("ns/a", true, t0 + Duration::from_secs(10));
+        let held = writes.decide(
+            "ns/a",
+            Some(&status(1, true)),
+            &status(2, true),
+            t0 + Duration::from_secs(12),
+        );
+        assert_eq!(held, StatusWrite::Later(Duration::from_secs(8)));
+        // Another app is not held back by this one.
+        let other = writes.decide("ns/b", None, &status(0, false), t0);
+        assert_eq!(other, StatusWrite::Now);
+    }
+}
