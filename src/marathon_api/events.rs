@@ -88,6 +88,11 @@ impl EventStream {
         stream
     }
 
+    /// A bus fed only by [`EventStream::publish`] (benchmarks).
+    pub fn without_watches() -> Self {
+        Self::unfed().0
+    }
+
     /// A bus without derivation (and the token that stops whatever feeds it).
     fn unfed() -> (Self, CancellationToken) {
         let stop = CancellationToken::new();
@@ -121,7 +126,8 @@ impl EventStream {
         self.hub.publish(event.clone());
     }
 
-    fn subscribe(&self, remote: String, filter: Option<HashSet<String>>) -> Subscription {
+    /// Attaches a subscriber at `remote` wanting the event types in `filter` (all: `None`).
+    pub fn subscribe(&self, remote: String, filter: Option<HashSet<String>>) -> Subscription {
         let (sender, receiver) = mpsc::channel(self.hub.buffer.load(Ordering::Relaxed));
         let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
         lock(&self.hub.subscribers).push(Subscriber { id, remote: remote.clone(), filter, sender });
@@ -166,10 +172,17 @@ impl Hub {
     }
 }
 
-/// One subscriber's end: its buffer, and the guard that reports its departure.
-struct Subscription {
+/// One subscriber's end: its buffer, and the guard that reports its departure (on drop).
+pub struct Subscription {
     receiver: mpsc::Receiver<Bytes>,
     _detach: Detach,
+}
+
+impl Subscription {
+    /// The next framed event; `None` once the bus dropped this subscriber.
+    pub async fn next(&mut self) -> Option<Bytes> {
+        self.receiver.recv().await
+    }
 }
 
 struct Detach {
