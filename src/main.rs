@@ -270,7 +270,8 @@ async fn serve(
     addr: std::net::SocketAddr,
     shutdown: CancellationToken,
 ) -> Result<(), MainError> {
-    axum::serve(listener, router)
+    // Peer addresses feed the event stream's `remoteAddress`.
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
         .map_err(|source| MainError::Serve { addr, source })

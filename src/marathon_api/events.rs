@@ -100,6 +100,24 @@ impl EventStream {
     /// An event stream fed by `watches` (its derivation runs on the current tokio runtime;
     /// without one, only events published directly are delivered).
     pub fn start(watches: &Watches) -> Self {
+        let (stream, stop) = Self::unfed();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            for scope in &watches.scopes {
+                let ready = watches.clone();
+                let hub = Arc::downgrade(&stream.hub);
+                runtime.spawn(derive(hub, scope.clone(), ready, stop.clone()));
+            }
+        }
+        stream
+    }
+
+    /// A bus fed only by [`EventStream::publish`] (benchmarks).
+    pub fn without_watches() -> Self {
+        Self::unfed().0
+    }
+
+    /// A bus without derivation (and the token that stops whatever feeds it).
+    fn unfed() -> (Self, CancellationToken) {
         let stop = CancellationToken::new();
         let hub = Arc::new(Hub {
             subscribers: Mutex::new(Vec::new()),
@@ -108,13 +126,7 @@ impl EventStream {
             dropped: AtomicU64::new(0),
             _stop: stop.clone().drop_guard(),
         });
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            for scope in &watches.scopes {
-                let ready = watches.clone();
-                runtime.spawn(derive(Arc::downgrade(&hub), scope.clone(), ready, stop.clone()));
-            }
-        }
-        Self { hub }
+        (Self { hub }, stop)
     }
 
     /// Sets how many events a subscriber may fall behind before it is disconnected.
@@ -137,7 +149,8 @@ impl EventStream {
         self.hub.publish(event.clone());
     }
 
-    fn subscribe(&self, remote: String, filter: Option<HashSet<String>>) -> Subscription {
+    /// Attaches a subscriber at `remote` wanting the event types in `filter` (all: `None`).
+    pub fn subscribe(&self, remote: String, filter: Option<HashSet<String>>) -> Subscription {
         let (sender, receiver) = mpsc::channel(self.hub.buffer.load(Ordering::Relaxed));
         let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
         lock(&self.hub.subscribers).push(Subscriber { id, remote: remote.clone(), filter, sender });
@@ -182,10 +195,17 @@ impl Hub {
     }
 }
 
-/// One subscriber's end: its buffer, and the guard that reports its departure.
-struct Subscription {
+/// One subscriber's end: its buffer, and the guard that reports its departure (on drop).
+pub struct Subscription {
     receiver: mpsc::Receiver<Bytes>,
     _detach: Detach,
+}
+
+impl Subscription {
+    /// The next framed event; `None` once the bus dropped this subscriber.
+    pub async fn next(&mut self) -> Option<Bytes> {
+        self.receiver.recv().await
+    }
 }
 
 struct Detach {
@@ -406,5 +426,50 @@ async fn derive(hub: Weak<Hub>, caches: Caches, watches: Watches, stop: Cancella
         drop(hub);
         // Lets the subscribers' connections drain their buffers between bursts.
         tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn frames(subscription: &mut Subscription) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(frame) = subscription.receiver.try_recv() {
+            out.push(String::from_utf8_lossy(&frame).into_owned());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_a_buffer_behind_is_dropped_and_the_others_are_told() {
+        let (stream, _stop) = EventStream::unfed();
+        stream.set_subscriber_buffer(4);
+        let mut reader = stream.subscribe("10.0.0.1".into(), None);
+        let stalled = stream.subscribe("10.0.0.2".into(), None);
+        let mut filtered =
+            stream.subscribe("10.0.0.3".into(), Some(["api_post_event".to_owned()].into()));
+        assert_eq!(frames(&mut reader).len(), 3, "every attach, its own first");
+        let mut detached = Vec::new();
+        for n in 0..4 {
+            stream.publish(&Event::new("api_post_event", "t", json!({"uri": n.to_string()})));
+            let got = frames(&mut reader);
+            detached.extend(got.into_iter().filter(|f| f.contains("event_stream_detached")));
+        }
+        // The stalled one held 2 attaches and 2 posts (its buffer of 4): the third post
+        // dropped it, once, and the reader was told who left.
+        assert_eq!(stream.dropped(), 1);
+        assert_eq!(detached.len(), 1);
+        assert!(detached[0].contains("10.0.0.2"), "{detached:?}");
+        assert_eq!(stream.subscribers(), 2);
+        let seen = frames(&mut filtered);
+        assert_eq!(seen.len(), 4, "only the posts: {seen:?}");
+        drop(stalled);
+        drop(reader);
+        // The reader leaving is an event too; the filtered one does not want it.
+        assert!(frames(&mut filtered).is_empty());
+        assert_eq!(stream.subscribers(), 1);
     }
 }
