@@ -3,7 +3,7 @@
 # the release operator serving the facade on loopback, `oha` as the load generator.
 #
 #   bench/facade.sh [--apps N] [--duration 15s] [--runs 3] [--list-connections 2]
-#                   [--get-connections 32] [--keep] [--reuse]
+#                   [--get-connections 32] [--keep] [--reuse] [--binary PATH]
 #
 # Reports the median over --runs of: p50/p99 latency of GET /v2/apps?embed=apps.tasks (target:
 # p99 <= 20 ms), requests/s of GET /v2/apps/{id} over every app (target: >= 10,000/s), and the
@@ -15,7 +15,7 @@
 # them (and the testbed) in place; a later run with --reuse measures a new build against them
 # instead of creating the apps again. Environment: KUBECONFIG (a running cluster to use
 # instead of the testbed), TESTBED_DIR, MARATHON_OPERATOR_CACHE (oha goes into its tools/),
-# CARGO_TARGET_DIR.
+# CARGO_TARGET_DIR. --binary runs a given build of the operator instead of `cargo build --release`.
 set -euo pipefail
 
 APPS=1000
@@ -26,6 +26,7 @@ LIST_CONNECTIONS=2
 GET_CONNECTIONS=32
 KEEP=0
 REUSE=0
+BINARY=
 P99_TARGET_MS=20
 RPS_TARGET=10000
 OHA_VERSION=1.16.0
@@ -40,6 +41,7 @@ while [ $# -gt 0 ]; do
     --get-connections) GET_CONNECTIONS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --reuse) REUSE=1; shift ;;
+    --binary) BINARY=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 >&2 ;;
   esac
@@ -118,7 +120,7 @@ EOF
 
 start_operator() {
   kubectl get namespace "$NS" >/dev/null 2>&1 || kubectl create namespace "$NS" >/dev/null
-  "${CARGO_TARGET_DIR:-$REPO/target}/release/marathon-operator" run --testbed=never --leader-election=false \
+  "$BINARY" run --testbed=never --leader-election=false \
     --install-crds --auth=off --log-format=json --namespace "$NS" --watch-namespace "$NS" \
     --api-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
     >"$WORK/operator.log" 2>&1 &
@@ -239,10 +241,12 @@ EOF
 }
 
 main() {
-  install_oha
   start_testbed
-  log "building the release binary"
-  (cd "$REPO" && cargo build --release >&2)
+  if [ -z "$BINARY" ]; then
+    log "building the release binary"
+    (cd "$REPO" && cargo build --release >&2)
+    BINARY=${CARGO_TARGET_DIR:-$REPO/target}/release/marathon-operator
+  fi
   local reusing=0
   if kubectl get namespace "$NS" >/dev/null 2>&1; then
     if [ "$REUSE" = 1 ]; then
@@ -260,6 +264,7 @@ main() {
     create_apps
   fi
   wait_for_tasks
+  install_oha
   measure
   report
 }
