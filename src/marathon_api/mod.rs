@@ -16,6 +16,7 @@ mod layers;
 mod query;
 mod queue;
 mod read;
+mod rendered;
 mod tasks;
 mod write;
 
@@ -94,6 +95,8 @@ struct Inner {
     config: FacadeConfig,
     metrics: Arc<Metrics>,
     events: Events,
+    /// `AppInfo` JSON per app, reused while the app and its pods are unchanged.
+    rendered: rendered::Rendered,
     /// Cancelled by `DELETE /v2/leader`: the leader gives up its lease (and, as Marathon's
     /// leader does, its process ends so a replica takes over).
     abdicate: CancellationToken,
@@ -108,11 +111,18 @@ impl FacadeState {
         abdicate: CancellationToken,
     ) -> Self {
         let events = Events::new(client.clone(), "marathon-api", Some(config.identity.clone()));
-        Self { inner: Arc::new(Inner { client, watches, config, metrics, events, abdicate }) }
+        let rendered = rendered::Rendered::default();
+        Self {
+            inner: Arc::new(Inner { client, watches, config, metrics, events, rendered, abdicate }),
+        }
     }
 
     pub(crate) fn events(&self) -> &Events {
         &self.inner.events
+    }
+
+    pub(crate) fn rendered(&self) -> &rendered::Rendered {
+        &self.inner.rendered
     }
 
     pub(crate) fn abdicate(&self) -> &CancellationToken {
