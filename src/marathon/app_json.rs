@@ -382,9 +382,9 @@ mod tests {
 
     #[test]
     fn embed_accepts_every_prefix() {
-        assert_eq!(Embed::parse(["apps.tasks"]).tasks, true);
-        assert_eq!(Embed::parse(["app.tasks"]).tasks, true);
-        assert_eq!(Embed::parse(["group.apps.lastTaskFailure"]).last_task_failure, true);
+        assert!(Embed::parse(["apps.tasks"]).tasks);
+        assert!(Embed::parse(["app.tasks"]).tasks);
+        assert!(Embed::parse(["group.apps.lastTaskFailure"]).last_task_failure);
         assert_eq!(Embed::parse(["apps.counts", "nonsense"]), Embed::default());
         assert_eq!(
             Embed::parse(["apps.failures"]),
