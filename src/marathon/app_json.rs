@@ -209,7 +209,7 @@ fn fill_health_check(check: &mut Map<String, Value>) {
 }
 
 /// Which optional parts of `AppInfo` a request asked for (`embed`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Embed {
     pub tasks: bool,
     pub last_task_failure: bool,

@@ -61,7 +61,7 @@ impl AppPath {
 pub(super) async fn list(
     State(state): State<FacadeState>,
     query: Query,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let embed = Embed::parse(query.all("embed"));
     let selector = match query.get("label") {
         Some(text) => Some(Selector::parse(text).map_err(ApiError::Unprocessable)?),
@@ -69,8 +69,8 @@ pub(super) async fn list(
     };
     let cmd = query.get("cmd").map(str::to_lowercase);
     let id = query.get("id").map(str::to_lowercase);
-    let apps: Vec<Value> = state
-        .apps()
+    let all = state.apps();
+    let apps = all
         .iter()
         .filter_map(valid)
         .filter(|app| id.as_ref().is_none_or(|id| app.spec.id.to_lowercase().contains(id)))
@@ -83,10 +83,8 @@ pub(super) async fn list(
             selector
                 .as_ref()
                 .is_none_or(|s| s.matches(app.spec.labels.as_ref().unwrap_or(&Default::default())))
-        })
-        .map(|app| state.app_info(app, embed))
-        .collect();
-    Ok(Json(json!({ "apps": apps })))
+        });
+    Ok(state.app_list_response("apps", apps, embed))
 }
 
 pub(super) async fn get_path(
@@ -100,21 +98,20 @@ pub(super) async fn get_path(
             let entry = state.require(&id)?;
             let app = valid(&entry)
                 .ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
-            Ok(Json(json!({ "app": state.app_info(app, embed.single_app()) })).into_response())
+            Ok(state.app_response(app, embed.single_app()))
         }
         AppPath::Group(group) => {
             let prefix = if group == "/" { "/".to_owned() } else { format!("{group}/") };
-            let apps: Vec<Value> = state
-                .apps()
+            let all = state.apps();
+            let apps: Vec<&MarathonApp> = all
                 .iter()
                 .filter_map(valid)
                 .filter(|app| app.spec.id.starts_with(&prefix))
-                .map(|app| state.app_info(app, embed))
                 .collect();
             if apps.is_empty() && group != "/" {
                 return Err(ApiError::NotFound(format!("Group '{group}' does not exist")));
             }
-            Ok(Json(json!({ "*": apps })).into_response())
+            Ok(state.app_list_response("*", apps, embed))
         }
         AppPath::Tasks(id) => tasks::app_tasks(&state, &id).map(IntoResponse::into_response),
         AppPath::Versions(id) => versions(&state, &id),

@@ -22,6 +22,7 @@ pub mod openapi;
 mod query;
 mod queue;
 mod read;
+mod rendered;
 mod tasks;
 mod ui;
 mod write;
@@ -103,6 +104,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     events: Events,
     stream: EventStream,
+    /// `AppInfo` JSON per app, reused while the app and its pods are unchanged.
+    rendered: rendered::Rendered,
     /// Cancelled by `DELETE /v2/leader`: the leader gives up its lease (and, as Marathon's
     /// leader does, its process ends so a replica takes over).
     abdicate: CancellationToken,
@@ -118,7 +121,8 @@ impl FacadeState {
     ) -> Self {
         let events = Events::new(client.clone(), "marathon-api", Some(config.identity.clone()));
         let stream = EventStream::start(&watches);
-        let inner = Inner { client, watches, config, metrics, events, stream, abdicate };
+        let rendered = rendered::Rendered::default();
+        let inner = Inner { client, watches, config, metrics, events, stream, rendered, abdicate };
         Self { inner: Arc::new(inner) }
     }
 
@@ -129,6 +133,10 @@ impl FacadeState {
     /// The `/v2/events` bus of this facade.
     pub fn event_stream(&self) -> &EventStream {
         &self.inner.stream
+    }
+
+    pub(crate) fn rendered(&self) -> &rendered::Rendered {
+        &self.inner.rendered
     }
 
     pub(crate) fn abdicate(&self) -> &CancellationToken {
