@@ -11,6 +11,9 @@ pub const PROGRESSING: &str = "Progressing";
 pub const DEGRADED: &str = "Degraded";
 /// Parts of the definition could not be translated faithfully; the message lists them.
 pub const TRANSLATION_WARNINGS: &str = "TranslationWarnings";
+/// Every task of the app has been placed on a node; when not, the message is the scheduler's
+/// reason (the same reason `/v2/queue` reports).
+pub const SCHEDULED: &str = "Scheduled";
 /// A HostVolume is bound to its PersistentVolume and claim.
 pub const BOUND: &str = "Bound";
 

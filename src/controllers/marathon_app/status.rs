@@ -11,7 +11,7 @@ use crate::crd::{MarathonAppStatus, VersionInfo};
 use crate::events::truncate;
 pub use crate::marathon::deployments::WorkloadState;
 use crate::marathon::deployments::marathon_deployment;
-use crate::marathon::tasks::{last_task_failure, task_counts, tasks_of_pods};
+use crate::marathon::tasks::{last_task_failure, task_counts, tasks_of_pods, waiting};
 
 /// What the reconciler observed, and what it wants reported.
 pub struct Observation<'a> {
@@ -115,6 +115,7 @@ pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> Mar
         generation,
         now,
     ));
+    status.set_condition(scheduled(seen.pods, generation, now));
     let mut notes = seen.warnings.clone();
     notes.extend(seen.untranslated.iter().map(|path| format!("{path}: not translated")));
     status.set_condition(condition(
@@ -126,6 +127,25 @@ pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> Mar
         now,
     ));
     status
+}
+
+/// `Scheduled`: false while a task cannot be placed, with the scheduler's reason, so
+/// `kubectl get`/`describe` says why an app does not start (GPUs, constraint labels, roles).
+fn scheduled(pods: &[Pod], generation: Option<i64>, now: Timestamp) -> Condition {
+    let unplaced: Vec<_> = pods.iter().filter_map(waiting).filter(|w| !w.crash_looping).collect();
+    let message = match unplaced.first() {
+        Some(first) => format!("{} task(s) cannot be placed: {}", unplaced.len(), first.reason),
+        None => "every task is placed on a node".to_owned(),
+    };
+    let reason = if unplaced.is_empty() { "Scheduled" } else { "Unschedulable" };
+    condition(
+        condition::SCHEDULED,
+        unplaced.is_empty(),
+        reason,
+        truncate(&message, 4096),
+        generation,
+        now,
+    )
 }
 
 /// The status of an app that cannot be run as specified: Degraded with the reason, the rest
@@ -148,4 +168,27 @@ pub fn degraded(
         now,
     ));
     status
+}
+
+#[cfg(test)]
+mod scheduling_tests {
+    use super::*;
+
+    #[test]
+    fn an_unplaceable_task_says_why() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-1"},
+            "status": {"phase": "Pending", "conditions": [{
+                "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                "message": "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity."
+            }]}
+        }))
+        .unwrap_or_default();
+        let now = Timestamp::UNIX_EPOCH;
+        let stuck = scheduled(std::slice::from_ref(&pod), Some(1), now);
+        assert_eq!((stuck.status.as_str(), stuck.reason.as_str()), (FALSE, "Unschedulable"));
+        assert!(stuck.message.contains("didn't match Pod's node affinity"), "{}", stuck.message);
+        let placed = scheduled(&[], Some(1), now);
+        assert_eq!(placed.status, TRUE);
+    }
 }
