@@ -131,6 +131,7 @@ pub fn build_pvc(volume: &HostVolume) -> PersistentVolumeClaim {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn volume(spec: serde_json::Value) -> HostVolume {
         serde_json::from_value(json!({
