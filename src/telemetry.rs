@@ -15,14 +15,18 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// An error and its sources on one line (`Display` of most errors omits the sources).
+/// An error and its sources on one line (`Display` of most errors omits the sources). A
+/// Kubernetes API server's answer ends the chain with its own message, which says it all.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
+    let mut parts = Vec::new();
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if let Some(kube::Error::Api(status)) = cause.downcast_ref::<kube::Error>() {
+            parts.push(status.message.clone());
+            break;
+        }
+        parts.push(cause.to_string());
+        next = cause.source();
     }
-    message
+    parts.join(": ")
 }

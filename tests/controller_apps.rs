@@ -11,13 +11,13 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::{Client, ResourceExt};
 use marathon_operator::controllers::ControllerConfig;
 use marathon_operator::crd::MarathonApp;
 use serde_json::{Value, json};
+use support::eventually;
 use support::operator::Operator;
-use support::{TestNamespace, eventually};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const USER: &str = "test-user";
@@ -51,14 +51,6 @@ fn web_spec(image: &str, instances: i32) -> Value {
     })
 }
 
-async fn setup(prefix: &str) -> (Client, TestNamespace, Api<MarathonApp>) {
-    let client = support::client().await;
-    support::ensure_crds(&client).await;
-    let ns = TestNamespace::new(&client, prefix).await;
-    let apps = Api::namespaced(client.clone(), ns.name());
-    (client, ns, apps)
-}
-
 async fn put(apps: &Api<MarathonApp>, app: &MarathonApp) {
     apps.patch(&app.name_any(), &PatchParams::apply(USER).force(), &Patch::Apply(app))
         .await
@@ -84,7 +76,7 @@ fn image_of(deployment: &Deployment) -> String {
 
 #[tokio::test]
 async fn an_app_runs_with_marathon_status_versions_and_rollback() {
-    let (client, ns, apps) = setup("apps").await;
+    let (client, ns, apps) = support::app_namespace("apps").await;
     // Status written on every change (not coalesced per rollout), so a rollout of a few
     // seconds shows in status while it runs.
     let every_change = ControllerConfig { status_interval: Duration::ZERO, ..Default::default() };
@@ -155,7 +147,7 @@ async fn an_app_runs_with_marathon_status_versions_and_rollback() {
 
 #[tokio::test]
 async fn scaling_and_autoscaling_never_fight_over_replicas() {
-    let (client, ns, apps) = setup("scale").await;
+    let (client, ns, apps) = support::app_namespace("scale").await;
     let _operator = Operator::start(&client, ns.name());
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
     let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), ns.name());
@@ -211,7 +203,7 @@ async fn scaling_and_autoscaling_never_fight_over_replicas() {
 
 #[tokio::test]
 async fn drift_is_corrected() {
-    let (client, ns, apps) = setup("drift").await;
+    let (client, ns, apps) = support::app_namespace("drift").await;
     let _operator = Operator::start(&client, ns.name());
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
     let services: Api<Service> = Api::namespaced(client.clone(), ns.name());
@@ -238,7 +230,7 @@ async fn drift_is_corrected() {
 
 #[tokio::test]
 async fn a_resident_app_keeps_its_volumes_after_deletion() {
-    let (client, ns, apps) = setup("resident").await;
+    let (client, ns, apps) = support::app_namespace("resident").await;
     let _operator = Operator::start(&client, ns.name());
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), ns.name());
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns.name());
@@ -309,7 +301,7 @@ async fn a_resident_app_keeps_its_volumes_after_deletion() {
 
 #[tokio::test]
 async fn an_app_kubernetes_refuses_is_degraded_without_stalling_others() {
-    let (client, ns, apps) = setup("invalid").await;
+    let (client, ns, apps) = support::app_namespace("invalid").await;
     let _operator = Operator::start(&client, ns.name());
     // Valid for the schema, but Kubernetes refuses two container ports on one host port.
     let mut clashing = web_spec("nginx:1.27", 1);
@@ -360,7 +352,7 @@ async fn an_app_kubernetes_refuses_is_degraded_without_stalling_others() {
 
 #[tokio::test]
 async fn approximations_become_a_condition_and_warning_events() {
-    let (client, ns, apps) = setup("warnings").await;
+    let (client, ns, apps) = support::app_namespace("warnings").await;
     let _operator = Operator::start(&client, ns.name());
     let mut spec = web_spec("nginx:1.27", 1);
     // Marathon orders deployments by dependencies; Kubernetes has no such thing.

@@ -80,21 +80,9 @@ impl Error {
         }
     }
 
-    /// The message with its sources, for Events and conditions (Display omits sources). An
-    /// API server's answer ends the chain with its own message, which says it all.
+    /// The message with its sources, for Events and conditions (Display omits sources).
     pub fn chain(&self) -> String {
-        let mut message = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            if let Some(kube::Error::Api(status)) = cause.downcast_ref::<kube::Error>() {
-                message.push_str(&status.message);
-                break;
-            }
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        message
+        crate::telemetry::error_chain(self)
     }
 }
 

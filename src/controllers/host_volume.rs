@@ -17,7 +17,7 @@ use kube::runtime::finalizer::{self, Event as FinalizerEvent};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tracing::{instrument, warn};
+use tracing::instrument;
 
 use super::error::Error;
 use super::{Context, FIELD_MANAGER, delete_ignoring_missing};
@@ -38,7 +38,7 @@ pub async fn reconcile(
     let _timer = ctx.metrics.reconcile.start(CONTROLLER);
     let volume = match &guard.0 {
         Ok(volume) => Arc::new(volume.clone()),
-        Err(invalid) => return report_unreadable(&guard, &invalid.error, &ctx).await,
+        Err(invalid) => return super::report_unreadable(&guard, &invalid.error, &ctx).await,
     };
     let namespace = volume.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
     let api: Api<HostVolume> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -75,19 +75,6 @@ fn own_error(error: finalizer::Error<Error>) -> Error {
     }
 }
 
-/// One unreadable resource must not stall the others: report it and wait for a fix.
-async fn report_unreadable(
-    guard: &DeserializeGuard<HostVolume>,
-    error: &str,
-    ctx: &Context,
-) -> Result<Action, Error> {
-    warn!(%error, "HostVolume cannot be read");
-    let reference = ObjectRef::<HostVolume>::new(&guard.name_any())
-        .within(&guard.namespace().unwrap_or_default());
-    ctx.events.publish_ref(reference.into(), EventType::Warning, "InvalidObject", error).await;
-    Ok(Action::await_change())
-}
-
 fn key(guard: &DeserializeGuard<HostVolume>) -> String {
     super::memory::app_key(&guard.namespace().unwrap_or_default(), &guard.name_any())
 }
@@ -97,13 +84,7 @@ pub fn error_policy(
     error: &Error,
     ctx: Arc<Context>,
 ) -> Action {
-    ctx.metrics.reconcile.failed(CONTROLLER, error.reason());
-    if error.is_permanent() {
-        return Action::await_change();
-    }
-    let delay = ctx.volume_backoff.next_delay(&key(&guard));
-    warn!(error = %error.chain(), retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
+    super::retry_policy(CONTROLLER, &ctx.volume_backoff, &key(&guard), error, &ctx.metrics)
 }
 
 /// The HostVolume a PV or claim was made for.

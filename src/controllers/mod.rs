@@ -20,6 +20,7 @@ use kube::api::{Api, DeleteParams};
 use kube::core::PartialObjectMeta;
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::controller::{self, Controller};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
@@ -128,6 +129,40 @@ where
             Err(error::Error::Delete { kind: kind.to_owned(), name: name.to_owned(), source })
         }
     }
+}
+
+/// One unreadable resource must not stall the others: report it and wait for a fix.
+async fn report_unreadable<K>(
+    guard: &DeserializeGuard<K>,
+    error: &str,
+    ctx: &Context,
+) -> Result<controller::Action, error::Error>
+where
+    K: Resource<DynamicType = ()>,
+{
+    warn!(kind = %K::kind(&()), %error, "resource cannot be read");
+    let reference =
+        ObjectRef::<K>::new(&guard.name_any()).within(&guard.namespace().unwrap_or_default());
+    ctx.events.publish_ref(reference.into(), EventType::Warning, "InvalidObject", error).await;
+    Ok(controller::Action::await_change())
+}
+
+/// After a failed reconcile: wait for a change when only the user can fix it, else retry
+/// with the object's backoff.
+fn retry_policy(
+    controller_name: &'static str,
+    backoff: &Backoff,
+    key: &str,
+    error: &error::Error,
+    metrics: &Metrics,
+) -> controller::Action {
+    metrics.reconcile.failed(controller_name, error.reason());
+    if error.is_permanent() {
+        return controller::Action::await_change();
+    }
+    let delay = backoff.next_delay(key);
+    warn!(error = %error.chain(), retry_in = ?delay, "reconcile failed");
+    controller::Action::requeue(delay)
 }
 
 /// The changes of one kind as a controller trigger. A trigger that fell behind skips what it

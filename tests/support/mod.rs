@@ -71,6 +71,17 @@ pub async fn ensure_crds(client: &Client) {
     marathon_operator::controllers::install_crds(client.clone()).await.expect("install CRDs");
 }
 
+/// A client, the CRDs, a namespace of the test's own and the MarathonApps API in it.
+pub async fn app_namespace(
+    prefix: &str,
+) -> (Client, TestNamespace, Api<marathon_operator::crd::MarathonApp>) {
+    let client = client().await;
+    ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, prefix).await;
+    let apps = Api::namespaced(client.clone(), ns.name());
+    (client, ns, apps)
+}
+
 /// A namespace of one test's own.
 pub struct TestNamespace {
     name: String,

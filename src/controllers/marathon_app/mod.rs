@@ -50,7 +50,7 @@ pub async fn reconcile(
     let _timer = ctx.metrics.reconcile.start(CONTROLLER);
     let app = match &guard.0 {
         Ok(app) => app,
-        Err(invalid) => return report_unreadable(&guard, &invalid.error, &ctx).await,
+        Err(invalid) => return super::report_unreadable(&guard, &invalid.error, &ctx).await,
     };
     if app.meta().deletion_timestamp.is_some() {
         // Being deleted: its children go through garbage collection (owner references).
@@ -64,31 +64,13 @@ pub async fn reconcile(
     result
 }
 
-/// One unreadable resource must not stall the others: report it and wait for a fix.
-async fn report_unreadable(
-    guard: &DeserializeGuard<MarathonApp>,
-    error: &str,
-    ctx: &Context,
-) -> Result<Action, Error> {
-    warn!(%error, "MarathonApp cannot be read");
-    let reference = ObjectRef::<MarathonApp>::new(&guard.name_any())
-        .within(&guard.namespace().unwrap_or_default());
-    ctx.events.publish_ref(reference.into(), EventType::Warning, "InvalidObject", error).await;
-    Ok(Action::await_change())
-}
-
 pub fn error_policy(
     guard: Arc<DeserializeGuard<MarathonApp>>,
     error: &Error,
     ctx: Arc<Context>,
 ) -> Action {
-    ctx.metrics.reconcile.failed(CONTROLLER, error.reason());
-    if error.is_permanent() {
-        return Action::await_change();
-    }
-    let delay = ctx.memory.backoff.next_delay(&memory::key_of(guard.as_ref()));
-    warn!(error = %error.chain(), retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
+    let key = memory::key_of(guard.as_ref());
+    super::retry_policy(CONTROLLER, &ctx.memory.backoff, &key, error, &ctx.metrics)
 }
 
 /// How often an app whose new version waits for its dependencies looks at them again.
