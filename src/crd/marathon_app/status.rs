@@ -14,7 +14,7 @@ pub struct MarathonAppStatus {
     /// The `metadata.generation` of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// Conditions: `Available`, `Progressing`, `Degraded` and `TranslationWarnings`.
+    /// Conditions: `Available`, `Progressing`, `Degraded`, `Scheduled` and `TranslationWarnings`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Option<Vec<Condition>>,
