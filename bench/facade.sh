@@ -99,9 +99,8 @@ start_testbed() {
 # The testbed's two fake nodes take 500 pods each; add kwok-managed nodes for the rest.
 add_nodes() {
   local count=$(((APPS * INSTANCES + 999) / 1000)) i name
-  for ((i = 0; i < count; i++)); do
-    name=bench-node-$i
-    BENCH_NODES+=("$name")
+  for ((i = 0; i < count; i++)); do BENCH_NODES+=("bench-node-$i"); done
+  for name in "${BENCH_NODES[@]}"; do
     cat <<EOF
 apiVersion: v1
 kind: Node
