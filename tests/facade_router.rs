@@ -889,6 +889,22 @@ async fn conflicts_and_unknown_versions_with_the_controllers() {
         }
     );
 
+    // Eight creates of one new id at once: exactly one is created, the others are told it exists.
+    let racers = (0..8).map(|i| {
+        let app = json!({"id": "/race", "cmd": format!("sleep {i}"), "cpus": 0.01, "mem": 16});
+        send(&router, Method::POST, "/v2/apps", app.to_string())
+    });
+    let answers = futures::future::join_all(racers).await;
+    let created: Vec<_> = answers.iter().filter(|a| a.status == StatusCode::CREATED).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    let refused = Answer {
+        status: StatusCode::CONFLICT,
+        body: message("An app with id [/race] already exists."),
+    };
+    assert_eq!(answers.iter().filter(|a| **a == refused).count(), 7, "{answers:?}");
+    let stored = send(&router, Method::GET, "/v2/apps/race", "").await;
+    assert_eq!(stored.body["app"]["cmd"], created[0].body["cmd"], "the winner was overwritten");
+
     let version = "2001-01-01T00:00:00.000Z";
     let missing = message(&format!("App '/web' does not exist in version {version}"));
     let uri = format!("/v2/apps/web/versions/{version}");

@@ -109,6 +109,9 @@ struct Inner {
     /// Cancelled by `DELETE /v2/leader`: the leader gives up its lease (and, as Marathon's
     /// leader does, its process ends so a replica takes over).
     abdicate: CancellationToken,
+    /// Apps (`namespace/name`) this replica is creating right now: a second create of the same
+    /// id in the same instant gets Marathon's 409 instead of overwriting the first.
+    creating: write::Creating,
 }
 
 impl FacadeState {
@@ -122,7 +125,18 @@ impl FacadeState {
         let events = Events::new(client.clone(), "marathon-api", Some(config.identity.clone()));
         let stream = EventStream::start(&watches);
         let rendered = rendered::Rendered::default();
-        let inner = Inner { client, watches, config, metrics, events, stream, rendered, abdicate };
+        let creating = write::Creating::default();
+        let inner = Inner {
+            client,
+            watches,
+            config,
+            metrics,
+            events,
+            stream,
+            rendered,
+            abdicate,
+            creating,
+        };
         Self { inner: Arc::new(inner) }
     }
 
@@ -137,6 +151,10 @@ impl FacadeState {
 
     pub(crate) fn rendered(&self) -> &rendered::Rendered {
         &self.inner.rendered
+    }
+
+    pub(crate) fn creating(&self) -> &write::Creating {
+        &self.inner.creating
     }
 
     pub(crate) fn abdicate(&self) -> &CancellationToken {

@@ -3,7 +3,8 @@
 //! until the watch cache has seen it (so the client's next read finds it), and is attributed in
 //! the log and in an Event on the app.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -80,6 +81,31 @@ impl Desired {
 /// on them (server-side apply would otherwise remove what a write leaves out).
 const CARRIED_ANNOTATIONS: [&str; 1] = [ANNOTATION_KILL_TASKS];
 
+/// The apps being created by this replica (see [`FacadeState::store`]).
+#[derive(Default)]
+pub struct Creating(Arc<Mutex<HashSet<String>>>);
+
+/// Held while one app is created; releases the id when dropped.
+pub struct CreationClaim {
+    creating: Arc<Mutex<HashSet<String>>>,
+    key: String,
+}
+
+impl Creating {
+    /// Claims `namespace/name` for a create, or `None` when another request is creating it.
+    fn claim(&self, namespace: &str, name: &str) -> Option<CreationClaim> {
+        let key = format!("{namespace}/{name}");
+        let mut ids = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.insert(key.clone()).then(|| CreationClaim { creating: Arc::clone(&self.0), key })
+    }
+}
+
+impl Drop for CreationClaim {
+    fn drop(&mut self) {
+        self.creating.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.key);
+    }
+}
+
 /// Who asked for a write, for the log and the Event.
 pub struct Request<'a> {
     pub caller: &'a Caller,
@@ -105,6 +131,10 @@ impl FacadeState {
         let (namespace, name) = match base {
             Some(app) => (app.namespace().unwrap_or_default(), app.name_any()),
             None => (self.namespace_for(&spec.id)?, app_name(&spec.id)),
+        };
+        let _claim = match base {
+            Some(_) => None,
+            None => Some(self.claim_new(&namespace, &name, &spec.id)?),
         };
         let version = format_version(Timestamp::now());
         annotations.insert(ANNOTATION_REQUESTED_VERSION.to_owned(), version.clone());
@@ -139,6 +169,23 @@ impl FacadeState {
         self.attribute(&stored, &request).await;
         let deployment_id = deployment_id(&stored.uid().unwrap_or_default(), generation);
         Ok(Written { app: stored, deployment_id, version, changed })
+    }
+
+    /// Claims a new app's name for this create. Server-side apply cannot express "create only",
+    /// so two creates of one id are serialised here, and the second finds the first in the
+    /// cache (the first waits for the cache before it releases the claim). Creates of one id
+    /// through two replicas in the same instant are not serialised (see README).
+    fn claim_new(&self, namespace: &str, name: &str, id: &str) -> Result<CreationClaim, ApiError> {
+        let exists = || ApiError::Conflict(format!("An app with id [{id}] already exists."));
+        let claim = self.creating().claim(namespace, name).ok_or_else(exists)?;
+        let cached = self
+            .watches()
+            .scope_of(namespace)
+            .and_then(|scope| scope.apps.get(&ObjectRef::new(name).within(namespace)));
+        match cached {
+            Some(_) => Err(exists()),
+            None => Ok(claim),
+        }
     }
 
     /// Deletes the app (only the one the caller saw: its uid is a precondition).
