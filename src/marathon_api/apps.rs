@@ -95,9 +95,7 @@ pub(super) async fn get_path(
     let embed = Embed::parse(query.all("embed"));
     match AppPath::parse(&path) {
         AppPath::App(id) => {
-            let entry = state.require(&id)?;
-            let app = valid(&entry)
-                .ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
+            let app = &state.require(&id)?;
             Ok(state.app_response(app, embed.single_app()))
         }
         AppPath::Group(group) => {
@@ -121,9 +119,7 @@ pub(super) async fn get_path(
 }
 
 fn versions(state: &FacadeState, id: &str) -> Result<Response, ApiError> {
-    let entry = state.require(id)?;
-    let app =
-        valid(&entry).ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
+    let app = &state.require(id)?;
     let mut versions: Vec<String> =
         state.history_of(app).iter().filter_map(stored_version).map(str::to_owned).collect();
     versions.reverse();
@@ -131,9 +127,7 @@ fn versions(state: &FacadeState, id: &str) -> Result<Response, ApiError> {
 }
 
 fn version_of(state: &FacadeState, id: &str, version: &str) -> Result<Response, ApiError> {
-    let entry = state.require(id)?;
-    let app =
-        valid(&entry).ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
+    let app = &state.require(id)?;
     let history = state.history_of(app);
     let missing = || ApiError::NotFound(format!("App '{id}' does not exist in version {version}"));
     let stored = spec_of_version(&history, version).ok_or_else(missing)?;
@@ -260,10 +254,7 @@ pub(super) async fn update(
     request: Request<'_>,
     mut change: impl FnMut(&MarathonApp) -> Result<Desired, ApiError>,
 ) -> Result<Written, ApiError> {
-    let entry = state.require(id)?;
-    let mut app = valid(&entry)
-        .cloned()
-        .ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
+    let mut app = state.require(id)?;
     for attempt in 0..3 {
         if !force && let Some(running) = current_deployment(&app) {
             return Err(ApiError::Locked(vec![running.id]));
@@ -472,9 +463,7 @@ pub(super) async fn delete_path(
 ) -> Result<Response, ApiError> {
     match AppPath::parse(&path) {
         AppPath::App(id) => {
-            let entry = state.require(&id)?;
-            let app = valid(&entry)
-                .ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
+            let app = &state.require(&id)?;
             // Deleting defaults to force, unlike every other write (Marathon's rule).
             if !query.flag("force", true)
                 && let Some(running) = current_deployment(app)

@@ -88,9 +88,13 @@ impl FacadeState {
             .find(|entry| valid(entry).is_some_and(|a| a.spec.id == id))
     }
 
-    /// The app `id`, or Marathon's 404.
-    pub fn require(&self, id: &str) -> Result<Cached, ApiError> {
-        self.find(id).ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))
+    /// The app `id` (a copy of the cached one), or Marathon's 404.
+    pub fn require(&self, id: &str) -> Result<MarathonApp, ApiError> {
+        self.find(id)
+            .as_ref()
+            .and_then(valid)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))
     }
 
     /// The cached pods of an app.

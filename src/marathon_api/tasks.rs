@@ -58,9 +58,7 @@ pub fn routes() -> Vec<Route> {
 
 /// `GET /v2/apps/{id}/tasks`.
 pub(super) fn app_tasks(state: &FacadeState, id: &str) -> Result<Json<Value>, ApiError> {
-    let entry = state.require(id)?;
-    let app =
-        valid(&entry).ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
+    let app = &state.require(id)?;
     Ok(Json(json!({ "tasks": state.tasks_of(app) })))
 }
 
@@ -220,9 +218,7 @@ pub(super) async fn kill_app_tasks(
     caller: &Caller,
 ) -> Result<Response, ApiError> {
     let options = KillOptions::of(query)?;
-    let entry = state.require(id)?;
-    let app =
-        valid(&entry).ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
+    let app = &state.require(id)?;
     let host = query.get("host");
     let tasks: Vec<Task> = state
         .tasks_of(app)
@@ -245,9 +241,7 @@ pub(super) async fn kill_app_task(
     caller: &Caller,
 ) -> Result<Response, ApiError> {
     let options = KillOptions::of(query)?;
-    let entry = state.require(id)?;
-    let app =
-        valid(&entry).ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
+    let app = &state.require(id)?;
     let task = state
         .tasks_of(app)
         .into_iter()

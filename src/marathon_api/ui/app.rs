@@ -19,7 +19,6 @@ use super::super::apps::{rollback, update, updated_spec};
 use super::super::auth::Caller;
 use super::super::error::ApiError;
 use super::super::query::Query;
-use super::super::read::valid;
 use super::super::write::{Desired, Request};
 use super::form::Fields;
 use super::list::AppRow;
@@ -201,9 +200,7 @@ impl Page {
 }
 
 fn app_of(state: &FacadeState, id: &str) -> Result<MarathonApp, UiError> {
-    let entry = state.require(id)?;
-    let app = valid(&entry).ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")));
-    Ok(app?.clone())
+    Ok(state.require(id)?)
 }
 
 fn id_of(query: &Query) -> Result<String, UiError> {

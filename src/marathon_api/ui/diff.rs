@@ -11,7 +11,6 @@ use serde_json::Value;
 use super::super::FacadeState;
 use super::super::error::ApiError;
 use super::super::query::Query;
-use super::super::read::valid;
 use super::{Nav, UiError, app_href};
 use crate::marathon::ids::canonical;
 use crate::marathon::versions::spec_of_version;
@@ -57,9 +56,7 @@ async fn page(State(state): State<FacadeState>, query: Query) -> Result<Page, Ui
     let missing = |what: &str| UiError::BadForm(format!("no {what} given"));
     let id = canonical(query.get("id").ok_or_else(|| missing("app id"))?, "/");
     let from = query.get("from").ok_or_else(|| missing("version to compare"))?.to_owned();
-    let entry = state.require(&id)?;
-    let app =
-        valid(&entry).ok_or_else(|| ApiError::NotFound(format!("App '{id}' does not exist")))?;
+    let app = &state.require(&id)?;
     let to = match query.get("to") {
         Some(to) => to.to_owned(),
         None => app.status.as_ref().and_then(|s| s.version.clone()).unwrap_or_default(),
