@@ -204,20 +204,9 @@ fn spec_value(resource: &MarathonApp) -> Result<Value, String> {
         .map_err(|err| format!("cannot serialize {}: {err}", resource.name_any()))
 }
 
-/// The API server's message (it names the field for validation errors).
+/// The API server's message (it names the field for validation errors), else the error chain.
 fn describe(err: &kube::Error) -> String {
-    match err {
-        kube::Error::Api(status) => status.message.clone(),
-        other => {
-            let mut text = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(cause) = source {
-                text.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            text
-        }
-    }
+    crate::telemetry::error_chain(err)
 }
 
 /// The MarathonApps of `namespace` (every namespace when `None`) as a `/v2/apps` body:

@@ -336,7 +336,8 @@ pub async fn deleted(app: &MarathonApp, ctx: &Context) -> Result<(), Error> {
     Ok(())
 }
 
-/// Pods of an app, for status (from the trimmed pod cache).
+/// The app a pod belongs to, from the labels the operator put on it (`None` for pods it does
+/// not manage): a pod change wakes its app's reconcile.
 pub fn app_of_pod(pod: &Pod) -> Option<ObjectRef<DeserializeGuard<MarathonApp>>> {
     let labels = pod.labels();
     if labels.get(names::LABEL_MANAGED_BY).map(String::as_str) != Some(names::MANAGER) {

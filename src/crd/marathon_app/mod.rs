@@ -293,8 +293,9 @@ pub struct MarathonAppSpec {
     /// Allocate a TTY for the task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
-    /// Version (timestamp) of the definition. Ignored on create; in an update it asks for a
-    /// rollback to that version. The current version is in `status.version`.
+    /// Version (timestamp) of the definition, as Marathon exports it. The operator does not act
+    /// on it: the current version is in `status.version`, and a rollback is asked for with the
+    /// annotation `marathon-operator.dev/rollback-to` (or Marathon's `PUT {"version": ...}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Read-only version timestamps as returned by Marathon; kept when present in the input.
