@@ -25,7 +25,7 @@ const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 pub fn pv_name(volume: &HostVolume) -> String {
     let raw =
         format!("hostvolume-{}-{}", volume.namespace().unwrap_or_default(), volume.name_any());
-    names::app_name_max(&raw, 253)
+    names::slash_path_name(&raw, 253)
 }
 
 fn metadata(volume: &HostVolume) -> ObjectMeta {

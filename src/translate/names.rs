@@ -90,9 +90,9 @@ fn with_hash(name: &str, key: &str, max: usize) -> String {
     if head.is_empty() { stable_hash(key) } else { format!("{head}-{}", stable_hash(key)) }
 }
 
-/// The resource name of a Marathon app id (`/prod/web/frontend` -> `prod-web-frontend`):
-/// a DNS-1123 label of at most `max` characters.
-pub fn app_name_max(id: &str, max: usize) -> String {
+/// A DNS-1123 name of at most `max` characters for a slash-separated path: an app id
+/// (`/prod/web/frontend` -> `prod-web-frontend`) or any other compound name (PVs, StatefulSets).
+pub fn slash_path_name(id: &str, max: usize) -> String {
     let joined = id.trim_matches('/').replace('/', "-");
     let (clean, lossy) = sanitize(&joined);
     // A slash-only mapping is reversible up to the `/a/b` vs `/a-b` ambiguity the caller
@@ -106,7 +106,7 @@ pub fn app_name_max(id: &str, max: usize) -> String {
 
 /// The resource name of a Marathon app id, at most 63 characters.
 pub fn app_name(id: &str) -> String {
-    app_name_max(id, MAX_LABEL)
+    slash_path_name(id, MAX_LABEL)
 }
 
 /// A DNS-1035 label (Service names): like [`app_name`] but starting with a letter.
@@ -272,7 +272,7 @@ mod tests {
         assert!(is_dns1123_label(&a) && is_dns1123_label(&b));
         assert_ne!(a, b);
         assert_eq!(a, app_name(&long_a), "stable");
-        assert!(app_name_max(&long_a, MAX_STATEFUL_SET).len() <= MAX_STATEFUL_SET);
+        assert!(slash_path_name(&long_a, MAX_STATEFUL_SET).len() <= MAX_STATEFUL_SET);
     }
 
     #[test]

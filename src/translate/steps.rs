@@ -48,7 +48,7 @@ impl<'a> Ctx<'a> {
         let label = app_label(app);
         // StatefulSet pods carry `controller-revision-hash: <name>-<hash>`: a shorter name.
         let base = if resident {
-            names::app_name_max(&label, names::MAX_STATEFUL_SET)
+            names::slash_path_name(&label, names::MAX_STATEFUL_SET)
         } else {
             label.clone()
         };
