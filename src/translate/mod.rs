@@ -200,7 +200,8 @@ pub fn translate(
     steps::workload(&mut cx, parts, claim_templates, &app_ports, &rollout, &mut objects);
     // With autoscaling the HPA scales the MarathonApp (its scale subresource sets
     // `instances`), so the workload's replicas always follow `instances`: one writer each.
-    objects.hpa = scaling::build_hpa(cx.spec, &cx.owner.app_name, cx.meta(&cx.base), &mut cx.w);
+    objects.hpa =
+        scaling::build_hpa(cx.spec, &cx.owner.app_name, cx.meta(&cx.workload_name), &mut cx.w);
     objects.services.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     Ok(Translation { objects, warnings: cx.w.finish() })
 }

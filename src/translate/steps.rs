@@ -27,8 +27,8 @@ pub(crate) struct Ctx<'a> {
     pub spec: &'a MarathonAppSpec,
     pub options: &'a TranslateOptions,
     pub owner: Owner,
-    /// Base name of the workload and Services (shorter for StatefulSets).
-    pub base: String,
+    /// Name of the workload and its Services (shorter for StatefulSets).
+    pub workload_name: String,
     pub labels: BTreeMap<String, String>,
     pub selector: BTreeMap<String, String>,
     pub resident: bool,
@@ -47,7 +47,7 @@ impl<'a> Ctx<'a> {
         let resident = spec.is_resident();
         let label = app_label(app);
         // StatefulSet pods carry `controller-revision-hash: <name>-<hash>`: a shorter name.
-        let base = if resident {
+        let workload_name = if resident {
             names::slash_path_name(&label, names::MAX_STATEFUL_SET)
         } else {
             label.clone()
@@ -70,7 +70,7 @@ impl<'a> Ctx<'a> {
             spec,
             options,
             owner,
-            base,
+            workload_name,
             labels: spec.labels.clone().unwrap_or_default(),
             selector: names::selector_labels(&label),
             resident,
@@ -115,8 +115,9 @@ pub(crate) fn services_and_ingress(
     app_ports: &[AppPort],
 ) -> (Vec<Service>, Option<Ingress>) {
     let meta = |name: &str| names::object_meta(&cx.owner, name);
-    let services = ports::build_services(&cx.base, app_ports, &cx.selector, &meta, &mut cx.w);
-    let service = names::service_name(&cx.base);
+    let services =
+        ports::build_services(&cx.workload_name, app_ports, &cx.selector, &meta, &mut cx.w);
+    let service = names::service_name(&cx.workload_name);
     let port_names: Vec<String> = app_ports.iter().map(|p| p.name.clone()).collect();
     let ingress = ingress::build_ingress(
         &cx.labels,
@@ -327,13 +328,18 @@ pub(crate) fn workload(
         } else {
             upgrade::deployment_strategy(instances, rollout.min_health, rollout.over)
         };
-        objects.deployment =
-            Some(workload::build_deployment(&cx.owner, &cx.base, instances, strategy, template));
+        objects.deployment = Some(workload::build_deployment(
+            &cx.owner,
+            &cx.workload_name,
+            instances,
+            strategy,
+            template,
+        ));
         return;
     }
-    let headless = ports::headless_name(&cx.base);
+    let headless = ports::headless_name(&cx.workload_name);
     objects.services.push(ports::build_headless(
-        &cx.base,
+        &cx.workload_name,
         app_ports,
         &cx.selector,
         cx.meta(&headless),
@@ -353,7 +359,7 @@ pub(crate) fn workload(
     }
     objects.stateful_set = Some(workload::build_stateful_set(
         &cx.owner,
-        &cx.base,
+        &cx.workload_name,
         &headless,
         instances,
         strategy,
