@@ -3,8 +3,10 @@
 //! inputs listed in [`INVALID`], which are invalid Marathon apps and fail with the message given.
 //! Offline: no cluster needed.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use marathon_operator::cli::OutputKind;
 use marathon_operator::cli::app::Batch;
@@ -12,6 +14,7 @@ use marathon_operator::cli::convert::convert_app;
 use marathon_operator::cli::input::Collected;
 use marathon_operator::crd::MarathonApp;
 use marathon_operator::translate::TranslateOptions;
+use support::corpus;
 
 const NO_CMD: &str =
     "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.";
@@ -107,47 +110,6 @@ const INVALID: &[(&str, &str)] = &[
     ),
 ];
 
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    dir.join("marathon-examples").is_dir().then_some(dir)
-}
-
-/// The app and group definitions among the Marathon examples, as SOURCES.md classifies them
-/// (pods, schemas and non-app responses are not app definitions).
-fn example_inputs(dir: &Path) -> Vec<PathBuf> {
-    let sources = std::fs::read_to_string(dir.join("SOURCES.md")).expect("SOURCES.md");
-    let mut files: Vec<PathBuf> = sources
-        .lines()
-        .filter_map(|line| {
-            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-            let (file, what) = (cells.get(1)?, cells.get(4)?);
-            let is_app = what.starts_with("app:")
-                || what.starts_with("group definition")
-                || what.starts_with("request body: array of apps")
-                || what.starts_with("PATCH/PUT partial-update body")
-                || *file == "docs-api-response-app-list.json"
-                || *file == "docs-api-app.json";
-            (file.ends_with(".json") && is_app).then(|| dir.join(file))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-fn fixture_inputs(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("fixtures dir")
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            (name.starts_with("marathon-app.") && name.ends_with(".json"))
-                || (name.starts_with("inline.") && name.ends_with(".app.json"))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 /// Converts one file in both output kinds; returns the error messages, or the number of apps.
 fn convert_file(path: &Path) -> Result<usize, Vec<String>> {
     let mut collected = Collected::default();
@@ -189,15 +151,8 @@ fn convert_file(path: &Path) -> Result<usize, Vec<String>> {
 
 #[test]
 fn every_app_in_the_corpus_converts_or_fails_as_expected() {
-    let Some(shared) = shared() else {
-        eprintln!("skipped: ../shared/marathon-examples is absent");
-        return;
-    };
-    let mut inputs = example_inputs(&shared.join("marathon-examples"));
-    let fixtures = shared.join("migration-fixtures/dcos-migrate");
-    if fixtures.is_dir() {
-        inputs.extend(fixture_inputs(&fixtures));
-    }
+    let Some(shared) = corpus::shared_dir() else { return };
+    let inputs = corpus::app_files(&shared);
     assert!(inputs.len() > 90, "corpus looks incomplete: {} inputs", inputs.len());
     let expected: BTreeMap<&str, &str> = INVALID.iter().copied().collect();
     let (mut converted, mut failures) = (0, Vec::new());
@@ -230,10 +185,7 @@ fn every_app_in_the_corpus_converts_or_fails_as_expected() {
 
 #[test]
 fn a_directory_converts_in_one_batch() {
-    let Some(shared) = shared() else {
-        eprintln!("skipped: ../shared/marathon-examples is absent");
-        return;
-    };
+    let Some(shared) = corpus::shared_dir() else { return };
     let mut collected = Collected::default();
     collected.read_path(&shared.join("marathon-examples"));
     // Non-app files are errors with their file named; apps still come through.

@@ -3,24 +3,21 @@
 
 mod support;
 
-use std::path::Path;
-
 use marathon_operator::cli::app::Batch;
 use marathon_operator::cli::cluster::{self, Outcome, Plan, Summary};
 use marathon_operator::cli::input::Collected;
 use marathon_operator::cli::jsondiff;
 use serde_json::{Value, json};
+use support::corpus;
 
 const APPS: usize = 200;
 
 /// Valid apps of the corpus (or a few built-in ones when it is absent) as Marathon JSON.
 fn templates() -> Vec<Value> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/marathon-examples");
     let mut collected = Collected::default();
-    if dir.is_dir() {
-        collected.read_path(&dir);
+    if let Some(shared) = corpus::shared_dir() {
+        corpus::app_files(&shared).iter().for_each(|file| collected.read_path(file));
     } else {
-        eprintln!("../shared/marathon-examples is absent: using built-in apps");
         collected.read_value(
             "built-in",
             json!([
@@ -33,29 +30,15 @@ fn templates() -> Vec<Value> {
     Batch::check(collected).apps.iter().filter_map(|a| a.spec.to_marathon_json().ok()).collect()
 }
 
-/// `null` means "absent" in Marathon and in server-side apply alike: not part of a dump.
-fn without_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
-        other => other,
-    }
-}
-
 /// 200 apps with varied ids (nested groups, dots and dashes), cycling through the templates.
 fn dump() -> Value {
     let templates = templates();
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/marathon-examples");
     // With the corpus the dump must draw on it; without it the built-in apps are all there is.
-    assert!(!corpus.is_dir() || templates.len() > 10, "too few templates: {}", templates.len());
+    let shared = corpus::shared_dir().is_some();
+    assert!(!shared || templates.len() > 10, "too few templates: {}", templates.len());
     let apps: Vec<Value> = (0..APPS)
         .map(|i| {
-            let mut app = without_nulls(templates[i % templates.len()].clone());
+            let mut app = corpus::without_nulls(&templates[i % templates.len()]);
             app["id"] = json!(match i % 4 {
                 0 => format!("/migrated/app-{i}"),
                 1 => format!("/migrated/team-{}/svc.v{i}", i % 7),

@@ -1,13 +1,12 @@
 //! The CRDs against the real API server (the local testbed or KUBECONFIG's cluster): they
 //! install, `kubectl explain` reads Marathon-style descriptions, every shared example app is
-//! accepted (or rejected as listed in `crd_examples::INVALID`), at least 20 invalid resources
+//! accepted (or rejected as listed in `support::corpus::INVALID`), at least 20 invalid resources
 //! are rejected naming the field, unknown fields survive a round trip, and `kubectl scale`'s
 //! subresource drives `spec.instances`.
 
 mod support;
 
-#[path = "crd_examples.rs"]
-mod examples;
+use support::corpus as examples;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};

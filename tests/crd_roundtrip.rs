@@ -2,13 +2,13 @@
 //! identical for every shared example app (unknown fields included), unknown field paths are
 //! listed, and the CEL rules of the CRD hold (evaluated locally with kube's `cel` feature).
 
-#[path = "crd_examples.rs"]
-mod examples;
+mod support;
 
 use marathon_operator::crd::{
     EnvValue, MarathonApp, MarathonAppSpec, ResourceLimit, UnreachableStrategy,
 };
 use serde_json::{Value, json};
+use support::corpus as examples;
 
 #[test]
 fn every_example_app_round_trips_unchanged() {
