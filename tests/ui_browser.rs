@@ -1,7 +1,9 @@
 //! The web UI in a real browser: headless Chromium (Debian's, installed by `scripts/browser`),
 //! driven through WebDriver against the in-process operator and facade on the testbed. One
 //! app's life through the UI: an invalid definition's inline error, a valid one's preview,
-//! create, healthy, scale, roll back, the migration report, delete. Every page is saved as a
+//! create, healthy, scale, roll back, edit by paste (an inline error, then a new version),
+//! live updates of the app list and the deployments page (no reload: a marker set in the page
+//! survives), a deployment cancelled, the migration report, delete. Every page is saved as a
 //! screenshot at 1400 px and 400 px widths under `target/ui-screenshots/`.
 
 // Helpers of a test fail it loudly, like the test itself.
@@ -232,8 +234,6 @@ async fn scale_and_roll_back(c: &Client, base: &str) {
     input.send_keys("2").await.unwrap();
     click(c, "#scale").await;
     wait_text(c, "#notice", "Scaling started.", Duration::from_secs(20)).await;
-    c.goto(&format!("{base}/ui/deployments")).await.unwrap();
-    shoot(c, "deployments").await;
     c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
     wait_settled(c, "2").await;
     shoot(c, "app-scaled").await;
@@ -264,14 +264,191 @@ async fn scale_and_roll_back(c: &Client, base: &str) {
     wait_settled(c, "1").await;
 }
 
+/// The text in the `#definition` text area.
+async fn pasted_text(c: &Client) -> String {
+    let value = c.execute("return document.getElementById('definition').value", vec![]).await;
+    value.unwrap().as_str().unwrap().to_owned()
+}
+
+async fn version_rows(c: &Client) -> usize {
+    c.find_all(Locator::Css("#versions tbody tr")).await.unwrap().len()
+}
+
+/// Edits the app by pasting: the form holds the current definition; an invalid change is
+/// shown at its field, a changed id is refused, a valid one is previewed with its changes and
+/// saved as a new version.
+async fn edit_by_paste(c: &Client, base: &str) {
+    c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
+    wait_settled(c, "1").await;
+    let versions = version_rows(c).await;
+    click(c, "#edit").await;
+    wait_for(c, "#save").await;
+    let current: Value = serde_json::from_str(&pasted_text(c).await).unwrap();
+    assert_eq!(current["id"], APP_ID, "the form does not hold the app's definition: {current}");
+    assert_eq!(current["instances"], 1, "{current}");
+    shoot(c, "edit").await;
+
+    let mut invalid = current.clone();
+    invalid["cpus"] = json!(-1);
+    paste_definition(c, &serde_json::to_string_pretty(&invalid).unwrap()).await;
+    click(c, "#check").await;
+    let error = wait_for(c, "#preview .field-error[data-path='/cpus']").await;
+    assert!(error.text().await.unwrap().starts_with("/cpus"), "no inline error at /cpus");
+    shoot(c, "edit-invalid").await;
+    let mut renamed = current.clone();
+    renamed["id"] = json!("/shop/other");
+    paste_definition(c, &serde_json::to_string_pretty(&renamed).unwrap()).await;
+    click(c, "#save").await;
+    wait_for(c, "#preview .field-error[data-path='/id']").await;
+
+    let mut labelled = current.clone();
+    labelled["labels"] = json!({"tier": "web"});
+    paste_definition(c, &serde_json::to_string_pretty(&labelled).unwrap()).await;
+    click(c, "#check").await;
+    let ok = wait_for(c, "#preview-ok").await.text().await.unwrap();
+    assert!(ok.contains("new version"), "{ok}");
+    let changes = wait_for(c, "#preview-changes").await.text().await.unwrap();
+    assert!(changes.contains("labels") && changes.contains("tier"), "{changes}");
+    assert!(!changes.contains("instances"), "unchanged fields listed as changes: {changes}");
+    wait_for(c, "#preview-objects").await;
+    shoot(c, "edit-preview").await;
+    click(c, "#save").await;
+    wait_text(c, "#notice", "The new version was saved; its deployment has started.", ROLLOUT)
+        .await;
+    // The new version appears in the page as the controller records it.
+    let deadline = Instant::now() + ROLLOUT;
+    while version_rows(c).await != versions + 1 {
+        assert!(Instant::now() < deadline, "no new version after saving the edit");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    wait_settled(c, "1").await;
+    let app = api_app(base, APP_ID).await;
+    assert_eq!(app["app"]["labels"]["tier"], "web", "{app}");
+}
+
+/// The app as `GET /v2/apps/{id}` answers.
+async fn api_app(base: &str, id: &str) -> Value {
+    let body = reqwest::get(format!("{base}/v2/apps{id}")).await.unwrap().text().await.unwrap();
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Sets a marker in the page's JavaScript state; it survives only while the page is not
+/// reloaded.
+async fn mark_page(c: &Client) {
+    c.execute("window.liveMarker = 'not reloaded';", vec![]).await.unwrap();
+}
+
+async fn assert_not_reloaded(c: &Client) {
+    let marker = c.execute("return window.liveMarker || null;", vec![]).await.unwrap();
+    assert_eq!(marker, json!("not reloaded"), "the page was reloaded, not updated in place");
+}
+
+async fn api_write(method: reqwest::Method, url: String, body: Value) {
+    let response = reqwest::Client::new()
+        .request(method, &url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert!(status.is_success(), "{url}: {status} {}", response.text().await.unwrap());
+}
+
+const WORKER: &str = "/shop/worker";
+
+/// Apps written through the API appear in the open list and their counts follow their
+/// tasks, without a reload.
+async fn list_updates_live(c: &Client, base: &str) {
+    c.goto(&format!("{base}/ui/")).await.unwrap();
+    wait_for(c, &format!("tr[data-app='{APP_ID}']")).await;
+    mark_page(c).await;
+    let apps = [
+        json!({"id": WORKER, "cmd": "sleep 3600", "instances": 2, "cpus": 0.1, "mem": 32}),
+        json!({"id": "/data/cache", "container": {"type": "DOCKER", "docker": {"image": "redis:7"}},
+               "instances": 3, "cpus": 0.2, "mem": 128, "labels": {"tier": "data"}}),
+        json!({"id": "/data/search", "cmd": "search --serve", "instances": 1, "cpus": 0.5,
+               "mem": 256, "constraints": [["rack", "GROUP_BY"]],
+               "fetch": [{"uri": "https://example.com/search.tgz"}]}),
+    ];
+    for app in apps {
+        api_write(reqwest::Method::POST, format!("{base}/v2/apps"), app).await;
+    }
+    let running = |id: &str| format!("tr[data-app='{id}'] td[data-label='Running']");
+    wait_text(c, &running(WORKER), "2", ROLLOUT).await;
+    wait_text(c, &running("/data/cache"), "3", ROLLOUT).await;
+    wait_text(c, &running("/data/search"), "1", ROLLOUT).await;
+    wait_text(c, &format!("tr[data-app='{WORKER}'] td[data-label='Status']"), "Running", ROLLOUT)
+        .await;
+    assert_not_reloaded(c).await;
+    shoot(c, "apps").await;
+}
+
+/// A deployment that cannot finish (its new pods fit no node) appears on the open
+/// deployments page; cancelling it rolls the app back and the page empties, without reloads.
+async fn cancel_a_deployment(c: &Client, base: &str) {
+    c.goto(&format!("{base}/ui/deployments")).await.unwrap();
+    wait_for(c, "#deployments p.empty").await;
+    shoot(c, "deployments-none").await;
+    mark_page(c).await;
+    let stuck = json!({"constraints": [["hostname", "CLUSTER", "no-such-node"]]});
+    api_write(reqwest::Method::PUT, format!("{base}/v2/apps{WORKER}?force=true"), stuck).await;
+    wait_for(c, "#deployments button.cancel").await;
+    assert_not_reloaded(c).await;
+    let row = text_of(c, "#deployments tbody tr").await.unwrap_or_default();
+    assert!(row.contains(WORKER), "{row}");
+    shoot(c, "deployments").await;
+    // The row is refreshed as the deployment advances: retry a click on a replaced button.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let clicked = match c.find(Locator::Css("#deployments button.cancel")).await {
+            Ok(button) => button.click().await.is_ok(),
+            Err(_) => false,
+        };
+        if clicked {
+            break;
+        }
+        assert!(Instant::now() < deadline, "could not press Cancel and roll back");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    wait_for(c, "#deployments p.empty").await;
+    let app = api_app(base, WORKER).await;
+    assert!(
+        app["app"].get("constraints").is_none_or(|c| c == &json!([])),
+        "not rolled back: {app}"
+    );
+}
+
 async fn check_lists_and_report(c: &Client, base: &str) {
     c.goto(&format!("{base}/ui/")).await.unwrap();
     let row = wait_for(c, &format!("tr[data-app='{APP_ID}']")).await.text().await.unwrap();
     assert!(row.contains(APP_ID), "{row}");
-    wait_text(c, "#apps .group-path code", "/shop", Duration::from_secs(5)).await;
-    shoot(c, "apps").await;
-    // The filter narrows the list (htmx replaces the table).
-    wait_for(c, "#filter").await.send_keys("no-such-app").await.unwrap();
+    let groups = c.find_all(Locator::Css("#apps .group-path code")).await.unwrap();
+    let mut paths = Vec::new();
+    for group in groups {
+        paths.push(group.text().await.unwrap());
+    }
+    assert_eq!(paths, ["/data", "/shop"], "apps are not grouped by group path");
+    // The filter narrows the list (htmx replaces the table), by label too.
+    let filter = wait_for(c, "#filter").await;
+    filter.send_keys("tier=data").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = c.find_all(Locator::Css("#apps tbody tr")).await.unwrap();
+        let mut ids = Vec::new();
+        for row in &rows {
+            ids.push(row.attr("data-app").await.ok().flatten().unwrap_or_default());
+        }
+        if ids == ["/data/cache"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the label filter shows {ids:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    shoot(c, "apps-filtered").await;
+    let filter = wait_for(c, "#filter").await;
+    filter.clear().await.unwrap();
+    filter.send_keys("no-such-app").await.unwrap();
     wait_for(c, "#apps p.empty").await;
 
     c.goto(&format!("{base}/ui/report")).await.unwrap();
@@ -285,7 +462,7 @@ async fn check_lists_and_report(c: &Client, base: &str) {
     assert!(csv.contains(APP_ID), "{csv}");
     let json = reqwest::get(format!("{base}/ui/report.json")).await.unwrap().text().await.unwrap();
     let json: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(json["total"], 1, "{json}");
+    assert_eq!(json["total"], 4, "{json}");
 
     // Planning: a pasted estate (as `GET /v2/apps` gives it) is reported without being stored.
     let estate = json!({"apps": [
@@ -316,7 +493,8 @@ async fn delete_app(c: &Client, base: &str) {
     assert!(kept.contains("keeps no data"), "{kept}");
     shoot(c, "delete").await;
     click(c, "#confirm-delete").await;
-    wait_for(c, "#apps p.empty").await;
+    wait_for(c, &format!("tr[data-app='{WORKER}']")).await;
+    assert!(c.find(Locator::Css(&format!("tr[data-app='{APP_ID}']"))).await.is_err());
     let api = reqwest::get(format!("{base}/v2/apps{APP_ID}")).await.unwrap();
     assert_eq!(api.status(), 404, "the app is still there after deleting it in the UI");
 }
@@ -339,8 +517,14 @@ async fn an_app_lives_its_whole_life_in_the_browser() {
     check_invalid_definition(&c, &base).await;
     create_app(&c, &base).await;
     scale_and_roll_back(&c, &base).await;
+    edit_by_paste(&c, &base).await;
+    list_updates_live(&c, &base).await;
+    cancel_a_deployment(&c, &base).await;
     check_lists_and_report(&c, &base).await;
     delete_app(&c, &base).await;
+    c.goto(&format!("{base}/ui/app?id=/no/such/app")).await.unwrap();
+    wait_for(&c, "p.alert.error").await;
+    shoot(&c, "error").await;
 
     c.close().await.unwrap();
     operator.stop().await;
