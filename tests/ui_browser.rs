@@ -99,27 +99,44 @@ async fn shoot(c: &Client, name: &str) {
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).unwrap();
     for width in WIDTHS {
-        c.set_window_size(width, 900).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let height = c
-            .execute("return document.documentElement.scrollHeight", vec![])
-            .await
-            .unwrap()
-            .as_u64()
-            .unwrap_or(900)
-            .clamp(600, 5000);
-        c.set_window_size(width, height as u32).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The window holds more than the page's viewport, and a page may grow as it lays
+        // out: grow the window until the viewport holds the whole page.
+        let mut height = 900_i64;
+        for _ in 0..4 {
+            c.set_window_size(width, height as u32).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let sizes = c
+                .execute(
+                    "return [document.documentElement.scrollHeight, window.innerHeight];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let (page, viewport) = (sizes[0].as_i64().unwrap(), sizes[1].as_i64().unwrap());
+            if page <= viewport || height >= 6000 {
+                break;
+            }
+            height = (height + page - viewport).min(6000);
+        }
         let png = c.screenshot().await.unwrap();
         std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
     }
     c.set_window_size(1400, 1000).await.unwrap();
 }
 
+/// The rendered text (or the attribute `attr`) of every element matching `css`, read in one
+/// script run: live parts of a page are replaced whenever the cluster changes, so element
+/// handles kept across WebDriver calls go stale.
+async fn read_all(c: &Client, css: &str, attr: Option<&str>) -> Vec<String> {
+    let script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => \
+                  arguments[1] ? (e.getAttribute(arguments[1]) || '') : e.innerText.trim());";
+    let values = c.execute(script, vec![json!(css), json!(attr)]).await.unwrap();
+    values.as_array().unwrap().iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect()
+}
+
 /// The text of the first element matching `css`, if there is one.
 async fn text_of(c: &Client, css: &str) -> Option<String> {
-    let element = c.find(Locator::Css(css)).await.ok()?;
-    element.text().await.ok().map(|t| t.trim().to_owned())
+    read_all(c, css, None).await.into_iter().next()
 }
 
 /// Waits until the element's text is `want` (pages poll, so it changes in place).
@@ -238,8 +255,8 @@ async fn scale_and_roll_back(c: &Client, base: &str) {
     wait_settled(c, "2").await;
     shoot(c, "app-scaled").await;
     // The first version differs from the current one in its instances.
-    let diffs = c.find_all(Locator::Css("#versions a.diff")).await.unwrap();
-    let href = diffs.last().expect("a version to compare").attr("href").await.unwrap().unwrap();
+    let diffs = read_all(c, "#versions a.diff", Some("href")).await;
+    let href = diffs.last().expect("a version to compare");
     c.goto(&format!("{base}{href}")).await.unwrap();
     let changes = wait_for(c, "#changes").await.text().await.unwrap();
     assert!(changes.contains("instances"), "{changes}");
@@ -294,6 +311,7 @@ async fn edit_by_paste(c: &Client, base: &str) {
     click(c, "#check").await;
     let error = wait_for(c, "#preview .field-error[data-path='/cpus']").await;
     assert!(error.text().await.unwrap().starts_with("/cpus"), "no inline error at /cpus");
+    wait_for(c, "textarea[aria-invalid='true']").await;
     shoot(c, "edit-invalid").await;
     let mut renamed = current.clone();
     renamed["id"] = json!("/shop/other");
@@ -310,6 +328,8 @@ async fn edit_by_paste(c: &Client, base: &str) {
     let changes = wait_for(c, "#preview-changes").await.text().await.unwrap();
     assert!(changes.contains("labels") && changes.contains("tier"), "{changes}");
     assert!(!changes.contains("instances"), "unchanged fields listed as changes: {changes}");
+    let marked = c.find(Locator::Css("textarea[aria-invalid]")).await;
+    assert!(marked.is_err(), "a valid definition is still marked invalid");
     wait_for(c, "#preview-objects").await;
     shoot(c, "edit-preview").await;
     click(c, "#save").await;
@@ -378,8 +398,17 @@ async fn list_updates_live(c: &Client, base: &str) {
     wait_text(c, &running(WORKER), "2", ROLLOUT).await;
     wait_text(c, &running("/data/cache"), "3", ROLLOUT).await;
     wait_text(c, &running("/data/search"), "1", ROLLOUT).await;
-    wait_text(c, &format!("tr[data-app='{WORKER}'] td[data-label='Status']"), "Running", ROLLOUT)
-        .await;
+    for id in [APP_ID, WORKER, "/data/cache", "/data/search"] {
+        let status = format!("tr[data-app='{id}'] td[data-label='Status']");
+        wait_text(c, &status, "Running", ROLLOUT).await;
+        // The version appears once the controller recorded it.
+        let version = format!("tr[data-app='{id}'] td[data-label='Version']");
+        let deadline = Instant::now() + ROLLOUT;
+        while text_of(c, &version).await.unwrap_or_default().is_empty() {
+            assert!(Instant::now() < deadline, "{id} shows no version");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
     assert_not_reloaded(c).await;
     shoot(c, "apps").await;
 }
@@ -421,24 +450,17 @@ async fn cancel_a_deployment(c: &Client, base: &str) {
 
 async fn check_lists_and_report(c: &Client, base: &str) {
     c.goto(&format!("{base}/ui/")).await.unwrap();
-    let row = wait_for(c, &format!("tr[data-app='{APP_ID}']")).await.text().await.unwrap();
+    wait_for(c, &format!("tr[data-app='{APP_ID}']")).await;
+    let row = text_of(c, &format!("tr[data-app='{APP_ID}']")).await.unwrap_or_default();
     assert!(row.contains(APP_ID), "{row}");
-    let groups = c.find_all(Locator::Css("#apps .group-path code")).await.unwrap();
-    let mut paths = Vec::new();
-    for group in groups {
-        paths.push(group.text().await.unwrap());
-    }
+    let paths = read_all(c, "#apps .group-path code", None).await;
     assert_eq!(paths, ["/data", "/shop"], "apps are not grouped by group path");
     // The filter narrows the list (htmx replaces the table), by label too.
     let filter = wait_for(c, "#filter").await;
     filter.send_keys("tier=data").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let rows = c.find_all(Locator::Css("#apps tbody tr")).await.unwrap();
-        let mut ids = Vec::new();
-        for row in &rows {
-            ids.push(row.attr("data-app").await.ok().flatten().unwrap_or_default());
-        }
+        let ids = read_all(c, "#apps tbody tr", Some("data-app")).await;
         if ids == ["/data/cache"] {
             break;
         }

@@ -2,7 +2,7 @@
 //! facade's own event bus (the events `/v2/events` serves), reduced to what a page needs: one
 //! `change` when something it shows may have changed, at most one per [`COALESCE`] however many
 //! Marathon events a rollout makes. The page of one app (`?app=/id`) hears only the events of
-//! that app (and those that name no app). The page's script (`static/live.js`) then makes each
+//! that app (and those that name no app). The page's script (`static/ui.js`) then makes each
 //! live part of the page fetch its fragment again.
 
 use std::collections::HashSet;

@@ -29,7 +29,7 @@ use super::error::ApiError;
 const HTMX: &str = include_str!("static/htmx.min.js");
 const HTMX_LICENSE: &str = include_str!("static/htmx.LICENSE");
 const CSS: &str = include_str!("static/ui.css");
-const LIVE: &str = include_str!("static/live.js");
+const SCRIPT: &str = include_str!("static/ui.js");
 
 pub fn router() -> Router<FacadeState> {
     Router::new()
@@ -39,7 +39,7 @@ pub fn router() -> Router<FacadeState> {
         .route("/ui/static/htmx.min.js", get(|| asset(HTMX, "text/javascript; charset=utf-8")))
         .route("/ui/static/htmx.LICENSE", get(|| asset(HTMX_LICENSE, "text/plain; charset=utf-8")))
         .route("/ui/static/ui.css", get(|| asset(CSS, "text/css; charset=utf-8")))
-        .route("/ui/static/live.js", get(|| asset(LIVE, "text/javascript; charset=utf-8")))
+        .route("/ui/static/ui.js", get(|| asset(SCRIPT, "text/javascript; charset=utf-8")))
         .merge(list::router())
         .merge(app::router())
         .merge(create::router())

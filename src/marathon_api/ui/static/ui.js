@@ -1,3 +1,5 @@
+// The web UI's own script (htmx does the rest).
+//
 // Live updates without polling: the page listens to the stream named by <body data-events>
 // (the facade's event stream, one `change` per burst) and each `change` makes every element
 // marked `data-live` fetch itself again through htmx (its hx-trigger is "live"). A hidden tab
@@ -37,3 +39,16 @@
     open();
   }
 })();
+
+// A definition checked in place (htmx swaps in #preview) marks its text area invalid exactly
+// when the check found problems, as the server does when it renders the whole page.
+document.addEventListener("htmx:after:swap", function () {
+  var definition = document.getElementById("definition");
+  var preview = document.getElementById("preview");
+  if (!definition || !preview) return;
+  var refused = preview.querySelector("#error-summary") !== null;
+  var described = ["definition-help"].concat(refused ? ["error-summary"] : []).join(" ");
+  definition.setAttribute("aria-describedby", described);
+  if (refused) definition.setAttribute("aria-invalid", "true");
+  else definition.removeAttribute("aria-invalid");
+});
