@@ -94,7 +94,34 @@ async fn browser(driver: &Driver, chromium: &str) -> Client {
         .expect("start a Chromium session")
 }
 
-/// Saves the page at each width, as tall as the page.
+/// What every page must have: one `lang`, one `main`, a named navigation, one `h1`, a name
+/// for every control, link and button, unique ids, and no sideways scrolling (a phone's
+/// width included).
+const ACCESSIBILITY: &str = r#"
+const problems = [];
+const html = e => e.outerHTML.slice(0, 100);
+if (!document.documentElement.lang) problems.push("no lang");
+if (document.querySelectorAll("main").length !== 1) problems.push("not one main");
+if (!document.querySelector("nav[aria-label]")) problems.push("no named nav");
+if (document.querySelectorAll("h1").length !== 1) problems.push("not one h1");
+for (const e of document.querySelectorAll("input:not([type=hidden]), textarea, select")) {
+  if (!e.labels.length && !e.getAttribute("aria-label")) problems.push("unlabelled " + html(e));
+}
+for (const e of document.querySelectorAll("a[href], button, summary")) {
+  if (!e.textContent.trim() && !e.getAttribute("aria-label")) problems.push("nameless " + html(e));
+}
+const seen = new Set();
+for (const e of document.querySelectorAll("[id]")) {
+  if (seen.has(e.id)) problems.push("duplicate id " + e.id);
+  seen.add(e.id);
+}
+if (document.documentElement.scrollWidth > window.innerWidth) {
+  problems.push("scrolls sideways: " + document.documentElement.scrollWidth + " > " + window.innerWidth);
+}
+return problems;
+"#;
+
+/// Saves the page at each width, as tall as the page, and checks its accessibility basics.
 async fn shoot(c: &Client, name: &str) {
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).unwrap();
@@ -120,6 +147,8 @@ async fn shoot(c: &Client, name: &str) {
         }
         let png = c.screenshot().await.unwrap();
         std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+        let problems = c.execute(ACCESSIBILITY, vec![]).await.unwrap();
+        assert_eq!(problems, json!([]), "page {name} at {width} px");
     }
     c.set_window_size(1400, 1000).await.unwrap();
 }
@@ -163,8 +192,19 @@ async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("`{css}` did not appear: {e}"))
 }
 
+/// Clicks the element, finding it again when the page replaced it in between (live parts
+/// are replaced whenever the cluster changes).
 async fn click(c: &Client, css: &str) {
-    wait_for(c, css).await.click().await.unwrap_or_else(|e| panic!("click `{css}`: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match wait_for(c, css).await.click().await {
+            Ok(()) => return,
+            Err(e) if e.to_string().contains("stale element") && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("click `{css}`: {e}"),
+        }
+    }
 }
 
 async fn paste_definition(c: &Client, definition: &str) {
@@ -411,6 +451,20 @@ async fn list_updates_live(c: &Client, base: &str) {
     }
     assert_not_reloaded(c).await;
     shoot(c, "apps").await;
+    // Counts follow a scale-down; a warnings list the reader opened stays open and the focus
+    // stays where it was while the table is replaced.
+    click(c, &format!("details[id='warnings-{WORKER}'] summary")).await;
+    let focus = "document.getElementById(arguments[0]).focus();";
+    c.execute(focus, vec![json!(format!("link-{WORKER}"))]).await.unwrap();
+    let scale = json!({"instances": 2});
+    api_write(reqwest::Method::PUT, format!("{base}/v2/apps/data/cache"), scale).await;
+    wait_text(c, &running("/data/cache"), "2", ROLLOUT).await;
+    wait_text(c, "tr[data-app='/data/cache'] td[data-label='Instances']", "2", ROLLOUT).await;
+    assert_not_reloaded(c).await;
+    let open = format!("return document.getElementById('warnings-{WORKER}').open;");
+    assert_eq!(c.execute(&open, vec![]).await.unwrap(), json!(true), "the warnings closed");
+    let focused = c.execute("return document.activeElement.id;", vec![]).await.unwrap();
+    assert_eq!(focused, json!(format!("link-{WORKER}")), "the focus was lost");
 }
 
 /// A deployment that cannot finish (its new pods fit no node) appears on the open
@@ -587,7 +641,14 @@ async fn the_ui_asks_for_the_facades_credentials_and_refuses_cross_site_forms() 
     assert_eq!(anonymous.status(), 401);
     let challenge = anonymous.headers().get("www-authenticate").unwrap().to_str().unwrap();
     assert!(challenge.starts_with("Basic"), "{challenge}");
-    for path in ["/ui/static/htmx.min.js", "/ui/report.csv", "/ui/new"] {
+    for path in [
+        "/ui/static/htmx.min.js",
+        "/ui/static/ui.js",
+        "/ui/report.csv",
+        "/ui/new",
+        "/ui/events",
+        "/ui/app/edit?id=/x",
+    ] {
         let status = http.get(format!("{base}{path}")).send().await.unwrap().status();
         assert_eq!(status, 401, "{path} is open without credentials");
     }

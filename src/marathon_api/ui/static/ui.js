@@ -52,3 +52,18 @@ document.addEventListener("htmx:after:swap", function () {
   if (refused) definition.setAttribute("aria-invalid", "true");
   else definition.removeAttribute("aria-invalid");
 });
+
+// A live part replaced while the reader had a warnings list open keeps it open (htmx itself
+// keeps the focus on an element with the same id).
+var openDetails = [];
+document.addEventListener("htmx:before:swap", function () {
+  openDetails = Array.prototype.map.call(document.querySelectorAll("details[open][id]"), function (d) {
+    return d.id;
+  });
+});
+document.addEventListener("htmx:after:swap", function () {
+  openDetails.forEach(function (id) {
+    var details = document.getElementById(id);
+    if (details) details.open = true;
+  });
+});
