@@ -301,9 +301,14 @@ async fn scale_and_roll_back(c: &Client, base: &str) {
     let changes = wait_for(c, "#changes").await.text().await.unwrap();
     assert!(changes.contains("instances"), "{changes}");
     shoot(c, "diff").await;
+    // Any two versions compare too: the form offers the previous and the newest.
+    c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
+    click(c, "#compare").await;
+    let changes = wait_for(c, "#changes").await.text().await.unwrap();
+    assert!(changes.contains("instances"), "{changes}");
     c.goto(&format!("{base}/ui/app?id={APP_ID}")).await.unwrap();
     // The oldest version (the last row) is the one created with 1 instance. The versions are
-    // refreshed by polling, so a button found may be replaced before it is clicked: retry.
+    // refreshed on the app's events, so a button found may be replaced before it is clicked.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let buttons = c.find_all(Locator::Css("#versions button.rollback")).await.unwrap();

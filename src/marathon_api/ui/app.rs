@@ -149,6 +149,8 @@ struct Page {
     notice: Option<&'static str>,
     error: Option<String>,
     live: String,
+    /// Recorded versions, newest first, for comparing any two.
+    versions: Vec<String>,
     definition: String,
     objects: String,
     translation_error: Option<String>,
@@ -204,6 +206,7 @@ impl Page {
             notice: notice(done),
             error: None,
             live: Live::of(state, app).render()?,
+            versions: versions_of(state, app).into_iter().map(|v| v.version).collect(),
             definition: json,
             objects,
             translation_error,
