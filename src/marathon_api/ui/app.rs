@@ -173,7 +173,8 @@ fn translation_of(state: &FacadeState, app: &MarathonApp) -> Result<Translation,
     translate(app, &state.host_volumes(), &options).map_err(|e| e.to_string())
 }
 
-fn objects_yaml(translation: &Translation) -> Result<String, String> {
+/// The translated objects as one YAML stream.
+pub(super) fn objects_yaml(translation: &Translation) -> Result<String, String> {
     let values = translation.objects.to_values().map_err(|e| e.to_string())?;
     let docs: Result<Vec<String>, _> = values.iter().map(serde_norway::to_string).collect();
     Ok(docs.map_err(|e| e.to_string())?.join("---\n"))

@@ -19,6 +19,7 @@ use super::super::apps::{create_app, definition_of, updated_spec};
 use super::super::auth::Caller;
 use super::super::error::ApiError;
 use super::annotate::{Line, Placed, annotate, annotate_syntax};
+use super::app::objects_yaml;
 use super::diff::{Change, field_changes};
 use super::form::Fields;
 use super::{Nav, UiError, app_href, same_origin};
@@ -133,13 +134,7 @@ fn preview_of(
     let namespace = app.namespace().unwrap_or_default();
     let options = TranslateOptions { namespace: Some(namespace.clone()), ..Default::default() };
     let translation = translate(&app, &state.host_volumes(), &options).map_err(|e| failed(&e))?;
-    let objects = translation.objects.to_values().map_err(|e| failed(&e))?;
-    let objects = objects
-        .iter()
-        .map(serde_norway::to_string)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| failed(&e))?
-        .join("---\n");
+    let objects = objects_yaml(&translation).map_err(|e| failed(&e))?;
     let changes = editing
         .map(|current| field_changes(&app_definition(&current.spec), &app_definition(&spec)));
     Ok(Accepted {
