@@ -246,7 +246,7 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
 
 /// The client's address: the connection's peer when the server records it, else what a
 /// proxy in front says.
-fn remote_address(extensions: &Extensions, headers: &HeaderMap) -> String {
+pub(super) fn remote_address(extensions: &Extensions, headers: &HeaderMap) -> String {
     if let Some(ConnectInfo(addr)) = extensions.get::<ConnectInfo<SocketAddr>>() {
         return addr.ip().to_string();
     }

@@ -1,4 +1,4 @@
-//! One app: its tasks (polled), versions with rollback, scale, restart, suspend and delete,
+//! One app: its tasks (refreshed on the app's events), versions with rollback, scale, restart, suspend and delete,
 //! and its Marathon JSON beside the Kubernetes objects it becomes. Every action runs the
 //! `/v2/apps` code (`apps::update`, `apps::rollback`, `FacadeState::remove`).
 
@@ -50,7 +50,7 @@ pub struct TaskRow {
     pub version: String,
 }
 
-/// The part of the page that polling refreshes.
+/// The part of the page that the app's events refresh (`live.rs`).
 #[derive(Template, WebTemplate)]
 #[template(path = "app_live.html")]
 pub struct Live {
@@ -148,6 +148,8 @@ struct Page {
     notice: Option<&'static str>,
     error: Option<String>,
     live: String,
+    /// Recorded versions, newest first, for comparing any two.
+    versions: Vec<String>,
     definition: String,
     objects: String,
     translation_error: Option<String>,
@@ -157,6 +159,7 @@ struct Page {
 fn notice(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "created" => "The app was created; its deployment has started.",
+        "updated" => "The new version was saved; its deployment has started.",
         "scaled" => "Scaling started.",
         "restarted" => "The restart started: tasks are replaced one by one.",
         "rolled-back" => "The rollback started.",
@@ -169,13 +172,24 @@ fn translation_of(state: &FacadeState, app: &MarathonApp) -> Result<Translation,
     translate(app, &state.host_volumes(), &options).map_err(|e| e.to_string())
 }
 
-fn objects_yaml(translation: &Translation) -> Result<String, String> {
+/// The translated objects as one YAML stream.
+pub(super) fn objects_yaml(translation: &Translation) -> Result<String, String> {
     let values = translation.objects.to_values().map_err(|e| e.to_string())?;
     let docs: Result<Vec<String>, _> = values.iter().map(serde_norway::to_string).collect();
     Ok(docs.map_err(|e| e.to_string())?.join("---\n"))
 }
 
 impl Page {
+    /// The stream of this app's changes (`live.rs`).
+    fn events_href(&self) -> String {
+        let encoded: String = form_urlencoded::byte_serialize(self.id.as_bytes()).collect();
+        format!("/ui/events?app={encoded}")
+    }
+
+    fn edit_href(&self) -> String {
+        app_href(&self.id).replacen("/ui/app?", "/ui/app/edit?", 1)
+    }
+
     fn of(state: &FacadeState, app: &MarathonApp, done: Option<&str>) -> Result<Self, UiError> {
         let (objects, translation_error) =
             match translation_of(state, app).and_then(|t| objects_yaml(&t)) {
@@ -192,6 +206,7 @@ impl Page {
             notice: notice(done),
             error: None,
             live: Live::of(state, app).render()?,
+            versions: versions_of(state, app).into_iter().map(|v| v.version).collect(),
             definition: json,
             objects,
             translation_error,
@@ -199,11 +214,11 @@ impl Page {
     }
 }
 
-fn app_of(state: &FacadeState, id: &str) -> Result<MarathonApp, UiError> {
+pub(super) fn app_of(state: &FacadeState, id: &str) -> Result<MarathonApp, UiError> {
     Ok(state.require(id)?)
 }
 
-fn id_of(query: &Query) -> Result<String, UiError> {
+pub(super) fn id_of(query: &Query) -> Result<String, UiError> {
     let id = query.get("id").ok_or_else(|| UiError::BadForm("no app id given".into()))?;
     Ok(crate::marathon::ids::canonical(id, "/"))
 }
@@ -213,9 +228,23 @@ async fn page(State(state): State<FacadeState>, query: Query) -> Result<Page, Ui
     Page::of(&state, &app, query.get("done"))
 }
 
-async fn live(State(state): State<FacadeState>, query: Query) -> Result<Live, UiError> {
-    let app = app_of(&state, &id_of(&query)?)?;
-    Ok(Live::of(&state, &app))
+/// The live part of the page, or a notice in its place once the app is gone.
+async fn live(State(state): State<FacadeState>, query: Query) -> Result<Response, UiError> {
+    let id = id_of(&query)?;
+    match app_of(&state, &id) {
+        Ok(app) => Ok(Live::of(&state, &app).into_response()),
+        Err(UiError::Api(ApiError::NotFound(_))) => Ok(Gone { id }.into_response()),
+        Err(other) => Err(other),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(
+    source = r#"<section id="live"><p class="alert warn" role="status">{{ id }} no longer exists. <a href="/ui/">Back to the apps</a></p></section>"#,
+    ext = "html"
+)]
+struct Gone {
+    id: String,
 }
 
 /// After an action: back to the app's page with a notice, or the page with the refusal.

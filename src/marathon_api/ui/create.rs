@@ -1,6 +1,7 @@
 //! Creating an app by pasting its Marathon JSON: the same reading and validation as
 //! `POST /v2/apps` (`apps::definition_of`, `check_app`), violations shown at their field, and a
-//! preview of the translation warnings and Kubernetes objects before anything is stored.
+//! preview of the translation warnings and Kubernetes objects before anything is stored. The
+//! app page's edit form (`edit.rs`) shares the page, the check and the preview.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -10,17 +11,22 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use kube::ResourceExt;
 use serde_json::Value;
 
 use super::super::FacadeState;
-use super::super::apps::{create_app, definition_of};
+use super::super::apps::{create_app, definition_of, updated_spec};
 use super::super::auth::Caller;
 use super::super::error::ApiError;
 use super::annotate::{Line, Placed, annotate, annotate_syntax};
+use super::app::objects_yaml;
+use super::diff::{Change, field_changes};
 use super::form::Fields;
 use super::{Nav, UiError, app_href, same_origin};
 use crate::crd::{MarathonApp, MarathonAppSpec};
-use crate::marathon::validation::check_app;
+use crate::marathon::app_json::definition as app_definition;
+use crate::marathon::ids::canonical;
+use crate::marathon::validation::{Invalid, Violation, check_app};
 use crate::translate::names::app_name;
 use crate::translate::{TranslateOptions, Warning, translate};
 
@@ -49,8 +55,13 @@ pub struct Refused {
 pub struct Accepted {
     pub id: String,
     pub namespace: String,
+    /// The definition as `PUT /v2/apps/{id}` reads it (read-only fields dropped, id set).
+    pub definition: Value,
+    pub spec: MarathonAppSpec,
     pub warnings: Vec<Warning>,
     pub objects: String,
+    /// When editing: the top-level fields the new version changes.
+    pub changes: Option<Vec<Change>>,
 }
 
 /// The outcome of reading a pasted definition.
@@ -58,11 +69,22 @@ pub enum Checked {
     Refused(Refused),
     /// Refused for a reason that has no field (a namespace the facade may not use, ...).
     Failed(String),
-    Accepted(Box<MarathonAppSpec>, Accepted),
+    Accepted(Box<Accepted>),
 }
 
-/// Reads `text` as `POST /v2/apps` would and, when it is valid, translates it.
-pub fn check(state: &FacadeState, text: &str) -> Checked {
+fn refused(json: &Value, error: ApiError) -> Checked {
+    match error {
+        ApiError::Invalid(invalid) => {
+            let (lines, placed) = annotate(json, invalid.violations());
+            Checked::Refused(Refused { title: invalid.to_string(), lines, placed })
+        }
+        other => Checked::Failed(other.to_string()),
+    }
+}
+
+/// Reads `text` as `POST /v2/apps` would (or, when `editing` an app, as a whole-definition
+/// `PUT /v2/apps/{id}` would) and, when it is valid, translates it.
+pub fn check(state: &FacadeState, text: &str, editing: Option<&MarathonApp>) -> Checked {
     let json: Value = match serde_json::from_str(text) {
         Ok(json) => json,
         Err(e) => {
@@ -70,42 +92,60 @@ pub fn check(state: &FacadeState, text: &str) -> Checked {
             return Checked::Refused(Refused { title: "Invalid JSON".into(), lines, placed });
         }
     };
-    let refused = |json: &Value, error: ApiError| match error {
-        ApiError::Invalid(invalid) => {
-            let (lines, placed) = annotate(json, invalid.violations());
-            Checked::Refused(Refused { title: invalid.to_string(), lines, placed })
-        }
-        other => Checked::Failed(other.to_string()),
-    };
-    let definition = match definition_of(json.clone(), None) {
+    let url_id = editing.map(|app| app.spec.id.as_str());
+    // The PUT would silently keep the URL's id; the form says so at the field instead.
+    if let (Some(id), Some(pasted)) = (url_id, json.get("id").and_then(Value::as_str))
+        && canonical(pasted, "/") != id
+    {
+        let message = format!("the id of {id} cannot be changed; create a new app instead");
+        let invalid = Invalid::Rules(vec![Violation::new("/id", message)]);
+        return refused(&json, invalid.into());
+    }
+    let definition = match definition_of(json.clone(), url_id) {
         Ok(definition) => definition,
         Err(e) => return refused(&json, e),
     };
-    let spec = match check_app(definition.clone()) {
-        Ok(spec) => spec,
-        Err(invalid) => return refused(&definition, invalid.into()),
+    let spec = match editing {
+        None => check_app(definition.clone()).map_err(ApiError::from),
+        Some(app) => updated_spec(app, &definition, false),
     };
-    match preview_of(state, &spec) {
-        Ok(accepted) => Checked::Accepted(Box::new(spec), accepted),
-        Err(message) => Checked::Failed(message),
+    match spec.and_then(|spec| preview_of(state, spec, definition.clone(), editing)) {
+        Ok(accepted) => Checked::Accepted(Box::new(accepted)),
+        Err(e) => refused(&definition, e),
     }
 }
 
 /// The translation the controller will make (with the default translation options).
-fn preview_of(state: &FacadeState, spec: &MarathonAppSpec) -> Result<Accepted, String> {
-    let namespace = state.namespace_for(&spec.id).map_err(|e| e.to_string())?;
-    let app = MarathonApp::new(&app_name(&spec.id), spec.clone());
+fn preview_of(
+    state: &FacadeState,
+    spec: MarathonAppSpec,
+    definition: Value,
+    editing: Option<&MarathonApp>,
+) -> Result<Accepted, ApiError> {
+    let failed = |e: &dyn std::fmt::Display| ApiError::Unprocessable(e.to_string());
+    let app = match editing {
+        Some(current) => MarathonApp { spec: spec.clone(), ..current.clone() },
+        None => {
+            let mut app = MarathonApp::new(&app_name(&spec.id), spec.clone());
+            app.metadata.namespace = Some(state.namespace_for(&spec.id)?);
+            app
+        }
+    };
+    let namespace = app.namespace().unwrap_or_default();
     let options = TranslateOptions { namespace: Some(namespace.clone()), ..Default::default() };
-    let translation =
-        translate(&app, &state.host_volumes(), &options).map_err(|e| e.to_string())?;
-    let objects = translation.objects.to_values().map_err(|e| e.to_string())?;
-    let objects = objects
-        .iter()
-        .map(serde_norway::to_string)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?
-        .join("---\n");
-    Ok(Accepted { id: spec.id.clone(), namespace, warnings: translation.warnings, objects })
+    let translation = translate(&app, &state.host_volumes(), &options).map_err(|e| failed(&e))?;
+    let objects = objects_yaml(&translation).map_err(|e| failed(&e))?;
+    let changes = editing
+        .map(|current| field_changes(&app_definition(&current.spec), &app_definition(&spec)));
+    Ok(Accepted {
+        id: spec.id.clone(),
+        namespace,
+        definition,
+        spec,
+        warnings: translation.warnings,
+        objects,
+        changes,
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -113,7 +153,7 @@ fn preview_of(state: &FacadeState, spec: &MarathonAppSpec) -> Result<Accepted, S
 pub struct Preview {
     pub refused: Option<Refused>,
     pub failed: Option<String>,
-    pub accepted: Option<Accepted>,
+    pub accepted: Option<Box<Accepted>>,
 }
 
 impl From<Checked> for Preview {
@@ -122,37 +162,75 @@ impl From<Checked> for Preview {
         match checked {
             Checked::Refused(refused) => preview.refused = Some(refused),
             Checked::Failed(message) => preview.failed = Some(message),
-            Checked::Accepted(_, accepted) => preview.accepted = Some(accepted),
+            Checked::Accepted(accepted) => preview.accepted = Some(accepted),
         }
         preview
     }
 }
 
+/// The page where a definition is pasted: for a new app, or for a new version of one.
 #[derive(Template, WebTemplate)]
-#[template(path = "new.html")]
-struct Page {
-    nav: Nav,
-    definition: String,
-    invalid: bool,
-    preview: String,
+#[template(path = "paste.html")]
+pub struct PastePage {
+    pub nav: Nav,
+    /// The app being edited; `None`: a new app.
+    pub editing: Option<String>,
+    pub definition: String,
+    pub invalid: bool,
+    pub preview: String,
 }
 
-impl Page {
-    fn new(definition: &str, preview: Option<Preview>) -> Result<Self, UiError> {
+impl PastePage {
+    pub fn new(
+        editing: Option<&str>,
+        definition: &str,
+        preview: Option<Preview>,
+    ) -> Result<Self, UiError> {
         let invalid = preview.as_ref().is_some_and(|p| p.refused.is_some() || p.failed.is_some());
         let preview = match preview {
             Some(preview) => preview.render()?,
             None => String::new(),
         };
-        Ok(Self { nav: Nav::New, definition: definition.to_owned(), invalid, preview })
+        Ok(Self {
+            nav: if editing.is_some() { Nav::Apps } else { Nav::New },
+            editing: editing.map(str::to_owned),
+            definition: definition.to_owned(),
+            invalid,
+            preview,
+        })
+    }
+
+    fn action(&self) -> &'static str {
+        if self.editing.is_some() { "/ui/app/edit" } else { "/ui/new" }
+    }
+
+    fn check_action(&self) -> &'static str {
+        if self.editing.is_some() { "/ui/app/edit/preview" } else { "/ui/new/preview" }
+    }
+
+    fn app_href(&self) -> String {
+        self.editing.as_deref().map(app_href).unwrap_or_default()
     }
 }
 
-async fn page() -> Result<Page, UiError> {
-    Page::new(EXAMPLE, None)
+async fn page() -> Result<PastePage, UiError> {
+    PastePage::new(None, EXAMPLE, None)
 }
 
 /// The preview fragment for htmx, or the whole page when the browser posted the form itself.
+pub fn preview_response(
+    headers: &HeaderMap,
+    editing: Option<&str>,
+    text: &str,
+    checked: Checked,
+) -> Result<Response, UiError> {
+    let preview = Preview::from(checked);
+    if headers.contains_key("hx-request") {
+        return Ok(preview.into_response());
+    }
+    Ok(PastePage::new(editing, text, Some(preview))?.into_response())
+}
+
 async fn preview(
     State(state): State<FacadeState>,
     headers: HeaderMap,
@@ -160,11 +238,18 @@ async fn preview(
 ) -> Result<Response, UiError> {
     let fields = Fields::parse(&body);
     let text = fields.required("definition")?;
-    let preview = Preview::from(check(&state, text));
-    if headers.contains_key("hx-request") {
-        return Ok(preview.into_response());
-    }
-    Ok(Page::new(text, Some(preview))?.into_response())
+    preview_response(&headers, None, text, check(&state, text, None))
+}
+
+/// The page again, with why the definition was not stored.
+pub fn not_stored(
+    status: StatusCode,
+    editing: Option<&str>,
+    text: &str,
+    checked: Checked,
+) -> Result<Response, UiError> {
+    let page = PastePage::new(editing, text, Some(Preview::from(checked)))?;
+    Ok((status, page).into_response())
 }
 
 /// Creates the app (`POST /v2/apps`'s code) and opens its page, or shows why it was refused.
@@ -177,20 +262,13 @@ async fn submit(
     same_origin(&headers)?;
     let fields = Fields::parse(&body);
     let text = fields.required("definition")?;
-    let spec = match check(&state, text) {
-        Checked::Accepted(spec, _) => *spec,
-        refused => {
-            let page = Page::new(text, Some(Preview::from(refused)))?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
+    let spec = match check(&state, text, None) {
+        Checked::Accepted(accepted) => accepted.spec,
+        refused => return not_stored(StatusCode::UNPROCESSABLE_ENTITY, None, text, refused),
     };
     let id = spec.id.clone();
     match create_app(&state, spec, &caller).await {
         Ok(_) => Ok(Redirect::to(&format!("{}&done=created", app_href(&id))).into_response()),
-        Err(error) => {
-            let status = error.status();
-            let preview = Preview::from(Checked::Failed(error.to_string()));
-            Ok((status, Page::new(text, Some(preview))?).into_response())
-        }
+        Err(error) => not_stored(error.status(), None, text, Checked::Failed(error.to_string())),
     }
 }

@@ -1,5 +1,6 @@
-//! The app list: every app grouped by its Marathon group, filtered by text, refreshed by
-//! polling the table fragment.
+//! The app list: every app grouped by its Marathon group, filtered by text or label, its
+//! table fragment fetched again (with the filter as typed) whenever the apps change
+//! (`live.rs`).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -28,6 +29,8 @@ pub struct AppRow {
     pub healthy: i32,
     pub unhealthy: i32,
     pub staged: i32,
+    /// Whether the app declares health checks (without, no task is ever counted healthy).
+    pub checked: bool,
     pub version: String,
     pub deploying: bool,
     /// Translation warnings and untranslated fields from the app's status.
@@ -49,6 +52,7 @@ impl AppRow {
             healthy: counts.healthy,
             unhealthy: counts.unhealthy,
             staged: counts.staged,
+            checked: app.spec.health_checks.as_ref().is_some_and(|checks| !checks.is_empty()),
             version: status.and_then(|s| s.version.clone()).unwrap_or_default(),
             deploying: current_deployment(app).is_some(),
             warnings,
@@ -108,11 +112,6 @@ impl Table {
         let groups = groups(state, filter);
         let total = groups.iter().map(|g| g.apps.len()).sum();
         Self { groups, filter: filter.to_owned(), total }
-    }
-
-    fn refresh_url(&self) -> String {
-        let encoded: String = form_urlencoded::byte_serialize(self.filter.as_bytes()).collect();
-        format!("/ui/apps/table?filter={encoded}")
     }
 }
 

@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages (askama templates, checked at compile time) over the
-//! facade's read model, with vendored htmx for polling and previews and plain CSS, all
-//! embedded in the binary. It sits behind the facade's layers (authentication included), and
+//! facade's read model, with vendored htmx for fragments and previews, a small script that
+//! refreshes them on the facade's event stream (`live`), and plain CSS, all embedded in the
+//! binary. It sits behind the facade's layers (authentication included), and
 //! every write goes through the same code the `/v2` API runs, so the UI can do nothing the
 //! API refuses.
 
@@ -9,8 +10,10 @@ mod app;
 mod create;
 mod deployments;
 mod diff;
+mod edit;
 mod form;
 mod list;
+mod live;
 mod report;
 
 use askama::Template;
@@ -26,6 +29,7 @@ use super::error::ApiError;
 const HTMX: &str = include_str!("static/htmx.min.js");
 const HTMX_LICENSE: &str = include_str!("static/htmx.LICENSE");
 const CSS: &str = include_str!("static/ui.css");
+const SCRIPT: &str = include_str!("static/ui.js");
 
 pub fn router() -> Router<FacadeState> {
     Router::new()
@@ -35,9 +39,12 @@ pub fn router() -> Router<FacadeState> {
         .route("/ui/static/htmx.min.js", get(|| asset(HTMX, "text/javascript; charset=utf-8")))
         .route("/ui/static/htmx.LICENSE", get(|| asset(HTMX_LICENSE, "text/plain; charset=utf-8")))
         .route("/ui/static/ui.css", get(|| asset(CSS, "text/css; charset=utf-8")))
+        .route("/ui/static/ui.js", get(|| asset(SCRIPT, "text/javascript; charset=utf-8")))
         .merge(list::router())
         .merge(app::router())
         .merge(create::router())
+        .merge(edit::router())
+        .merge(live::router())
         .merge(deployments::router())
         .merge(diff::router())
         .merge(report::router())
