@@ -131,6 +131,11 @@ impl GroupProgress {
             self.said.insert(id.to_owned(), Said::Over);
             return events;
         }
+        // Its plan is told only once every app of it is written (the facade writes them one
+        // after the other, within milliseconds).
+        if view.is_some_and(|v| !v.complete) {
+            return events;
+        }
         // No member left: the last ones were stopped (or the plan was only stops).
         let succeeded = view.is_none_or(GroupDeployment::succeeded);
         let status = view.map_or(last, |v| v.status.clone());
@@ -217,12 +222,14 @@ mod tests {
         let web_done = app("/s/web", Some(&web_mark), true, false);
         let mut progress = GroupProgress::default();
 
-        let events = progress.app_changed(None, Some(&db_new), &[&db_new], V);
+        // Nothing before the whole plan is written.
+        assert!(progress.app_changed(None, Some(&db_new), &[&db_new], V).is_empty());
+        let all = [&db_new, &web_new];
+        let events = progress.app_changed(None, Some(&web_new), &all, V);
         assert_eq!(types(&events), ["deployment_info"]);
         assert_eq!(events[0].data["plan"]["id"], "g");
+        assert_eq!(events[0].data["plan"]["steps"].as_array().unwrap().len(), 2);
         assert_eq!(events[0].data["currentStep"]["actions"][0]["app"], "/s/db");
-        let all = [&db_new, &web_new];
-        assert!(progress.app_changed(None, Some(&web_new), &all, V).is_empty());
         let events = progress.app_changed(Some(&db_new), Some(&db_done), &[&db_done, &web_new], V);
         assert_eq!(types(&events), ["deployment_step_success", "deployment_info"]);
         assert_eq!(events[0].data["currentStep"]["actions"][0]["app"], "/s/db");

@@ -192,8 +192,10 @@ fn node(
     let settings = inside.iter().find_map(|m| m.settings.get(id));
     let dependencies = settings.and_then(|s| s.dependencies.clone()).unwrap_or_default();
     let mut group = json!({"id": id, "dependencies": dependencies, "version": version});
-    if id != "/" && parent(id) == "/" {
-        group["enforceRole"] = json!(settings.and_then(|s| s.enforce_role).unwrap_or(false));
+    // Only where it was set: Marathon 1.9+ shows it on every top-level group, but
+    // marathon-python 0.13.0 cannot read a group that has it (unknown keyword argument).
+    if let Some(enforce_role) = settings.and_then(|s| s.enforce_role) {
+        group["enforceRole"] = json!(enforce_role);
     }
     if embed.apps {
         let apps: Vec<&Value> =
