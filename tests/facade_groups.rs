@@ -289,7 +289,9 @@ async fn a_group_change_is_one_deployment_in_steps_that_can_be_cancelled() {
     let mut events = subscribe(&api).await;
 
     // Two steps in dependency order, one deployment id, its events in that order.
-    let group = json!({"id": "/steps", "apps": [app("web", &["db"]), app("db", &[])]});
+    let mut web = app("web", &["db"]);
+    web["healthChecks"] = json!([{"protocol": "COMMAND", "command": {"value": "true"}}]);
+    let group = json!({"id": "/steps", "apps": [web, app("db", &[])]});
     let (status, body) = call(&api, "POST", "/v2/groups", Some(group)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["deploymentId"].as_str().unwrap().to_owned();
@@ -322,6 +324,19 @@ async fn a_group_change_is_one_deployment_in_steps_that_can_be_cancelled() {
         1,
         "one deployment"
     );
+
+    // web has a health check: its checker is announced, and its task's health flips.
+    let of = |event_type: &str, app_key: &str| {
+        seen.iter().find(|e| e["eventType"] == event_type && e[app_key] == "/steps/web").cloned()
+    };
+    let added = of("add_health_check_event", "appId").expect("add_health_check_event");
+    assert_eq!(added["healthCheck"]["protocol"], "COMMAND");
+    let health = of("health_status_changed_event", "appId").expect("health_status_changed_event");
+    assert_eq!(health["alive"], true);
+    assert_eq!(health["taskId"], health["instanceId"]);
+    let instance = of("instance_health_changed_event", "runSpecId").expect("instance health");
+    assert_eq!(instance["healthy"], true);
+    assert_eq!(instance["instanceId"], health["instanceId"]);
 
     // A group deployment held at its first step (db cannot be scheduled): listed once with
     // both apps, the dependent's own deployment is the group's, and it locks the group.
