@@ -206,3 +206,256 @@ async fn a_dependent_starts_only_after_its_dependency_is_available() {
     );
     operator.stop().await;
 }
+
+/// Follows `/v2/events` of the in-process facade: each event's JSON as it comes.
+async fn subscribe(api: &Router) -> tokio::sync::mpsc::UnboundedReceiver<Value> {
+    use futures::StreamExt;
+    let request = Request::get("/v2/events")
+        .header("accept", "text/event-stream")
+        .body(Body::empty())
+        .unwrap();
+    let response = api.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut body = response.into_body().into_data_stream();
+        let mut buffer = String::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\r\n\r\n") {
+                let frame: String = buffer.drain(..end + 4).collect();
+                for data in frame.lines().filter_map(|l| l.strip_prefix("data: ")) {
+                    if tx.send(serde_json::from_str(data).unwrap()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// Reads events until `done` accepts one; returns every event read, that one last.
+async fn events_until(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<Value>,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv()).await;
+        let Ok(Some(event)) = event else {
+            let types: Vec<&Value> = seen.iter().map(|e: &Value| &e["eventType"]).collect();
+            panic!("no {what} within 120 s; seen {types:?}");
+        };
+        let last = done(&event);
+        seen.push(event);
+        if last {
+            return seen;
+        }
+    }
+}
+
+/// Where in `events` the first event of `event_type` for deployment `id` whose current step
+/// acts on `app` is (`None`: none).
+fn position(events: &[Value], event_type: &str, id: &str, app: Option<&str>) -> Option<usize> {
+    events.iter().position(|e| {
+        e["eventType"] == event_type
+            && (e["id"] == id || e["plan"]["id"] == id)
+            && app.is_none_or(|app| e["currentStep"]["actions"][0]["app"] == app)
+    })
+}
+
+fn deployment<'a>(deployments: &'a Value, id: &str) -> Option<&'a Value> {
+    deployments.as_array().unwrap().iter().find(|d| d["id"] == id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_change_is_one_deployment_in_steps_that_can_be_cancelled() {
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "facade-group-steps").await;
+    let operator = Operator::start(&client, ns.name());
+    operator.watches.wait_until_ready().await;
+    let state = FacadeState::new(
+        client.clone(),
+        operator.watches.clone(),
+        FacadeConfig::local(ns.name()),
+        Metrics::shared(),
+        CancellationToken::new(),
+    );
+    let api = router(state);
+    let mut events = subscribe(&api).await;
+
+    // Two steps in dependency order, one deployment id, its events in that order.
+    let mut web = app("web", &["db"]);
+    web["healthChecks"] = json!([{"protocol": "COMMAND", "command": {"value": "true"}}]);
+    let group = json!({"id": "/steps", "apps": [web, app("db", &[])]});
+    let (status, body) = call(&api, "POST", "/v2/groups", Some(group)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["deploymentId"].as_str().unwrap().to_owned();
+    let seen = events_until(&mut events, "the group's deployment_success", |e| {
+        e["eventType"] == "deployment_success" && e["id"] == id.as_str()
+    })
+    .await;
+    let db_step = position(&seen, "deployment_info", &id, Some("/steps/db")).unwrap();
+    let db_done = position(&seen, "deployment_step_success", &id, Some("/steps/db")).unwrap();
+    let web_step = position(&seen, "deployment_info", &id, Some("/steps/web")).unwrap();
+    let web_done = position(&seen, "deployment_step_success", &id, Some("/steps/web")).unwrap();
+    let db_running = seen.iter().position(|e| {
+        e["eventType"] == "status_update_event"
+            && e["appId"] == "/steps/db"
+            && e["taskStatus"] == "TASK_RUNNING"
+    });
+    assert!(db_step < db_done && db_done < web_step && web_step < web_done, "steps out of order");
+    assert!(db_running.unwrap() < web_step, "web's step started before db ran");
+    let plan = &seen[web_step]["plan"];
+    assert_eq!(
+        plan["steps"],
+        json!([{"actions": [{"action": "StartApplication", "app": "/steps/db"}]},
+               {"actions": [{"action": "StartApplication", "app": "/steps/web"}]}])
+    );
+    assert!(
+        seen.iter().any(|e| e["eventType"] == "group_change_success" && e["groupId"] == "/steps")
+    );
+    assert_eq!(
+        seen.iter().filter(|e| e["eventType"] == "deployment_success").count(),
+        1,
+        "one deployment"
+    );
+
+    // web has a health check: its checker is announced, and its task's health flips.
+    let of = |event_type: &str, app_key: &str| {
+        seen.iter().find(|e| e["eventType"] == event_type && e[app_key] == "/steps/web").cloned()
+    };
+    let added = of("add_health_check_event", "appId").expect("add_health_check_event");
+    assert_eq!(added["healthCheck"]["protocol"], "COMMAND");
+    let health = of("health_status_changed_event", "appId").expect("health_status_changed_event");
+    assert_eq!(health["alive"], true);
+    assert_eq!(health["taskId"], health["instanceId"]);
+    let instance = of("instance_health_changed_event", "runSpecId").expect("instance health");
+    assert_eq!(instance["healthy"], true);
+    assert_eq!(instance["instanceId"], health["instanceId"]);
+
+    // A group deployment held at its first step (db cannot be scheduled): listed once with
+    // both apps, the dependent's own deployment is the group's, and it locks the group.
+    let mut db = app("db", &[]);
+    db["cpus"] = json!(100);
+    let held = json!({"id": "/held", "apps": [db, app("web", &["db"])]});
+    let (status, body) = call(&api, "POST", "/v2/groups", Some(held)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let held_id = body["deploymentId"].as_str().unwrap().to_owned();
+    let (_, deployments) = call(&api, "GET", "/v2/deployments", None).await;
+    let listed = deployment(&deployments, &held_id).expect("the group deployment is listed");
+    let mut affected: Vec<&str> =
+        listed["affectedApps"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    affected.sort_unstable();
+    assert_eq!(affected, ["/held/db", "/held/web"]);
+    assert_eq!((listed["currentStep"].as_i64(), listed["totalSteps"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(listed["currentActions"][0]["app"], "/held/db");
+    let (_, web) = call(&api, "GET", "/v2/apps/held/web?embed=app.deployments", None).await;
+    assert_eq!(web["app"]["deployments"], json!([{"id": held_id}]), "{web}");
+    let (status, body) =
+        call(&api, "PUT", "/v2/groups/held", Some(json!({"apps": [app("db", &[])]}))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["deployments"], json!([{"id": held_id}]));
+
+    // Cancelling rolls the whole change back: the apps it created are removed, in one new
+    // deployment; the cancelled one fails.
+    let (status, body) = call(&api, "DELETE", &format!("/v2/deployments/{held_id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rollback = body["deploymentId"].as_str().unwrap().to_owned();
+    assert_ne!(rollback, held_id);
+    let seen = events_until(&mut events, "the rollback's deployment_success", |e| {
+        e["eventType"] == "deployment_success" && e["id"] == rollback.as_str()
+    })
+    .await;
+    let failed =
+        position(&seen, "deployment_failed", &held_id, None).expect("the cancelled one fails");
+    assert!(position(&seen, "deployment_step_failure", &held_id, None).unwrap() < failed);
+    let (status, _) = call(&api, "GET", "/v2/groups/held", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, deployments) = call(&api, "GET", "/v2/deployments", None).await;
+    assert!(deployment(&deployments, &held_id).is_none());
+
+    // `force=true` only stops following it: the apps stay as they are.
+    let mut db = app("db", &[]);
+    db["cpus"] = json!(100);
+    let stop = json!({"id": "/stop", "apps": [db, app("web", &["db"])]});
+    let (status, body) = call(&api, "POST", "/v2/groups", Some(stop)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stop_id = body["deploymentId"].as_str().unwrap().to_owned();
+    let uri = format!("/v2/deployments/{stop_id}?force=true");
+    let (status, _) = call(&api, "DELETE", &uri, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, deployments) = call(&api, "GET", "/v2/deployments", None).await;
+    assert!(deployment(&deployments, &stop_id).is_none(), "{deployments}");
+    let (_, apps) = call(&api, "GET", "/v2/groups/stop/apps", None).await;
+    assert_eq!(ids(&apps), ["/stop/db", "/stop/web"]);
+    let (status, _) = call(&api, "DELETE", &format!("/v2/deployments/{stop_id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    operator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_dependencies_and_enforce_role_are_kept_and_hold_back_the_groups_apps() {
+    let client = support::client().await;
+    support::ensure_crds(&client).await;
+    let ns = TestNamespace::new(&client, "facade-group-settings").await;
+    let operator = Operator::start(&client, ns.name());
+    operator.watches.wait_until_ready().await;
+    let state = FacadeState::new(
+        client.clone(),
+        operator.watches.clone(),
+        FacadeConfig::local(ns.name()),
+        Metrics::shared(),
+        CancellationToken::new(),
+    );
+    let api = router(state);
+
+    // What the group depends on cannot run.
+    let mut base = app("/base/db", &[]);
+    base["cpus"] = json!(100);
+    let (status, body) = call(&api, "POST", "/v2/apps", Some(base)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let front = json!({
+        "id": "/front", "dependencies": ["/base"], "enforceRole": true,
+        "groups": [{"id": "web", "apps": [app("ui", &[])]}],
+    });
+    let (status, body) = call(&api, "POST", "/v2/groups", Some(front)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, group) = call(&api, "GET", "/v2/groups/front", None).await;
+    assert_eq!(group["dependencies"], json!(["/base"]), "{group}");
+    assert_eq!(group["enforceRole"], true);
+    assert_eq!(group["groups"][0]["dependencies"], json!([]));
+    assert!(group["groups"][0].get("enforceRole").is_none());
+    // The app keeps its own definition: the group's dependency is not copied into it.
+    let (_, ui) = call(&api, "GET", "/v2/apps/front/web/ui", None).await;
+    assert!(ui["app"].get("dependencies").is_none_or(|d| d == &json!([])), "{ui}");
+    // Two of the controller's dependency polls: the group's app has not started.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(tasks(&api, "/front/web/ui").await.is_empty(), "ui started before /base ran");
+
+    // Dropping the group's dependency (nothing else stated: the apps stay) lets it start;
+    // enforceRole, not stated, is kept.
+    let cleared = json!({"dependencies": []});
+    let (status, body) = call(&api, "PUT", "/v2/groups/front?force=true", Some(cleared)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    support::eventually("ui runs", Duration::from_secs(120), || async {
+        (!times(&tasks(&api, "/front/web/ui").await, "startedAt").is_empty()).then_some(())
+    })
+    .await;
+    let (_, group) = call(&api, "GET", "/v2/groups/front", None).await;
+    assert_eq!(group["dependencies"], json!([]), "{group}");
+    assert_eq!(group["enforceRole"], true);
+    // A cycle through group dependencies is refused.
+    let again = json!({"dependencies": ["/base"]});
+    let (status, body) = call(&api, "PUT", "/v2/groups/front?force=true", Some(again)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let back = json!({"dependencies": ["/front"]});
+    let (status, body) = call(&api, "PUT", "/v2/groups/base?dryRun=true", Some(back)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("cyclic"), "{body}");
+    operator.stop().await;
+}

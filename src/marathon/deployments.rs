@@ -2,8 +2,17 @@
 //! here it is derived from the app's workload (Deployment or StatefulSet) and the app's
 //! generation, so the controller's `status.deployment`, `GET /v2/deployments` and the id a
 //! write returns to its client are one and the same.
+//!
+//! A group change is one Marathon deployment over many apps. The facade marks every app the
+//! change writes (and every app it stops) with the annotation [`ANNOTATION_GROUP_DEPLOYMENT`]:
+//! the shared deployment id and the step of that app's action. The deployment's steps,
+//! progress and end are computed here from those marks and the apps' own rollouts, so
+//! `/v2/deployments`, cancelling, the event stream and the UI read one truth.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use serde::{Deserialize, Serialize};
 
 use super::versions::ANNOTATION_REQUESTED_VERSION;
 use crate::crd::{DeploymentAction, DeploymentStatus, DeploymentStep, MarathonApp};
@@ -106,6 +115,14 @@ pub fn deployment(
 /// yet seen the latest spec (generation), that generation's deployment is pending; after, the
 /// controller's `status.deployment` says whether its rollout still runs.
 pub fn current_deployment(app: &MarathonApp) -> Option<DeploymentStatus> {
+    let own = own_deployment(app)?;
+    let Some(mark) = GroupMark::of(app) else { return Some(own) };
+    // A member of a group deployment shows the group's id (its own rollout is one action).
+    Some(DeploymentStatus { id: mark.id, version: Some(mark.version), ..own })
+}
+
+/// The rollout of the app itself, under the id of its generation.
+fn own_deployment(app: &MarathonApp) -> Option<DeploymentStatus> {
     let generation = app.metadata.generation.unwrap_or_default();
     let status = app.status.as_ref();
     let observed = status.and_then(|s| s.observed_generation).unwrap_or_default();
@@ -139,6 +156,183 @@ pub fn deployment_id(app_uid: &str, generation: i64) -> String {
         .collect();
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
+
+// ----- group deployments ------------------------------------------------------------------------
+
+/// Marks an app as one action of a group deployment (written by the facade with the change).
+pub const ANNOTATION_GROUP_DEPLOYMENT: &str = "marathon-operator.dev/group-deployment";
+pub const STOP: &str = "StopApplication";
+
+/// What the mark of one app says: the deployment, and this app's part in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMark {
+    pub id: String,
+    pub version: String,
+    /// 1-based step of this app's action in the plan.
+    pub step: i32,
+    pub action: String,
+    /// The app's generation before the change (0: the change creates it). The mark covers
+    /// the generation the change produced; a later change of the app leaves the deployment.
+    pub from: i64,
+    /// How many apps the whole plan acts on (stopped ones included): the deployment is not
+    /// over before every one of them has been seen.
+    pub apps: usize,
+    /// The apps the change stops (its first step): done once no app has that id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stopped: Vec<String>,
+}
+
+impl GroupMark {
+    /// The mark of `app`, when it has one that covers its current generation.
+    pub fn of(app: &MarathonApp) -> Option<Self> {
+        let raw = app.metadata.annotations.as_ref()?.get(ANNOTATION_GROUP_DEPLOYMENT)?;
+        let mark: Self = serde_json::from_str(raw).ok()?;
+        let generation = app.metadata.generation.unwrap_or_default();
+        (generation <= mark.from + 1).then_some(mark)
+    }
+
+    /// The annotation value.
+    pub fn annotation(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Whether `app` has carried out its action of the deployment it is marked with.
+fn action_done(app: &MarathonApp, mark: &GroupMark) -> bool {
+    if mark.action == STOP {
+        return false;
+    }
+    let status = app.status.as_ref();
+    let observed = status.and_then(|s| s.observed_generation).unwrap_or_default();
+    observed >= app.metadata.generation.unwrap_or_default()
+        && status.and_then(|s| s.deployment.as_ref()).is_none()
+}
+
+/// A group deployment as its apps show it now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupDeployment {
+    /// Steps in order; `current_step` is the first with an action not done (the last when
+    /// every action is done).
+    pub status: DeploymentStatus,
+    /// Every action seen is done.
+    pub finished: bool,
+    /// Every app of the plan has been seen (the facade writes them one after the other).
+    pub complete: bool,
+    /// The apps marked with it (stopped apps still present included).
+    pub members: Vec<String>,
+}
+
+impl GroupDeployment {
+    /// Still running, as `/v2/deployments` lists it. (An app of the plan not seen yet does
+    /// not keep it listed: a member deleted meanwhile would keep it there for ever.)
+    pub fn running(&self) -> bool {
+        !self.finished
+    }
+
+    /// Over: every app of the plan seen and every action done.
+    pub fn succeeded(&self) -> bool {
+        self.finished && self.complete
+    }
+}
+
+/// The group deployment `id` as `apps` (every app, any order) show it; `None` when no app
+/// carries its mark.
+pub fn group_deployment(id: &str, apps: &[&MarathonApp]) -> Option<GroupDeployment> {
+    let marked: Vec<(&MarathonApp, GroupMark)> = apps
+        .iter()
+        .filter_map(|app| GroupMark::of(app).filter(|m| m.id == id).map(|m| (*app, m)))
+        .collect();
+    let (_, first) = marked.first()?;
+    let present: BTreeSet<&str> = apps.iter().map(|a| a.spec.id.as_str()).collect();
+    // step -> app -> (action, done)
+    let mut steps: BTreeMap<i32, BTreeMap<String, (String, bool)>> = BTreeMap::new();
+    for stopped in marked.iter().flat_map(|(_, m)| &m.stopped) {
+        let done = !present.contains(stopped.as_str());
+        steps.entry(1).or_default().insert(stopped.clone(), (STOP.to_owned(), done));
+    }
+    for (app, mark) in &marked {
+        let done = action_done(app, mark);
+        let action = (mark.action.clone(), done);
+        steps.entry(mark.step).or_default().insert(app.spec.id.clone(), action);
+    }
+    let seen: BTreeSet<&String> = steps.values().flat_map(BTreeMap::keys).collect();
+    let complete = seen.len() >= first.apps;
+    let current = steps.values().position(|s| s.values().any(|(_, done)| !done));
+    let finished = current.is_none();
+    let current = current.unwrap_or(steps.len().saturating_sub(1));
+    let plan: Vec<DeploymentStep> = steps
+        .values()
+        .map(|step| DeploymentStep {
+            actions: step
+                .iter()
+                .map(|(app, (action, _))| DeploymentAction {
+                    action: action.clone(),
+                    app: app.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    let current_actions = plan.get(current).map(|s| s.actions.clone()).unwrap_or_default();
+    let status = DeploymentStatus {
+        id: id.to_owned(),
+        version: Some(first.version.clone()),
+        total_steps: Some(plan.len() as i32),
+        current_step: Some(current as i32 + 1),
+        current_actions: Some(current_actions),
+        steps: Some(plan),
+    };
+    let members = marked.iter().map(|(app, _)| app.spec.id.clone()).collect();
+    Some(GroupDeployment { status, finished, complete, members })
+}
+
+/// The ids of the group deployments `apps` are marked with.
+pub fn group_deployment_ids<'a>(
+    apps: impl IntoIterator<Item = &'a MarathonApp>,
+) -> BTreeSet<String> {
+    apps.into_iter().filter_map(GroupMark::of).map(|m| m.id).collect()
+}
+
+/// Marathon's action for a change of an app's definition from `old` (`None`: the change
+/// creates it) to `new`: `None` when nothing changes.
+pub fn change_action(
+    old: Option<&crate::crd::MarathonAppSpec>,
+    new: &crate::crd::MarathonAppSpec,
+) -> Option<&'static str> {
+    let Some(old) = old else { return Some("StartApplication") };
+    let json = |spec: &crate::crd::MarathonAppSpec| serde_json::to_value(spec).ok();
+    if json(old) == json(new) {
+        return None;
+    }
+    let mut rescaled = old.clone();
+    rescaled.instances = new.instances;
+    Some(if json(&rescaled) == json(new) { "ScaleApplication" } else { "RestartApplication" })
+}
+
+/// Every Marathon deployment running: each group deployment once, and the rollout of each
+/// app that is no member of one.
+pub fn running_deployments(apps: &[&MarathonApp]) -> Vec<DeploymentStatus> {
+    let mut running = Vec::new();
+    let mut groups = BTreeSet::new();
+    for app in apps {
+        match GroupMark::of(app) {
+            None => running.extend(own_deployment(app)),
+            Some(mark) => {
+                if groups.insert(mark.id.clone())
+                    && let Some(group) = group_deployment(&mark.id, apps)
+                    && group.running()
+                {
+                    running.push(group.status);
+                }
+            }
+        }
+    }
+    running
+}
+
+#[cfg(test)]
+#[path = "deployments_tests.rs"]
+mod group_tests;
 
 #[cfg(test)]
 mod tests {

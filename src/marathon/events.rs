@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Map, Value, json};
 
 use super::app_json::definition;
-use super::deployments::{current_deployment, deployment, deployment_id};
+use super::deployments::{GroupMark, current_deployment, deployment, deployment_id};
 use super::ids::parent;
 use super::tasks::{Task, TaskState, task_of_pod};
 use crate::crd::condition::TRUE;
@@ -48,6 +48,16 @@ pub fn stream_event(attached: bool, remote_address: &str, timestamp: &str) -> Ev
 /// `group_change_success` for a change rooted at `group_id`.
 pub fn group_change(group_id: &str, version: &str, timestamp: &str) -> Event {
     Event::new("group_change_success", timestamp, json!({"groupId": group_id, "version": version}))
+}
+
+/// `group_change_failed`: a group change that was accepted and then could not be stored
+/// completely (one of its app writes failed).
+pub fn group_change_failed(group_id: &str, version: &str, reason: &str, timestamp: &str) -> Event {
+    Event::new(
+        "group_change_failed",
+        timestamp,
+        json!({"groupId": group_id, "version": version, "reason": reason}),
+    )
 }
 
 // ----- apps and deployments ------------------------------------------------------------------
@@ -141,6 +151,11 @@ impl Sides<'_> {
         )
     }
 
+    fn step_failure(&self, now: &str) -> Event {
+        let fields = json!({"plan": self.plan(), "currentStep": current_step(self.deployment)});
+        Event::new("deployment_step_failure", now, fields)
+    }
+
     fn failed(&self, reason: &str, now: &str) -> Event {
         let fields = json!({"id": self.deployment.id, "plan": self.plan(), "reason": reason});
         Event::new("deployment_failed", now, fields)
@@ -149,6 +164,11 @@ impl Sides<'_> {
     /// A whole deployment seen only once it had finished: its start and its end.
     fn completed(&self, now: &str) -> [Event; 3] {
         [self.info(now), self.step_success(now), self.success(now)]
+    }
+
+    /// A deployment ended before its step did: the step fails, then the deployment.
+    fn aborted(&self, reason: &str, now: &str) -> [Event; 2] {
+        [self.step_failure(now), self.failed(reason, now)]
     }
 }
 
@@ -195,12 +215,24 @@ fn changed(old: Option<&MarathonApp>, new: &MarathonApp, now: &str) -> Vec<Event
             json!({"clientIp": null, "uri": uri, "appDefinition": app}),
         ));
         events.push(group_change(parent(&new.spec.id), &version(new), now));
+        events.extend(health_check_changes(
+            old.map(|o| &o.spec),
+            Some(&new.spec),
+            &version(new),
+            now,
+        ));
     }
-    let before = old.and_then(current_deployment);
+    // The deployments of group members are the group's (`GroupProgress`).
+    if GroupMark::of(new).is_some() {
+        return events;
+    }
+    let was_member = old.is_some_and(|old| GroupMark::of(old).is_some());
+    let before = old.filter(|_| !was_member).and_then(current_deployment);
     let after = current_deployment(new);
     let original = old.map(|o| &o.spec);
     let target = Some(&new.spec);
     match (&before, &after) {
+        (None, None) if was_member => {}
         (None, None) if old.is_some_and(|old| observed(old) < observed(new)) => {
             // The whole rollout happened between two observations.
             let finished = deployment(&new.spec.id, uid(new), observed(new), &version(new), "");
@@ -220,7 +252,7 @@ fn changed(old: Option<&MarathonApp>, new: &MarathonApp, now: &str) -> Vec<Event
         }
         (Some(running), Some(next)) => {
             let superseded = Sides { deployment: running, original, target };
-            events.push(superseded.failed("superseded by a newer deployment", now));
+            events.extend(superseded.aborted("superseded by a newer deployment", now));
             events.push(Sides { deployment: next, original, target }.info(now));
         }
         (Some(running), None) => {
@@ -229,7 +261,7 @@ fn changed(old: Option<&MarathonApp>, new: &MarathonApp, now: &str) -> Vec<Event
                 events.push(sides.step_success(now));
                 events.push(sides.success(now));
             } else {
-                events.push(sides.failed("superseded by a newer deployment", now));
+                events.extend(sides.aborted("superseded by a newer deployment", now));
                 let finished = deployment(&new.spec.id, uid(new), observed(new), &version(new), "");
                 let finished = without_actions(finished);
                 events.extend(Sides { deployment: &finished, original, target }.completed(now));
@@ -252,17 +284,55 @@ fn without_actions(mut deployment: DeploymentStatus) -> DeploymentStatus {
 fn deleted(old: &MarathonApp, now: &str) -> Vec<Event> {
     let mut events = Vec::new();
     let version = version(old);
-    if let Some(running) = current_deployment(old) {
+    let grouped = GroupMark::of(old).is_some();
+    // A member of a group deployment: the group's events say how its deployment went.
+    if !grouped && let Some(running) = current_deployment(old) {
         let sides = Sides { deployment: &running, original: Some(&old.spec), target: None };
-        events.push(sides.failed("the app was deleted", now));
+        events.extend(sides.aborted("the app was deleted", now));
     }
     events.push(group_change(parent(&old.spec.id), &version, now));
+    events.extend(health_check_changes(Some(&old.spec), None, &version, now));
+    if grouped {
+        events.push(Event::new("app_terminated_event", now, json!({"appId": old.spec.id})));
+        return events;
+    }
     let stop = deployment(&old.spec.id, uid(old), generation(old) + 1, now, "StopApplication");
     let sides = Sides { deployment: &stop, original: Some(&old.spec), target: None };
     events.push(sides.info(now));
     events.push(Event::new("app_terminated_event", now, json!({"appId": old.spec.id})));
     events.push(sides.step_success(now));
     events.push(sides.success(now));
+    events
+}
+
+/// `add_health_check_event` for each health check a new version adds (Marathon starts a
+/// checker for it) and `remove_health_check_event` when checks go away (checkers stopped).
+fn health_check_changes(
+    old: Option<&MarathonAppSpec>,
+    new: Option<&MarathonAppSpec>,
+    version: &str,
+    now: &str,
+) -> Vec<Event> {
+    let checks = |spec: Option<&MarathonAppSpec>| -> Vec<Value> {
+        let checks = spec.and_then(|s| s.health_checks.as_ref()).into_iter().flatten();
+        checks.filter_map(|c| serde_json::to_value(c).ok()).collect()
+    };
+    let (before, after) = (checks(old), checks(new));
+    let Some(app_id) = new.or(old).map(|s| s.id.as_str()) else { return Vec::new() };
+    let mut events: Vec<Event> = after
+        .iter()
+        .filter(|check| !before.contains(check))
+        .map(|check| {
+            Event::new(
+                "add_health_check_event",
+                now,
+                json!({"appId": app_id, "version": version, "healthCheck": check}),
+            )
+        })
+        .collect();
+    if before.iter().any(|check| !after.contains(check)) {
+        events.push(Event::new("remove_health_check_event", now, json!({"appId": app_id})));
+    }
     events
 }
 
@@ -332,6 +402,7 @@ pub fn task_events(
     let (was, is) = (running(old, &before), running(new, &after));
     if has_checks && after.is_some() && was != is {
         events.push(health_changed(context, task, is, now));
+        events.push(instance_health_changed(task, is, now));
         if !is && before.as_ref().is_some_and(|b| b.state == TaskState::TaskRunning) {
             events.push(Event::new(
                 "failed_health_check_event",
@@ -391,6 +462,24 @@ fn health_changed(context: &TaskContext<'_>, task: &Task, alive: bool, now: &str
         }),
     )
 }
+
+/// `instance_health_changed_event` (Marathon 1.4+): the instance's health flipped.
+fn instance_health_changed(task: &Task, healthy: bool, now: &str) -> Event {
+    Event::new(
+        "instance_health_changed_event",
+        now,
+        json!({
+            "instanceId": task.id,
+            "runSpecId": task.app_id,
+            "runSpecVersion": task.version.clone().unwrap_or_default(),
+            "healthy": healthy,
+        }),
+    )
+}
+
+#[path = "events_group.rs"]
+mod group;
+pub use group::GroupProgress;
 
 #[cfg(test)]
 #[path = "events_tests.rs"]

@@ -96,10 +96,17 @@ fn a_forced_change_during_a_rollout_fails_the_running_deployment() {
     );
     assert_eq!(
         types(&events),
-        ["api_post_event", "group_change_success", "deployment_failed", "deployment_info"]
+        [
+            "api_post_event",
+            "group_change_success",
+            "deployment_step_failure",
+            "deployment_failed",
+            "deployment_info"
+        ]
     );
-    assert_eq!(events[2].data["id"], deployment_id("uid-1", 1));
-    assert_eq!(events[3].data["plan"]["id"], deployment_id("uid-1", 2));
+    assert_eq!(events[2].data["plan"]["id"], deployment_id("uid-1", 1));
+    assert_eq!(events[3].data["id"], deployment_id("uid-1", 1));
+    assert_eq!(events[4].data["plan"]["id"], deployment_id("uid-1", 2));
 }
 
 #[test]
@@ -139,7 +146,7 @@ fn deleting_an_app_is_a_stop_deployment_and_app_terminated() {
     assert_eq!(events[1].data["plan"]["steps"][0]["actions"][0]["action"], "StopApplication");
     assert_eq!(events[4].data["id"], deployment_id("uid-1", 2));
     let rolling = app_events(Some(&observed(1, true)), None, NOW);
-    assert_eq!(rolling[0].event_type, "deployment_failed");
+    assert_eq!(types(&rolling[..2]), ["deployment_step_failure", "deployment_failed"]);
 }
 
 fn pod(phase: &str, node: Option<&str>, ready: bool) -> Pod {
@@ -182,14 +189,24 @@ fn task_states_become_status_updates_and_instance_changes() {
     // Readiness is the health of the task: both ids, as go-marathon and Marathon read them.
     let healthy = pod("Running", Some("node-1"), true);
     let events = task_events(&context, Some(&running), Some(&healthy), NOW);
-    assert_eq!(types(&events), ["health_status_changed_event"]);
+    assert_eq!(types(&events), ["health_status_changed_event", "instance_health_changed_event"]);
     assert_eq!(events[0].data["alive"], true);
     assert_eq!(events[0].data["taskId"], "prod_web.pod-uid");
     assert_eq!(events[0].data["instanceId"], "prod_web.pod-uid");
+    assert_eq!(events[1].data["healthy"], true);
+    assert_eq!(events[1].data["runSpecId"], "/prod/web");
 
     let events = task_events(&context, Some(&healthy), Some(&running), NOW);
-    assert_eq!(types(&events), ["health_status_changed_event", "failed_health_check_event"]);
-    assert_eq!(events[1].data["healthCheck"]["path"], "/");
+    assert_eq!(
+        types(&events),
+        [
+            "health_status_changed_event",
+            "instance_health_changed_event",
+            "failed_health_check_event"
+        ]
+    );
+    assert_eq!(events[1].data["healthy"], false);
+    assert_eq!(events[2].data["healthCheck"]["path"], "/");
 
     let events = task_events(&context, Some(&healthy), None, NOW);
     assert_eq!(types(&events), ["status_update_event", "instance_changed_event"]);

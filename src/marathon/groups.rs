@@ -4,9 +4,113 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ids::{canonical, parent};
+use crate::crd::MarathonApp;
+
+/// The settings of the groups above an app (`dependencies`, `enforceRole`), kept on every app
+/// below them: a group has no object of its own, so its apps carry what it says.
+pub const ANNOTATION_GROUP_SETTINGS: &str = "marathon-operator.dev/group-settings";
+
+/// What a group says of itself besides its apps and groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupSettings {
+    /// Absolute ids of the apps or groups every app of the group depends on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependencies: Option<Vec<String>>,
+    /// Only top-level groups have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce_role: Option<bool>,
+}
+
+impl GroupSettings {
+    /// `self`, with what it leaves out taken from `stored`.
+    fn over(&self, stored: Option<&GroupSettings>) -> GroupSettings {
+        GroupSettings {
+            dependencies: self
+                .dependencies
+                .clone()
+                .or_else(|| stored.and_then(|s| s.dependencies.clone())),
+            enforce_role: self.enforce_role.or_else(|| stored.and_then(|s| s.enforce_role)),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.dependencies.as_ref().is_none_or(Vec::is_empty) && self.enforce_role.is_none()
+    }
+}
+
+/// Group id -> its settings.
+pub type Settings = BTreeMap<String, GroupSettings>;
+
+/// The settings `app` carries for the groups above it.
+pub fn settings_of(app: &MarathonApp) -> Settings {
+    app.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_GROUP_SETTINGS))
+        .and_then(|raw| serde_json::from_str(raw).ok())
+        .unwrap_or_default()
+}
+
+/// The annotation value of `settings` (`{}` when there are none: a write must be able to
+/// clear what an earlier one set).
+pub fn settings_annotation(settings: &Settings) -> String {
+    serde_json::to_string(settings).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// What every app says of every group (apps below one group agree: they are written together).
+pub fn known_settings<'a>(apps: impl IntoIterator<Item = &'a MarathonApp>) -> Settings {
+    let mut known = Settings::new();
+    for app in apps {
+        for (group, settings) in settings_of(app) {
+            known.entry(group).or_insert(settings);
+        }
+    }
+    known
+}
+
+/// The settings the app `app_id` carries: for each group above it, what `asked` says,
+/// completed by what is `known`.
+pub fn settings_for(app_id: &str, asked: &Settings, known: &Settings) -> Settings {
+    let mut settings = Settings::new();
+    let mut group = parent(app_id).to_owned();
+    while group != "/" {
+        let stored = known.get(&group);
+        let merged = match asked.get(&group) {
+            Some(asked) => asked.over(stored),
+            None => stored.cloned().unwrap_or_default(),
+        };
+        if !merged.is_empty() {
+            settings.insert(group.clone(), merged);
+        }
+        group = parent(&group).to_owned();
+    }
+    settings
+}
+
+/// The dependencies the groups above `app_id` give it (a group's dependency that holds the
+/// app itself is no dependency of it).
+pub fn group_dependencies(app_id: &str, settings: &Settings) -> Vec<String> {
+    settings
+        .iter()
+        .filter(|(group, _)| is_below(app_id, group))
+        .flat_map(|(_, s)| s.dependencies.iter().flatten())
+        .filter(|d| !is_below(app_id, d))
+        .cloned()
+        .collect()
+}
+
+/// Every dependency of `app`: its own (absolute) and its groups'.
+pub fn all_dependencies(app: &MarathonApp) -> Vec<String> {
+    let own = app.spec.dependencies.clone().unwrap_or_default();
+    let mut all = absolute_dependencies(&app.spec.id, &own);
+    all.extend(group_dependencies(&app.spec.id, &settings_of(app)));
+    all
+}
 
 /// What `embed` asks a group to show (Marathon's default: all three).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,12 +138,14 @@ impl GroupEmbed {
     }
 }
 
-/// One app as a group shows it: its absolute id, its JSON and its version.
+/// One app as a group shows it: its absolute id, its JSON and its version, and the settings
+/// it carries for the groups above it.
 #[derive(Clone, Debug)]
 pub struct Member {
     pub id: String,
     pub json: Value,
     pub version: Option<String>,
+    pub settings: Settings,
 }
 
 /// Whether `id` lies below (or is) the group `group`.
@@ -83,7 +189,14 @@ fn node(
     let inside: Vec<&Member> = below.iter().copied().filter(|m| is_below(&m.id, id)).collect();
     let version =
         inside.iter().filter_map(|m| m.version.clone()).max().unwrap_or_else(|| now.to_owned());
-    let mut group = json!({"id": id, "dependencies": [], "version": version});
+    let settings = inside.iter().find_map(|m| m.settings.get(id));
+    let dependencies = settings.and_then(|s| s.dependencies.clone()).unwrap_or_default();
+    let mut group = json!({"id": id, "dependencies": dependencies, "version": version});
+    // Only where it was set: Marathon 1.9+ shows it on every top-level group, but
+    // marathon-python 0.13.0 cannot read a group that has it (unknown keyword argument).
+    if let Some(enforce_role) = settings.and_then(|s| s.enforce_role) {
+        group["enforceRole"] = json!(enforce_role);
+    }
     if embed.apps {
         let apps: Vec<&Value> =
             inside.iter().filter(|m| parent(&m.id) == id).map(|m| &m.json).collect();
@@ -161,11 +274,13 @@ pub fn dependency_layers(
 }
 
 /// A group body (`GroupUpdate`) taken apart: every app with an absolute id and absolute
-/// dependencies (the group's own dependencies added), and which groups list their apps or
-/// subgroups (a PUT removes what such a list leaves out).
+/// dependencies, the settings of the groups that state them, and which groups list their apps
+/// or subgroups (a PUT removes what such a list leaves out).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Flattened {
     pub apps: Vec<Value>,
+    /// `dependencies` (absolute) and `enforceRole` of the groups whose body states them.
+    pub settings: Settings,
     /// Every group the body names, the changed group included.
     pub groups: BTreeSet<String>,
     pub lists_apps: BTreeSet<String>,
@@ -176,7 +291,7 @@ pub struct Flattened {
 /// the group that holds them, as Marathon resolves them). The error is Marathon's 422 message.
 pub fn flatten(body: &Value, group_id: &str) -> Result<Flattened, String> {
     let mut out = Flattened::default();
-    walk(body, group_id, &[], &mut out)?;
+    walk(body, group_id, &mut out)?;
     let mut seen = BTreeSet::new();
     for app in &out.apps {
         let id = app["id"].as_str().unwrap_or_default();
@@ -197,18 +312,31 @@ fn strings(value: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
-fn walk(body: &Value, id: &str, inherited: &[String], out: &mut Flattened) -> Result<(), String> {
+/// The settings a group body states (`None`: it states neither).
+fn stated_settings(object: &serde_json::Map<String, Value>, id: &str) -> Option<GroupSettings> {
+    let dependencies = object
+        .get("dependencies")
+        .filter(|d| !d.is_null())
+        .map(|d| strings(Some(d)).iter().map(|d| canonical(d, parent(id))).collect());
+    // Only top-level groups have `enforceRole`.
+    let top_level = id != "/" && parent(id) == "/";
+    let enforce_role = object.get("enforceRole").and_then(Value::as_bool).filter(|_| top_level);
+    (dependencies.is_some() || enforce_role.is_some())
+        .then_some(GroupSettings { dependencies, enforce_role })
+}
+
+fn walk(body: &Value, id: &str, out: &mut Flattened) -> Result<(), String> {
     let Some(object) = body.as_object() else {
         return Err(format!("group {id} must be a JSON object"));
     };
     out.groups.insert(id.to_owned());
-    let mut dependencies = inherited.to_vec();
-    dependencies
-        .extend(strings(object.get("dependencies")).iter().map(|d| canonical(d, parent(id))));
+    if let Some(settings) = stated_settings(object, id) {
+        out.settings.insert(id.to_owned(), settings);
+    }
     if let Some(apps) = object.get("apps").filter(|a| !a.is_null()) {
         out.lists_apps.insert(id.to_owned());
         for app in apps.as_array().into_iter().flatten() {
-            out.apps.push(app_in_group(app, id, &dependencies)?);
+            out.apps.push(app_in_group(app, id)?);
         }
     }
     if let Some(groups) = object.get("groups").filter(|g| !g.is_null()) {
@@ -219,24 +347,22 @@ fn walk(body: &Value, id: &str, inherited: &[String], out: &mut Flattened) -> Re
             if parent(&child) != id {
                 return Err(format!("Group {child} has to be a child of group {id}"));
             }
-            walk(group, &child, &dependencies, out)?;
+            walk(group, &child, out)?;
         }
     }
     Ok(())
 }
 
-/// One app of a group body: its id and dependencies absolute, the group's dependencies added.
-fn app_in_group(app: &Value, group: &str, inherited: &[String]) -> Result<Value, String> {
+/// One app of a group body: its id and dependencies absolute.
+fn app_in_group(app: &Value, group: &str) -> Result<Value, String> {
     let mut app = app.clone();
     let id = app.get("id").and_then(Value::as_str).map(|a| canonical(a, group));
     let id = id.ok_or_else(|| format!("an app inside {group} has no id"))?;
     if parent(&id) != group {
         return Err(format!("App {id} has to be a child of group {group}"));
     }
-    let mut dependencies: Vec<String> =
+    let dependencies: Vec<String> =
         strings(app.get("dependencies")).iter().map(|d| canonical(d, group)).collect();
-    dependencies.extend(inherited.iter().cloned());
-    dependencies.dedup();
     app["id"] = json!(id);
     if dependencies.is_empty() {
         if let Some(object) = app.as_object_mut() {
@@ -284,8 +410,7 @@ pub fn unavailable_dependencies(
     app: &crate::crd::MarathonApp,
     others: &[crate::crd::MarathonApp],
 ) -> Vec<String> {
-    let dependencies = app.spec.dependencies.clone().unwrap_or_default();
-    absolute_dependencies(&app.spec.id, &dependencies)
+    all_dependencies(app)
         .iter()
         .flat_map(|d| {
             others.iter().filter(move |o| o.spec.id != app.spec.id && is_below(&o.spec.id, d))

@@ -3,7 +3,12 @@ use super::*;
 const NOW: &str = "2026-01-01T00:00:00.000Z";
 
 fn member(id: &str, version: &str) -> Member {
-    Member { id: id.into(), json: json!({"id": id}), version: Some(version.into()) }
+    Member {
+        id: id.into(),
+        json: json!({"id": id}),
+        version: Some(version.into()),
+        settings: Settings::new(),
+    }
 }
 
 fn members() -> Vec<Member> {
@@ -87,19 +92,28 @@ fn cycles_and_missing_dependencies_are_refused() {
 }
 
 #[test]
-fn a_group_body_flattens_to_absolute_apps_with_inherited_dependencies() {
+fn a_group_body_flattens_to_absolute_apps_and_the_groups_settings() {
     let body = json!({
         "id": "shop",
         "dependencies": ["/infra"],
+        "enforceRole": true,
         "apps": [{"id": "db"}, {"id": "web", "dependencies": ["db"]}],
-        "groups": [{"id": "jobs", "apps": [{"id": "/prod/shop/jobs/mail", "dependencies": ["../db"]}]}],
+        // Relative to the group's parent, as Marathon's canonicalPath resolves them.
+        "groups": [{"id": "jobs", "dependencies": ["web"],
+                    "apps": [{"id": "/prod/shop/jobs/mail", "dependencies": ["../db"]}]}],
     });
     let flat = flatten(&body, "/prod/shop").unwrap();
     let ids: Vec<&str> = flat.apps.iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["/prod/shop/db", "/prod/shop/web", "/prod/shop/jobs/mail"]);
-    assert_eq!(flat.apps[0]["dependencies"], json!(["/infra"]));
-    assert_eq!(flat.apps[1]["dependencies"], json!(["/prod/shop/db", "/infra"]));
-    assert_eq!(flat.apps[2]["dependencies"], json!(["/prod/shop/db", "/infra"]));
+    // The apps keep their own dependencies; the groups' are settings of the groups.
+    assert!(flat.apps[0].get("dependencies").is_none());
+    assert_eq!(flat.apps[1]["dependencies"], json!(["/prod/shop/db"]));
+    assert_eq!(flat.apps[2]["dependencies"], json!(["/prod/shop/db"]));
+    let shop = &flat.settings["/prod/shop"];
+    assert_eq!(shop.dependencies, Some(vec!["/infra".to_owned()]));
+    assert_eq!(shop.enforce_role, None, "enforceRole belongs to top-level groups only");
+    let jobs = &flat.settings["/prod/shop/jobs"];
+    assert_eq!(jobs.dependencies, Some(vec!["/prod/shop/web".to_owned()]));
     assert!(flat.lists_apps.contains("/prod/shop/jobs"));
     assert!(flat.lists_groups.contains("/prod/shop"));
     assert!(!flat.lists_groups.contains("/prod/shop/jobs"));
@@ -157,4 +171,68 @@ fn a_dependent_waits_for_its_unavailable_dependencies_only() {
     assert_eq!(unavailable_dependencies(&web, &others), ["/shop/db"]);
     let others = [app_with("/shop/db", &[], true)];
     assert!(unavailable_dependencies(&web, &others).is_empty());
+}
+
+fn settings(entries: &[(&str, &[&str], Option<bool>)]) -> Settings {
+    entries
+        .iter()
+        .map(|(group, deps, role)| {
+            let dependencies = Some(deps.iter().map(|d| (*d).to_owned()).collect());
+            ((*group).to_owned(), GroupSettings { dependencies, enforce_role: *role })
+        })
+        .collect()
+}
+
+#[test]
+fn group_settings_are_carried_by_every_app_below_and_merged_with_what_is_known() {
+    let known = settings(&[("/prod", &["/infra"], Some(true)), ("/prod/shop", &["/cache"], None)]);
+    // A write that states /prod/shop's dependencies keeps what it does not state.
+    let asked: Settings = [(
+        "/prod/shop".to_owned(),
+        GroupSettings { dependencies: Some(vec!["/mq".into()]), enforce_role: None },
+    )]
+    .into();
+    let carried = settings_for("/prod/shop/web", &asked, &known);
+    assert_eq!(
+        carried,
+        settings(&[("/prod", &["/infra"], Some(true)), ("/prod/shop", &["/mq"], None)])
+    );
+    assert_eq!(group_dependencies("/prod/shop/web", &carried), ["/infra", "/mq"]);
+    // Emptied: the group's entry goes.
+    let cleared: Settings = [(
+        "/prod/shop".to_owned(),
+        GroupSettings { dependencies: Some(vec![]), enforce_role: None },
+    )]
+    .into();
+    let carried = settings_for("/prod/shop/web", &cleared, &known);
+    assert!(!carried.contains_key("/prod/shop"));
+    // A group dependency holding the app itself is none of its dependencies.
+    let own = settings(&[("/prod", &["/prod/shop"], None)]);
+    assert!(group_dependencies("/prod/shop/web", &own).is_empty());
+}
+
+#[test]
+fn the_tree_shows_group_dependencies_and_enforce_role_where_set() {
+    let mut members = members();
+    let carried =
+        settings(&[("/prod", &["/solo"], Some(true)), ("/prod/web", &["/prod/db"], None)]);
+    members[1].settings = carried;
+    let root = group_tree(&members, "/", GroupEmbed::parse([]), NOW).unwrap();
+    let prod = &root["groups"][0];
+    assert_eq!(prod["dependencies"], json!(["/solo"]));
+    assert_eq!(prod["enforceRole"], true);
+    assert_eq!(prod["groups"][0]["dependencies"], json!(["/prod/db"]));
+    assert!(prod["groups"][0].get("enforceRole").is_none());
+    assert!(root["groups"][1].get("enforceRole").is_none(), "not set: not shown");
+    assert!(root.get("enforceRole").is_none());
+}
+
+#[test]
+fn a_group_dependency_holds_back_every_app_of_the_group() {
+    let mut web = app_with("/shop/web", &[], true);
+    let carried = settings(&[("/shop", &["/infra"], None)]);
+    web.metadata.annotations =
+        Some([(ANNOTATION_GROUP_SETTINGS.to_owned(), settings_annotation(&carried))].into());
+    let others = [app_with("/infra/dns", &[], false), app_with("/infra/ntp", &[], true)];
+    assert_eq!(unavailable_dependencies(&web, &others), ["/infra/dns"]);
 }

@@ -32,7 +32,10 @@ use super::error::ApiError;
 use super::openapi::{Route, op};
 use super::query::Query;
 use crate::crd::MarathonApp;
-use crate::marathon::events::{Event, TaskContext, app_events, stream_event, task_events};
+use crate::marathon::deployments::GroupMark;
+use crate::marathon::events::{
+    Event, GroupProgress, TaskContext, app_events, stream_event, task_events,
+};
 use crate::marathon::versions::format_version;
 use crate::translate::names::LABEL_APP;
 use crate::watch::{Caches, Watches};
@@ -314,6 +317,8 @@ struct Seen {
     /// App id and first health check by app name, kept after the app is deleted until its
     /// last pod is gone (pods outlive their app briefly).
     ids: HashMap<Key, (String, Option<Value>)>,
+    /// What was said of each group deployment.
+    groups: GroupProgress,
 }
 
 impl Seen {
@@ -327,6 +332,10 @@ impl Seen {
         for pod in caches.pods.state() {
             seen.pods.insert(key_of(pod.as_ref()), pod);
         }
+        let apps: Vec<&MarathonApp> = seen.apps.values().map(Arc::as_ref).collect();
+        let mut groups = GroupProgress::default();
+        groups.remember(&apps);
+        seen.groups = groups;
         seen
     }
 
@@ -346,16 +355,25 @@ impl Seen {
         let key = key_of(app);
         let exists = caches.apps.get(&ObjectRef::new(&key.1).within(&key.0)).is_some();
         let old = self.apps.get(&key).cloned();
-        if exists {
+        let now = now();
+        let mut events = if exists {
             if old.as_ref().is_some_and(|o| o.resource_version() == app.resource_version()) {
                 return Vec::new();
             }
             self.remember_app(app.clone());
-            app_events(old.as_deref(), Some(app), &now())
+            app_events(old.as_deref(), Some(app), &now)
         } else {
             self.apps.remove(&key);
-            old.map(|old| app_events(Some(&old), None, &now())).unwrap_or_default()
+            let Some(old) = &old else { return Vec::new() };
+            app_events(Some(old), None, &now)
+        };
+        let new = exists.then_some(app);
+        let marked = |a: Option<&MarathonApp>| a.and_then(GroupMark::of).is_some();
+        if marked(old.as_deref()) || marked(new) {
+            let apps: Vec<&MarathonApp> = self.apps.values().map(Arc::as_ref).collect();
+            events.extend(self.groups.app_changed(old.as_deref(), new, &apps, &now));
         }
+        events
     }
 
     fn pod_changed(&mut self, caches: &Caches, pod: Arc<Pod>) -> Vec<Event> {

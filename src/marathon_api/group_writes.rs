@@ -1,7 +1,9 @@
 //! Group writes: `POST`, `PUT` (replace, `scaleBy`, `version`, `dryRun`) and `DELETE` of
 //! `/v2/groups[/{id}]`. A group is its apps, so a group write is a set of app writes, checked
 //! as a whole first (ids, definitions, dependencies) so a refused request changes nothing,
-//! then stored dependencies first.
+//! then stored dependencies first. The whole change is one Marathon deployment: every app it
+//! writes or stops is marked with the deployment and the step of its action
+//! (`crate::marathon::deployments::GroupMark`), from which its progress is computed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,11 +18,16 @@ use super::apps::update;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::read::valid;
-use super::write::{Request, Written, with_deployment_header};
+use super::write::{Desired, Request, with_deployment_header};
 use crate::crd::{MarathonApp, MarathonAppSpec};
-use crate::marathon::deployments::{current_deployment, deployment_id};
-use crate::marathon::events::group_change;
-use crate::marathon::groups::{Flattened, dependency_layers, flatten, is_below, scaled};
+use crate::marathon::deployments::{
+    ANNOTATION_GROUP_DEPLOYMENT, GroupMark, STOP, change_action, deployment_id, running_deployments,
+};
+use crate::marathon::events::{group_change, group_change_failed};
+use crate::marathon::groups::{
+    ANNOTATION_GROUP_SETTINGS, Flattened, Settings, dependency_layers, flatten, group_dependencies,
+    is_below, known_settings, scaled, settings_annotation, settings_for, settings_of,
+};
 use crate::marathon::ids::parent;
 use crate::marathon::validation::{check_app, strip_read_only};
 use crate::marathon::versions::{format_version, spec_of_version, stored_version};
@@ -34,10 +41,23 @@ pub enum Mode {
     Replace,
 }
 
-/// One group write, planned: what is stored (in dependency order) and what is removed.
-struct Plan {
-    layers: Vec<Vec<MarathonAppSpec>>,
-    removals: Vec<MarathonApp>,
+/// One app write of a group change.
+pub(super) struct Change {
+    pub spec: MarathonAppSpec,
+    /// The app as it is (`None`: the change creates it).
+    pub base: Option<MarathonApp>,
+    /// Marathon's action for it; `None`: only the group settings it carries change.
+    pub action: Option<&'static str>,
+    pub settings: Settings,
+}
+
+/// One group change, planned: the app writes in dependency order, the writes of settings
+/// only, and the apps it stops.
+#[derive(Default)]
+pub(super) struct Plan {
+    pub layers: Vec<Vec<Change>>,
+    pub quiet: Vec<Change>,
+    pub removals: Vec<MarathonApp>,
 }
 
 fn existing_by_id(state: &FacadeState) -> BTreeMap<String, MarathonApp> {
@@ -62,9 +82,73 @@ fn left_out(id: &str, group: &str, flat: &Flattened, planned: &BTreeSet<String>)
     false
 }
 
+/// The dependency graph after a change: every app that stays, with its own dependencies and
+/// its groups'.
+fn graph(
+    existing: &BTreeMap<String, MarathonApp>,
+    removals: &[MarathonApp],
+    changes: &[Change],
+) -> BTreeMap<String, Vec<String>> {
+    let removed: BTreeSet<&String> = removals.iter().map(|a| &a.spec.id).collect();
+    let edges = |spec: &MarathonAppSpec, settings: &Settings| {
+        let mut all = spec.dependencies.clone().unwrap_or_default();
+        all.extend(group_dependencies(&spec.id, settings));
+        all
+    };
+    let mut graph: BTreeMap<String, Vec<String>> = existing
+        .iter()
+        .filter(|(id, _)| !removed.contains(id))
+        .map(|(id, app)| (id.clone(), edges(&app.spec, &settings_of(app))))
+        .collect();
+    for change in changes {
+        graph.insert(change.spec.id.clone(), edges(&change.spec, &change.settings));
+    }
+    graph
+}
+
+/// `changes` in layers of the dependency order of `graph` (one layer when the graph cannot
+/// be ordered: rollbacks and scaling keep what exists); settings-only changes apart.
+fn layered(
+    changes: Vec<Change>,
+    order: Option<Vec<Vec<String>>>,
+) -> (Vec<Vec<Change>>, Vec<Change>) {
+    let (acting, quiet): (Vec<Change>, Vec<Change>) =
+        changes.into_iter().partition(|c| c.action.is_some());
+    let Some(order) = order else { return (vec![acting], quiet) };
+    let mut by_id: BTreeMap<String, Change> =
+        acting.into_iter().map(|c| (c.spec.id.clone(), c)).collect();
+    let mut layers: Vec<Vec<Change>> = order
+        .iter()
+        .map(|layer| layer.iter().filter_map(|id| by_id.remove(id)).collect::<Vec<_>>())
+        .filter(|layer: &Vec<Change>| !layer.is_empty())
+        .collect();
+    if !by_id.is_empty() {
+        layers.push(by_id.into_values().collect());
+    }
+    (layers, quiet)
+}
+
+/// The write of `spec` for `base`: its action, or nothing at all when neither the definition
+/// nor the group settings change.
+pub(super) fn change(
+    spec: MarathonAppSpec,
+    base: Option<&MarathonApp>,
+    settings: Settings,
+) -> Option<Change> {
+    let action = change_action(base.map(|b| &b.spec), &spec);
+    let same_settings = base.is_some_and(|b| settings_of(b) == settings);
+    (action.is_some() || !same_settings).then(|| Change {
+        spec,
+        base: base.cloned(),
+        action,
+        settings,
+    })
+}
+
 fn plan(state: &FacadeState, group: &str, body: &Value, mode: Mode) -> Result<Plan, ApiError> {
     let flat = flatten(body, group).map_err(ApiError::Unprocessable)?;
     let existing = existing_by_id(state);
+    let known = known_settings(existing.values());
     let mut specs = BTreeMap::new();
     for app in &flat.apps {
         let mut app = app.clone();
@@ -102,63 +186,183 @@ fn plan(state: &FacadeState, group: &str, body: &Value, mode: Mode) -> Result<Pl
             .collect(),
     };
     let removed: BTreeSet<&String> = removals.iter().map(|a| &a.spec.id).collect();
-    let mut graph: BTreeMap<String, Vec<String>> = existing
-        .iter()
-        .filter(|(id, _)| !removed.contains(id))
-        .map(|(id, a)| (id.clone(), a.spec.dependencies.clone().unwrap_or_default()))
+    // Apps the body does not name keep their definition; their groups' settings may change.
+    let untouched = existing.values().filter(|a| {
+        is_below(&a.spec.id, group)
+            && !planned.contains(&a.spec.id)
+            && !removed.contains(&a.spec.id)
+    });
+    let mut changes: Vec<Change> = specs
+        .into_values()
+        .filter_map(|spec| {
+            let settings = settings_for(&spec.id, &flat.settings, &known);
+            let base = existing.get(&spec.id);
+            change(spec, base, settings)
+        })
         .collect();
-    for (id, spec) in &specs {
-        graph.insert(id.clone(), spec.dependencies.clone().unwrap_or_default());
-    }
+    changes.extend(untouched.filter_map(|app| {
+        change(app.spec.clone(), Some(app), settings_for(&app.spec.id, &flat.settings, &known))
+    }));
+    let graph = graph(&existing, &removals, &changes);
     let order = dependency_layers(&graph).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-    let layers = order
-        .into_iter()
-        .map(|layer| layer.iter().filter_map(|id| specs.remove(id)).collect::<Vec<_>>())
-        .filter(|layer: &Vec<MarathonAppSpec>| !layer.is_empty())
-        .collect();
-    Ok(Plan { layers, removals })
+    let (layers, quiet) = layered(changes, Some(order));
+    Ok(Plan { layers, quiet, removals })
 }
 
 /// `dryRun`: the steps the write would take, without taking them.
-fn steps(state: &FacadeState, plan: &Plan) -> Value {
-    let existing = existing_by_id(state);
+fn steps(plan: &Plan) -> Value {
     let mut steps = Vec::new();
     if !plan.removals.is_empty() {
-        let actions: Vec<Value> = plan
-            .removals
-            .iter()
-            .map(|a| json!({"action": "StopApplication", "app": a.spec.id}))
-            .collect();
+        let actions: Vec<Value> =
+            plan.removals.iter().map(|a| json!({"action": STOP, "app": a.spec.id})).collect();
         steps.push(json!({ "actions": actions }));
     }
     for layer in &plan.layers {
-        let actions: Vec<Value> = layer
-            .iter()
-            .map(|spec| {
-                let action = if existing.contains_key(&spec.id) {
-                    "RestartApplication"
-                } else {
-                    "StartApplication"
-                };
-                json!({"action": action, "app": spec.id})
-            })
-            .collect();
+        let actions: Vec<Value> =
+            layer.iter().map(|c| json!({"action": c.action, "app": c.spec.id})).collect();
         steps.push(json!({ "actions": actions }));
     }
     json!({ "steps": steps })
 }
 
-/// Refuses while a deployment of an affected app runs, unless `force`.
-fn refuse_locked<'a>(
+/// Refuses while a running deployment acts on one of `affected`, unless `force`
+/// (Marathon's lock: the deployment's ids in a 409).
+fn refuse_locked(
+    state: &FacadeState,
     force: bool,
-    affected: impl IntoIterator<Item = &'a MarathonApp>,
+    affected: &BTreeSet<&str>,
 ) -> Result<(), ApiError> {
     if force {
         return Ok(());
     }
-    let running: Vec<String> =
-        affected.into_iter().filter_map(current_deployment).map(|d| d.id).collect();
+    let apps = state.apps();
+    let all: Vec<&MarathonApp> = apps.iter().filter_map(valid).collect();
+    let running: Vec<String> = running_deployments(&all)
+        .into_iter()
+        .filter(|d| {
+            d.steps
+                .iter()
+                .flatten()
+                .flat_map(|s| &s.actions)
+                .any(|a| affected.contains(a.app.as_str()))
+        })
+        .map(|d| d.id)
+        .collect();
     if running.is_empty() { Ok(()) } else { Err(ApiError::Locked(running)) }
+}
+
+impl Plan {
+    fn affected(&self) -> BTreeSet<&str> {
+        let changed = self.layers.iter().flatten().map(|c| c.spec.id.as_str());
+        changed.chain(self.removals.iter().map(|a| a.spec.id.as_str())).collect()
+    }
+}
+
+/// The deployment a group change starts: its id and version.
+pub(super) struct Started {
+    pub id: String,
+    pub version: String,
+}
+
+/// Carries out `plan` as one deployment of the group `group`: the apps in dependency order,
+/// each marked with its step, then the settings-only writes, then the stops (marked first,
+/// so the deployment knows them, then deleted). A write failing midway is a
+/// `group_change_failed`.
+pub(super) async fn deploy(
+    state: &FacadeState,
+    group: &str,
+    plan: Plan,
+    caller: &Caller,
+    what: &str,
+) -> Result<Started, ApiError> {
+    let now = Timestamp::now();
+    let started = Started {
+        id: deployment_id(&format!("group:{group}"), now.as_millisecond()),
+        version: format_version(now),
+    };
+    let result = carry_out(state, &started, plan, caller, what).await;
+    if let Err(error) = &result {
+        let reason = error.to_string();
+        let failed = group_change_failed(group, &started.version, &reason, &started.version);
+        state.event_stream().publish(&failed);
+    }
+    result.map(|()| started)
+}
+
+async fn carry_out(
+    state: &FacadeState,
+    started: &Started,
+    plan: Plan,
+    caller: &Caller,
+    what: &str,
+) -> Result<(), ApiError> {
+    let stopped: Vec<String> = plan.removals.iter().map(|a| a.spec.id.clone()).collect();
+    let apps = plan.layers.iter().map(Vec::len).sum::<usize>() + stopped.len();
+    let first = i32::from(!stopped.is_empty()) + 1;
+    let mark = |step: i32, action: &str, base: &MarathonApp| {
+        GroupMark {
+            id: started.id.clone(),
+            version: started.version.clone(),
+            step,
+            action: action.to_owned(),
+            from: base.metadata.generation.unwrap_or_default(),
+            apps,
+            stopped: stopped.clone(),
+        }
+        .annotation()
+    };
+    for (step, layer) in (first..).zip(plan.layers) {
+        for change in layer {
+            let action = change.action.unwrap_or("RestartApplication");
+            write_change(state, change, caller, what, |base| mark(step, action, base)).await?;
+        }
+    }
+    for change in plan.quiet {
+        write_change(state, change, caller, what, |_| String::new()).await?;
+    }
+    for app in &plan.removals {
+        let request = Request { caller, what };
+        update(state, &app.spec.id, true, request, |current| {
+            Ok(Desired::from(current.spec.clone())
+                .with(ANNOTATION_GROUP_DEPLOYMENT, mark(1, STOP, current))
+                .with(ANNOTATION_GROUP_SETTINGS, settings_annotation(&settings_of(current))))
+        })
+        .await?;
+    }
+    for app in &plan.removals {
+        let current = state.find(&app.spec.id).and_then(|e| valid(&e).cloned());
+        let request = Request { caller, what };
+        state.remove(current.as_ref().unwrap_or(app), request).await?;
+    }
+    Ok(())
+}
+
+/// Stores one change; `mark` gives the deployment mark for the app as it is (empty: none).
+async fn write_change(
+    state: &FacadeState,
+    change: Change,
+    caller: &Caller,
+    what: &str,
+    mark: impl Fn(&MarathonApp) -> String,
+) -> Result<(), ApiError> {
+    let settings = settings_annotation(&change.settings);
+    let desired = |base: &MarathonApp| {
+        let desired =
+            Desired::from(change.spec.clone()).with(ANNOTATION_GROUP_SETTINGS, settings.clone());
+        let mark = mark(base);
+        if mark.is_empty() { desired } else { desired.with(ANNOTATION_GROUP_DEPLOYMENT, mark) }
+    };
+    let request = Request { caller, what };
+    match &change.base {
+        None => {
+            let new = MarathonApp::new("", MarathonAppSpec::default());
+            state.store(desired(&new), None, request).await?;
+        }
+        Some(base) => {
+            update(state, &base.spec.id, true, request, |current| Ok(desired(current))).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs a group write of `body` on `group`.
@@ -172,49 +376,44 @@ pub async fn write(
 ) -> Result<Response, ApiError> {
     let plan = plan(state, group, body, mode)?;
     if dry_run {
-        return Ok(Json(steps(state, &plan)).into_response());
+        return Ok(Json(steps(&plan)).into_response());
     }
-    let existing = existing_by_id(state);
-    let touched = plan.layers.iter().flatten().filter_map(|s| existing.get(&s.id));
-    refuse_locked(force, touched.chain(plan.removals.iter()))?;
-    let mut last = None;
-    for spec in plan.layers.into_iter().flatten() {
-        last = Some(store(state, spec, force, caller).await?);
-    }
-    for app in &plan.removals {
-        last = Some(state.remove(app, Request { caller, what: "removed from its group" }).await?);
-    }
+    refuse_locked(state, force, &plan.affected())?;
+    let what = if mode == Mode::Create { "created in a group" } else { "updated in a group" };
+    let started = deploy(state, group, plan, caller, what).await?;
     let status = if mode == Mode::Create { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(answer(state, group, last, status))
+    Ok(answer(state, group, &started, status))
 }
 
-async fn store(
-    state: &FacadeState,
-    spec: MarathonAppSpec,
-    force: bool,
-    caller: &Caller,
-) -> Result<Written, ApiError> {
-    if state.find(&spec.id).is_none() {
-        return state
-            .store(spec.into(), None, Request { caller, what: "created in a group" })
-            .await;
-    }
-    let id = spec.id.clone();
-    let request = Request { caller, what: "updated in a group" };
-    update(state, &id, force, request, |_| Ok(spec.clone().into())).await
-}
-
-/// The deployment result of a group write (the last app write's deployment; a write that
-/// changed nothing still gets an id, as in Marathon), and `group_change_success`.
-fn answer(state: &FacadeState, group: &str, last: Option<Written>, status: StatusCode) -> Response {
+/// The deployment result of a group write (a write that changed nothing still gets an id, as
+/// in Marathon), and `group_change_success`.
+fn answer(state: &FacadeState, group: &str, started: &Started, status: StatusCode) -> Response {
     let now = format_version(Timestamp::now());
-    let (id, version) = match last {
-        Some(written) => (written.deployment_id, written.version),
-        None => (deployment_id(group, Timestamp::now().as_millisecond()), now.clone()),
-    };
-    state.event_stream().publish(&group_change(group, &version, &now));
-    let body = json!({"deploymentId": id, "version": version});
-    with_deployment_header(&id, (status, Json(body)).into_response())
+    state.event_stream().publish(&group_change(group, &started.version, &now));
+    let body = json!({"deploymentId": started.id, "version": started.version});
+    with_deployment_header(&started.id, (status, Json(body)).into_response())
+}
+
+/// The apps below `group`, or 404 for a group that does not exist.
+fn apps_of(state: &FacadeState, group: &str) -> Result<Vec<MarathonApp>, ApiError> {
+    let apps = state.apps_below(group);
+    if apps.is_empty() && group != "/" {
+        return Err(ApiError::NotFound(format!("Group '{group}' does not exist")));
+    }
+    Ok(apps)
+}
+
+/// A plan of `changes` and `removals` in the dependency order of what exists (one step when
+/// that cannot be ordered).
+pub(super) fn plan_of(
+    state: &FacadeState,
+    changes: Vec<Change>,
+    removals: Vec<MarathonApp>,
+) -> Plan {
+    let existing = existing_by_id(state);
+    let order = dependency_layers(&graph(&existing, &removals, &changes)).ok();
+    let (layers, quiet) = layered(changes, order);
+    Plan { layers, quiet, removals }
 }
 
 /// `{"scaleBy": f}`: every app below the group scaled by `f`.
@@ -225,25 +424,19 @@ pub async fn scale_by(
     force: bool,
     caller: &Caller,
 ) -> Result<Response, ApiError> {
-    let apps = state.apps_below(group);
-    if apps.is_empty() && group != "/" {
-        return Err(ApiError::NotFound(format!("Group '{group}' does not exist")));
-    }
-    refuse_locked(force, &apps)?;
-    let mut last = None;
-    for app in &apps {
-        let request = Request { caller, what: "scaled with its group" };
-        last = Some(
-            update(state, &app.spec.id, force, request, |app| {
-                let mut spec = app.spec.clone();
-                spec.instances =
-                    Some(scaled(i64::from(spec.instances.unwrap_or(1)), factor) as i32);
-                Ok(spec.into())
-            })
-            .await?,
-        );
-    }
-    Ok(answer(state, group, last, StatusCode::OK))
+    let apps = apps_of(state, group)?;
+    let changes = apps
+        .iter()
+        .filter_map(|app| {
+            let mut spec = app.spec.clone();
+            spec.instances = Some(scaled(i64::from(spec.instances.unwrap_or(1)), factor) as i32);
+            change(spec, Some(app), settings_of(app))
+        })
+        .collect();
+    let plan = plan_of(state, changes, Vec::new());
+    refuse_locked(state, force, &plan.affected())?;
+    let started = deploy(state, group, plan, caller, "scaled with its group").await?;
+    Ok(answer(state, group, &started, StatusCode::OK))
 }
 
 /// `{"version": v}`: every app below the group back to its definition at `v`; apps that did
@@ -256,51 +449,46 @@ pub async fn roll_back(
     caller: &Caller,
 ) -> Result<Response, ApiError> {
     let apps = state.apps_below(group);
-    let mut targets = Vec::new();
+    let mut changes = Vec::new();
+    let mut removals = Vec::new();
+    let mut found = false;
     for app in &apps {
         let history = state.history_of(app);
         let at = history.iter().rev().filter_map(stored_version).find(|v| *v <= version);
-        let spec = at.and_then(|v| spec_of_version(&history, v)).cloned();
-        targets.push((app, spec));
+        match at.and_then(|v| spec_of_version(&history, v)) {
+            None => removals.push(app.clone()),
+            Some(stored) => {
+                found = true;
+                let mut spec: MarathonAppSpec =
+                    serde_json::from_value(stored.clone()).map_err(|e| {
+                        ApiError::Unprocessable(format!("version {version} cannot be read: {e}"))
+                    })?;
+                spec.kubernetes = app.spec.kubernetes.clone();
+                changes.extend(change(spec, Some(app), settings_of(app)));
+            }
+        }
     }
-    if targets.iter().all(|(_, spec)| spec.is_none()) {
+    if !found {
         return Err(ApiError::NotFound(format!(
             "Group '{group}' does not exist in version {version}"
         )));
     }
-    refuse_locked(force, &apps)?;
-    let mut last = None;
-    for (app, spec) in targets {
-        let request = Request { caller, what: "rolled back with its group" };
-        last = Some(match spec {
-            None => state.remove(app, request).await?,
-            Some(stored) => {
-                let mut spec: MarathonAppSpec = serde_json::from_value(stored).map_err(|e| {
-                    ApiError::Unprocessable(format!("version {version} cannot be read: {e}"))
-                })?;
-                spec.kubernetes = app.spec.kubernetes.clone();
-                update(state, &app.spec.id, force, request, |_| Ok(spec.clone().into())).await?
-            }
-        });
-    }
-    Ok(answer(state, group, last, StatusCode::OK))
+    let plan = plan_of(state, changes, removals);
+    refuse_locked(state, force, &plan.affected())?;
+    let started = deploy(state, group, plan, caller, "rolled back with its group").await?;
+    Ok(answer(state, group, &started, StatusCode::OK))
 }
 
-/// `DELETE`: every app below the group.
+/// `DELETE`: every app below the group, one deployment.
 pub async fn delete(
     state: &FacadeState,
     group: &str,
     force: bool,
     caller: &Caller,
 ) -> Result<Response, ApiError> {
-    let apps = state.apps_below(group);
-    if apps.is_empty() && group != "/" {
-        return Err(ApiError::NotFound(format!("Group '{group}' does not exist")));
-    }
-    refuse_locked(force, &apps)?;
-    let mut last = None;
-    for app in &apps {
-        last = Some(state.remove(app, Request { caller, what: "deleted with its group" }).await?);
-    }
-    Ok(answer(state, group, last, StatusCode::OK))
+    let apps = apps_of(state, group)?;
+    let plan = Plan { removals: apps, ..Plan::default() };
+    refuse_locked(state, force, &plan.affected())?;
+    let started = deploy(state, group, plan, caller, "deleted with its group").await?;
+    Ok(answer(state, group, &started, StatusCode::OK))
 }

@@ -19,7 +19,7 @@ use super::query::{Query, RestPath};
 use super::read::valid;
 use crate::crd::{MarathonApp, MarathonAppSpec};
 use crate::marathon::app_json::{Embed, definition};
-use crate::marathon::groups::{GroupEmbed, Member, alone, group_tree, is_below};
+use crate::marathon::groups::{GroupEmbed, Member, alone, group_tree, is_below, settings_of};
 use crate::marathon::ids::canonical;
 use crate::marathon::versions::{format_version, stored_spec, stored_version};
 
@@ -113,6 +113,7 @@ impl FacadeState {
                     None => bare(app),
                 },
                 version: app.status.as_ref().and_then(|s| s.version.clone()),
+                settings: settings_of(app),
             })
             .collect()
     }
@@ -211,7 +212,7 @@ fn group_at(
             let at = stored_version(revision).map(str::to_owned);
             let mut json = definition(&spec);
             json["version"] = json!(at);
-            Some(Member { id: spec.id.clone(), json, version: at })
+            Some(Member { id: spec.id.clone(), json, version: at, settings: settings_of(app) })
         })
         .collect();
     if members.is_empty() && id != "/" {

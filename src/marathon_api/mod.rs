@@ -35,7 +35,7 @@ use kube::Client;
 
 pub use auth::Credentials;
 pub use error::ApiError;
-pub use events::EventStream;
+pub use events::{EventStream, Subscription};
 
 use tokio_util::sync::CancellationToken;
 

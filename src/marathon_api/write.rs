@@ -79,7 +79,9 @@ impl Desired {
 
 /// Annotations the facade owns that a later write must keep until the controller has acted
 /// on them (server-side apply would otherwise remove what a write leaves out).
-const CARRIED_ANNOTATIONS: [&str; 1] = [ANNOTATION_KILL_TASKS];
+/// The group settings stay with the app through app writes (only group writes change them).
+const CARRIED_ANNOTATIONS: [&str; 2] =
+    [ANNOTATION_KILL_TASKS, crate::marathon::groups::ANNOTATION_GROUP_SETTINGS];
 
 /// The apps being created by this replica (see [`FacadeState::store`]).
 #[derive(Default)]

@@ -81,7 +81,8 @@ const DEPENDENCY_POLL: Duration = Duration::from_secs(2);
 fn dependencies_pending(app: &MarathonApp, ctx: &Context) -> Option<Vec<String>> {
     let generation = app.meta().generation.unwrap_or_default();
     let observed = app.status.as_ref().and_then(|s| s.observed_generation).unwrap_or_default();
-    if observed >= generation || app.spec.dependencies.as_ref().is_none_or(Vec::is_empty) {
+    // Its own dependencies and its groups' (`dependencies` of a group hold all its apps).
+    if observed >= generation || crate::marathon::groups::all_dependencies(app).is_empty() {
         return None;
     }
     let apps: Vec<MarathonApp> =

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drives a group through the real `marathon` client (PyPI 0.13.0) while following the event
-stream: create a group of two apps where one depends on the other (the dependent must start
-after its dependency runs), list the tree, scale it by 2, update it without one app (gone),
+stream: create a group of two apps where one depends on the other (one deployment whose second
+step, the dependent, starts after its dependency runs), list the tree, scale it by 2, update it without one app (gone),
 delete it; `event_stream()` must show the deployments and task updates of those steps in order.
 
     python marathon_groups.py --url http://127.0.0.1:8080 [--group /marathon-clients/groups]
@@ -84,6 +84,11 @@ class GroupCheck:
         deployment = result["deploymentId"]
         return lambda e: e.event_type == "deployment_success" and e.id == deployment
 
+    def step_of(self, result, app_id):
+        deployment = result["deploymentId"]
+        return lambda e: (e.event_type == "deployment_info" and e.plan.id == deployment
+                          and e.current_step["actions"][0]["app"] == app_id)
+
     def terminated(self, app_id):
         return lambda e: e.event_type == "app_terminated_event" and e.app_id == app_id
 
@@ -103,9 +108,17 @@ class GroupCheck:
         created = self.client.create_group(group)
         self.await_event("api_post_event (db first)", lambda e: e.event_type == "api_post_event"
                          and e.app_definition["id"] == self.db)
+        # One deployment for the group, its steps in dependency order.
+        info = self.await_event("deployment_info (step 1: db)", self.step_of(created, self.db))
+        steps = [[a.app for a in s.actions] for s in info.plan.steps]
+        expect(steps == [[self.db], [self.web]], f"the group deployment's steps are {steps}")
         self.await_event("status_update_event db TASK_RUNNING", lambda e: e.event_type
                          == "status_update_event" and e.app_id == self.db
                          and e.task_status == "TASK_RUNNING")
+        self.await_event("deployment_step_success (db)", lambda e: e.event_type
+                         == "deployment_step_success"
+                         and e.plan.id == created["deploymentId"])
+        self.await_event("deployment_info (step 2: web)", self.step_of(created, self.web))
         self.await_event("status_update_event web TASK_RUNNING", lambda e: e.event_type
                          == "status_update_event" and e.app_id == self.web
                          and e.task_status == "TASK_RUNNING")
