@@ -28,6 +28,9 @@ pub enum Command {
     Convert(crate::cli::ConvertArgs),
     /// Apply Marathon apps from a dump or a live Marathon as MarathonApps in the cluster.
     Import(crate::cli::ImportArgs),
+    /// End the mirroring of a group: its MarathonApps become the truth; print the Marathon
+    /// commands that scale the old apps to 0.
+    Cutover(crate::cli::CutoverArgs),
     /// Write the cluster's MarathonApps as Marathon JSON (the /v2/apps shape).
     Export(crate::cli::ExportArgs),
     /// Show what importing Marathon JSON would change in the cluster.

@@ -78,6 +78,7 @@ async fn main() -> ExitCode {
         Command::Convert(args) => return migration::convert(args),
         Command::Import(args) => return migration::import(args).await,
         Command::Export(args) => return migration::export(args).await,
+        Command::Cutover(args) => return migration::cutover(args).await,
         Command::Diff(args) => return migration::diff(args).await,
     };
     match result {
