@@ -20,7 +20,7 @@ pub enum Command {
     ///
     /// Without a configured cluster (no KUBECONFIG, no ~/.kube/config, not in a pod) it starts
     /// the local testbed control plane first (scripts/testbed up) and installs the CRDs.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the CustomResourceDefinitions as YAML, or write them to crds/ and the chart.
     Crdgen(CrdgenArgs),
     /// Convert Marathon app JSON (apps, groups, /v2/apps or /v2/groups dumps) to MarathonApp
@@ -28,6 +28,9 @@ pub enum Command {
     Convert(crate::cli::ConvertArgs),
     /// Apply Marathon apps from a dump or a live Marathon as MarathonApps in the cluster.
     Import(crate::cli::ImportArgs),
+    /// End the mirroring of a group: its MarathonApps become the truth; print the Marathon
+    /// commands that scale the old apps to 0.
+    Cutover(crate::cli::CutoverArgs),
     /// Write the cluster's MarathonApps as Marathon JSON (the /v2/apps shape).
     Export(crate::cli::ExportArgs),
     /// Show what importing Marathon JSON would change in the cluster.
@@ -121,6 +124,49 @@ pub struct RunArgs {
     /// Image that runs `cmd` for apps without a container image.
     #[arg(long, env = "BASE_IMAGE", default_value = "busybox:1.37")]
     pub base_image: String,
+
+    /// Keep Marathon-era DNS names resolving: write CoreDNS server blocks and zone files
+    /// mapping every app's names to its Services into this ConfigMap (`namespace/name`, for
+    /// example kube-system/coredns-custom, whose `*.server` files CoreDNS imports). Off when
+    /// absent.
+    #[arg(long, env = "DNS_CONFIGMAP", value_name = "NAMESPACE/NAME")]
+    pub dns_configmap: Option<String>,
+
+    /// Names published for apps that do not choose (`spec.kubernetes.dnsNames`); `none`
+    /// publishes only what apps ask for.
+    #[arg(
+        long,
+        env = "DNS_NAMES",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "mesos-dns,vip,autoip"
+    )]
+    pub dns_names: Vec<DnsNames>,
+
+    /// The cluster's DNS domain (Services answer as `<service>.<namespace>.svc.<domain>`).
+    #[arg(long, env = "DNS_CLUSTER_DOMAIN", default_value = "cluster.local")]
+    pub dns_cluster_domain: String,
+
+    /// Where CoreDNS mounts the --dns-configmap (the server blocks read the zone files there).
+    #[arg(long, env = "DNS_ZONE_DIR", default_value = "/etc/coredns/custom")]
+    pub dns_zone_dir: String,
+
+    /// How often CoreDNS checks the zone files for a new serial, in seconds.
+    #[arg(long, env = "DNS_RELOAD_SECONDS", default_value_t = 10)]
+    pub dns_reload_seconds: u32,
+}
+
+/// Families of Marathon-era DNS names (`--dns-names`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DnsNames {
+    /// `<app>-<group...>.marathon.mesos` and its SRV records.
+    MesosDns,
+    /// `<vip>.marathon.l4lb.thisdcos.directory` of `VIP_n` port labels.
+    Vip,
+    /// `<app>-<group...>.marathon.autoip.dcos.thisdcos.directory`.
+    Autoip,
+    /// None (apps may still ask in `spec.kubernetes.dnsNames`).
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,9 +207,20 @@ mod tests {
     fn run_args(args: &[&str]) -> RunArgs {
         let argv = ["marathon-operator", "run"].iter().chain(args);
         match Cli::try_parse_from(argv).map(|cli| cli.command) {
-            Ok(Command::Run(run)) => run,
+            Ok(Command::Run(run)) => *run,
             other => panic!("not a run command: {other:?}"),
         }
+    }
+
+    #[test]
+    fn dns_names_are_off_unless_a_configmap_is_named() {
+        let args = run_args(&[]);
+        assert_eq!(args.dns_configmap, None);
+        assert_eq!(args.dns_names, [DnsNames::MesosDns, DnsNames::Vip, DnsNames::Autoip]);
+        let args =
+            run_args(&["--dns-configmap", "kube-system/coredns-custom", "--dns-names", "vip"]);
+        assert_eq!(args.dns_configmap.as_deref(), Some("kube-system/coredns-custom"));
+        assert_eq!(args.dns_names, [DnsNames::Vip]);
     }
 
     #[test]

@@ -13,9 +13,13 @@ use tracing::{error, info, warn};
 
 use marathon_operator::admin::{self, Readiness};
 use marathon_operator::cli::commands as migration;
-use marathon_operator::config::{AuthMode, Cli, Command, CrdgenArgs, RunArgs, TestbedMode};
+use marathon_operator::config::{
+    AuthMode, Cli, Command, CrdgenArgs, DnsNames, RunArgs, TestbedMode,
+};
+use marathon_operator::controllers::dns::DnsConfig;
 use marathon_operator::controllers::leader::{self, LeaseConfig};
 use marathon_operator::controllers::{self, ControllerConfig};
+use marathon_operator::crd::DnsNameKind;
 use marathon_operator::marathon_api::{self, Credentials, FacadeConfig, FacadeState, LeaseRef};
 use marathon_operator::metrics::Metrics;
 use marathon_operator::translate::TranslateOptions;
@@ -53,6 +57,8 @@ enum MainError {
     },
     #[error("leader election")]
     Leader(#[source] leader::LeaderError),
+    #[error("--dns-configmap must be NAMESPACE/NAME, not {0:?}")]
+    DnsConfigMap(String),
     #[error("failed to render the CRDs")]
     Render(#[source] serde_norway::Error),
     #[error("failed to write {path}")]
@@ -67,11 +73,12 @@ enum MainError {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(*args).await,
         Command::Crdgen(args) => crdgen(args),
         Command::Convert(args) => return migration::convert(args),
         Command::Import(args) => return migration::import(args).await,
         Command::Export(args) => return migration::export(args).await,
+        Command::Cutover(args) => return migration::cutover(args).await,
         Command::Diff(args) => return migration::diff(args).await,
     };
     match result {
@@ -225,6 +232,7 @@ async fn run_controllers(
             ..TranslateOptions::default()
         },
         instance: Some(identity.clone()),
+        dns: dns_config(args)?,
         ..ControllerConfig::default()
     };
     if !args.leader_election {
@@ -242,6 +250,33 @@ async fn run_controllers(
     leader::run_elected(client, watches, config, lease, metrics, shutdown, abdicate)
         .await
         .map_err(MainError::Leader)
+}
+
+/// The DNS names controller's settings, when `--dns-configmap` is given.
+fn dns_config(args: &RunArgs) -> Result<Option<DnsConfig>, MainError> {
+    let Some(target) = &args.dns_configmap else { return Ok(None) };
+    let (namespace, name) = target
+        .split_once('/')
+        .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
+        .ok_or_else(|| MainError::DnsConfigMap(target.clone()))?;
+    let kinds = args
+        .dns_names
+        .iter()
+        .filter_map(|kind| match kind {
+            DnsNames::MesosDns => Some(DnsNameKind::MesosDns),
+            DnsNames::Vip => Some(DnsNameKind::Vip),
+            DnsNames::Autoip => Some(DnsNameKind::Autoip),
+            DnsNames::None => None,
+        })
+        .collect();
+    Ok(Some(DnsConfig {
+        kinds,
+        namespace: namespace.to_owned(),
+        config_map: name.to_owned(),
+        cluster_domain: args.dns_cluster_domain.clone(),
+        zone_dir: args.dns_zone_dir.clone(),
+        reload_seconds: args.dns_reload_seconds,
+    }))
 }
 
 fn default_identity() -> String {

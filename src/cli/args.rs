@@ -92,12 +92,35 @@ Examples:
   marathon-operator import --from marathon-dump.json -n marathon
   marathon-operator import --from http://marathon.example:8080 --user ops --password secret
   marathon-operator import --from https://dcos.example/service/marathon --token \"$(dcos config show core.dcos_acs_token)\"
-  marathon-operator import --from apps/ --continue-on-error")]
+  marathon-operator import --from apps/ --continue-on-error
+  marathon-operator import --follow http://marathon.example:8080 -n shop --group /shop
+
+With --follow URL the apps are imported once, then the Marathon's /v2/events stream is followed
+and every change (create, update, scale, delete) is applied until Ctrl-C; Marathon is only read.
+After a lost stream the mirror reconnects with back-off and re-lists. --group and --label choose
+the apps; `marathon-operator cutover GROUP` ends the mirroring of a group.")]
 pub struct ImportArgs {
     /// A dump file or directory (`-` for standard input), or the URL of a live Marathon
     /// (`http(s)://host:8080`; its /v2/apps is read).
-    #[arg(long, value_name = "FILE|DIR|URL")]
-    pub from: String,
+    #[arg(
+        long,
+        value_name = "FILE|DIR|URL",
+        required_unless_present = "follow",
+        conflicts_with = "follow"
+    )]
+    pub from: Option<String>,
+
+    /// Mirror this live Marathon: import, then follow its event stream until interrupted.
+    #[arg(long, value_name = "URL")]
+    pub follow: Option<String>,
+
+    /// With --follow: only apps below this group (for example /shop).
+    #[arg(long, value_name = "GROUP", requires = "follow")]
+    pub group: Option<String>,
+
+    /// With --follow: only apps whose Marathon labels match (`team==shop,tier in (web,api)`).
+    #[arg(long, value_name = "SELECTOR", requires = "follow")]
+    pub label: Option<String>,
 
     #[command(flatten)]
     pub auth: AuthArgs,
@@ -156,4 +179,26 @@ pub struct DiffArgs {
 
     #[command(flatten)]
     pub namespace: NamespaceArg,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Ends the mirroring (`import --follow`) of one group: its MarathonApps become the truth. The group
+is recorded in the ConfigMap marathon-operator-cutover, which every follower reads before each
+write, and each app below it is annotated marathon-operator.dev/cut-over. The commands that
+scale the old apps to 0 on Marathon are printed; nothing is sent to Marathon.
+
+Examples:
+  marathon-operator cutover /shop -n shop --marathon http://marathon.example:8080")]
+pub struct CutoverArgs {
+    /// The Marathon group (`/shop`).
+    #[arg(value_name = "GROUP")]
+    pub group: String,
+
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
+
+    /// The Marathon URL written into the printed scale-down commands.
+    #[arg(long, env = "MARATHON_URL", default_value = "$MARATHON")]
+    pub marathon: String,
 }

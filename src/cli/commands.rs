@@ -8,13 +8,18 @@ use std::process::ExitCode;
 use kube::Client;
 
 use super::app::{App, Batch};
-use super::args::{AuthArgs, ConvertArgs, DiffArgs, ExportArgs, ImportArgs, NamespaceArg};
+use super::args::{
+    AuthArgs, ConvertArgs, CutoverArgs, DiffArgs, ExportArgs, ImportArgs, NamespaceArg,
+};
 use super::cluster::{self, Outcome, Plan, Summary};
 use super::convert::{Converted, WriteError, convert_app};
+use super::cutover::{cut_over, scale_down_commands};
 use super::error::CliError;
+use super::follow::{Mirror, Selection, follow};
 use super::input::Collected;
 use super::progress::Progress;
 use super::remote::{Credentials, fetch_apps, is_url};
+use crate::marathon::labels::Selector;
 use crate::translate::{TranslateOptions, Warning};
 
 /// Exit status of `diff` when something would change (0: nothing would, 1: errors).
@@ -28,6 +33,11 @@ pub fn convert(args: ConvertArgs) -> ExitCode {
 /// `import`: apply Marathon apps as MarathonApps.
 pub async fn import(args: ImportArgs) -> ExitCode {
     finish(run_import(&args).await)
+}
+
+/// `cutover`: end the mirroring of a group.
+pub async fn cutover(args: CutoverArgs) -> ExitCode {
+    finish(run_cutover(&args).await)
 }
 
 /// `export`: MarathonApps back to a `/v2/apps` body.
@@ -165,7 +175,11 @@ async fn connect(namespace: &NamespaceArg) -> Result<(Client, String), CliError>
 }
 
 async fn run_import(args: &ImportArgs) -> Result<ExitCode, CliError> {
-    let batch = Batch::check(read_source(&args.from, &args.auth).await?);
+    if let Some(url) = &args.follow {
+        return run_follow(args, url).await;
+    }
+    let from = args.from.as_deref().unwrap_or("-");
+    let batch = Batch::check(read_source(from, &args.auth).await?);
     report(&batch);
     if !batch.is_valid() && !args.continue_on_error {
         return Err(CliError::NothingApplied { count: batch.errors.len() });
@@ -197,6 +211,49 @@ async fn run_import(args: &ImportArgs) -> Result<ExitCode, CliError> {
     }
     if !batch.is_valid() {
         return Err(CliError::Invalid { count: batch.errors.len() });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `import --follow`: mirror until Ctrl-C, a line per change, a summary at the end.
+async fn run_follow(args: &ImportArgs, url: &str) -> Result<ExitCode, CliError> {
+    let labels = match &args.label {
+        Some(text) => Some(Selector::parse(text).map_err(CliError::Selector)?),
+        None => None,
+    };
+    let (client, namespace) = connect(&args.namespace).await?;
+    cluster::ensure_served(&client, Some(&namespace)).await?;
+    let mirror = Mirror {
+        client,
+        namespace: namespace.clone(),
+        source: url.trim_end_matches('/').to_owned(),
+        credentials: Credentials::from(&args.auth),
+        selection: Selection { group: args.group.clone(), labels },
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    });
+    eprintln!("mirroring {url} into namespace {namespace} (Ctrl-C stops)");
+    let counts = follow(&mirror, shutdown, |line| eprintln!("{line}")).await;
+    println!("namespace {namespace}: mirror of {url} stopped: {counts}");
+    Ok(if counts.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn run_cutover(args: &CutoverArgs) -> Result<ExitCode, CliError> {
+    let (client, namespace) = connect(&args.namespace).await?;
+    let at = crate::marathon::versions::format_version(k8s_openapi::jiff::Timestamp::now());
+    let ids = cut_over(&client, &namespace, &args.group, &at).await?;
+    println!(
+        "# {} app(s) of {} in namespace {namespace} are cut over; mirrors leave them alone.",
+        ids.len(),
+        args.group
+    );
+    println!("# Scale the old apps to 0 on Marathon:");
+    for line in scale_down_commands(&args.marathon, &ids) {
+        println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
 }

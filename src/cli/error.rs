@@ -31,4 +31,8 @@ pub enum CliError {
     Remote(#[from] RemoteError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    #[error("invalid --label selector: {0}")]
+    Selector(String),
+    #[error(transparent)]
+    Cutover(#[from] super::cutover::CutoverError),
 }

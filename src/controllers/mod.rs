@@ -5,6 +5,7 @@ mod apply;
 mod backoff;
 mod cache;
 mod crd_install;
+pub mod dns;
 pub mod error;
 pub mod host_volume;
 pub mod leader;
@@ -55,6 +56,8 @@ pub struct ControllerConfig {
     /// While a rollout runs, an app's status is written at most this often (its end and
     /// steady-state changes are written at once).
     pub status_interval: Duration,
+    /// Publish Marathon-era DNS names for CoreDNS (`--dns-configmap`); off when `None`.
+    pub dns: Option<dns::DnsConfig>,
 }
 
 impl Default for ControllerConfig {
@@ -65,6 +68,7 @@ impl Default for ControllerConfig {
             translate: TranslateOptions::default(),
             instance: None,
             status_interval: Duration::from_secs(5),
+            dns: None,
         }
     }
 }
@@ -187,6 +191,7 @@ pub async fn run(
     watches.wait_until_ready().await;
     info!("controller caches synced");
     let memory = Arc::new(memory::AppMemory::new(config.status_interval));
+    let watches_for_dns = watches.clone();
     let scopes = watches.scopes.into_iter().map(|caches| {
         let ctx = Arc::new(Context {
             client: client.clone(),
@@ -201,8 +206,14 @@ pub async fn run(
         run_scope(ctx, shutdown.clone())
     });
     let all = futures::future::join_all(scopes);
+    let names = async {
+        if let Some(dns_config) = config.dns.clone() {
+            let events = Events::new(client.clone(), "marathon-operator", config.instance.clone());
+            dns::run(client.clone(), watches_for_dns, dns_config, events, shutdown.clone()).await;
+        }
+    };
     ready();
-    all.await;
+    tokio::join!(all, names);
 }
 
 /// The controllers of one scope: MarathonApps (triggered by their children, pods and

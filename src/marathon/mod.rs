@@ -6,6 +6,7 @@
 
 pub mod app_json;
 pub mod deployments;
+pub mod dns;
 pub mod events;
 pub mod groups;
 pub mod ids;

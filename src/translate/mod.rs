@@ -169,6 +169,36 @@ pub fn app_label(app: &MarathonApp) -> String {
     names::app_name(app.meta().name.as_deref().unwrap_or(&app.spec.id))
 }
 
+/// One Marathon port as the app's Service publishes it, for names derived outside translation
+/// (the Mesos-DNS and VIP names of `marathon::dns`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublishedPort {
+    /// The Marathon port name (`portMappings[].name`, `portDefinitions[].name`).
+    pub marathon_name: Option<String>,
+    /// The port on the app's own Service.
+    pub service_port: i32,
+    /// `TCP`, `UDP` or both.
+    pub protocols: Vec<&'static str>,
+    /// The port's labels (`VIP_0`, ...).
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The app's ports as its Service publishes them, in Marathon's order (the same resolution
+/// [`translate`] makes).
+pub fn published_ports(app: &MarathonApp) -> Vec<PublishedPort> {
+    let mut w = warnings::Warnings::default();
+    let (mode, raw) = network::raw_ports(&app.spec, &mut w);
+    ports::resolve(mode, &raw, app.spec.require_ports == Some(true), &mut w)
+        .into_iter()
+        .map(|p| PublishedPort {
+            marathon_name: p.marathon_name,
+            service_port: p.service_port,
+            protocols: p.protocols,
+            labels: p.labels,
+        })
+        .collect()
+}
+
 /// Translates `app` (and the HostVolumes its host paths may refer to).
 pub fn translate(
     app: &MarathonApp,

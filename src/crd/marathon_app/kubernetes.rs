@@ -1,6 +1,7 @@
 //! `spec.kubernetes`: settings that exist only on Kubernetes. Marathon JSON never has them.
 
 use kube::KubeSchema;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Kubernetes-only settings of the app. Marathon definitions never contain this part; the
@@ -17,6 +18,29 @@ pub struct KubernetesSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
     pub restart: Option<String>,
+    /// Which of the app's Marathon-era DNS names the operator publishes (when it runs with
+    /// `--dns-names`): `mesos-dns` (`<app>-<group...>.marathon.mesos` and its SRV records),
+    /// `vip` (`<vip>.marathon.l4lb.thisdcos.directory` of `VIP_n` port labels) and `autoip`
+    /// (`<app>-<group...>.marathon.autoip.dcos.thisdcos.directory`). Absent: the operator's
+    /// `--dns-names`; empty: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 3))]
+    pub dns_names: Option<Vec<DnsNameKind>>,
+}
+
+/// A family of Marathon-era DNS names (see `spec.kubernetes.dnsNames`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[schemars(transform = super::values::drop_description)]
+#[serde(rename_all = "kebab-case")]
+pub enum DnsNameKind {
+    /// Mesos-DNS: `<app>-<group...>.marathon.mesos` and SRV `_<app>-<group...>._tcp.marathon.mesos`.
+    MesosDns,
+    /// DC/OS named VIPs: `<vip>.marathon.l4lb.thisdcos.directory`.
+    Vip,
+    /// DC/OS: `<app>-<group...>.marathon.autoip.dcos.thisdcos.directory`.
+    Autoip,
 }
 
 /// Horizontal autoscaling of `instances`.

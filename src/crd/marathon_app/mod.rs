@@ -33,7 +33,7 @@ pub use health::{
     Check, HealthCheck, HealthCheckProtocol, HealthCommand, IpProtocol, ReadinessCheck,
     ReadinessProtocol,
 };
-pub use kubernetes::{Autoscaling, KubernetesSpec};
+pub use kubernetes::{Autoscaling, DnsNameKind, KubernetesSpec};
 pub use lifecycle::{
     KillSelection, Residency, TaskLostBehavior, UnreachableDisabled, UnreachableEnabled,
     UnreachableStrategy, UpgradeStrategy,
