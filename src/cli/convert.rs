@@ -41,9 +41,9 @@ pub enum WriteError {
     Io(#[from] std::io::Error),
 }
 
-/// The MarathonApp resource of an app, its definition kept as given (legacy fields included:
-/// the CRD accepts what Marathon accepted, and `export` gives back what was imported).
-/// [`crate::translate::normalize`] is there for callers that want Marathon's 1.5+ form.
+/// The MarathonApp resource of an app: its definition as checked, in the form Marathon 1.5+
+/// stores (the legacy fields of older dumps normalised away by
+/// [`crate::marathon::validation::check_app`], as the Marathon API stores a POSTed app).
 pub fn marathon_app(app: &App, namespace: Option<&str>) -> MarathonApp {
     let mut resource = MarathonApp::new(&app.name, app.spec.clone());
     resource.metadata.namespace = namespace.map(str::to_string);
