@@ -7,6 +7,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
 pub mod facade;
+pub mod faults;
 pub mod helm;
 pub mod operator;
 
