@@ -285,12 +285,14 @@ async fn outage(name: &str, component: &str) {
     )
     .await;
     let put = http()
-        .put(format!("{}/v2/apps/app-0003", operator.url()))
+        .put(format!("{}/v2/apps/app-0003?force=true", operator.url()))
         .send_json(&json!({ "instances": 2 }))
         .send()
         .await
         .unwrap();
-    assert_eq!(put.status(), 200, "writes work again");
+    let status = put.status();
+    let body = faults::json_of(put).await;
+    assert_eq!(status, 200, "writes work again: {body}");
     faults::assert_converged(&scenario.client, NS, Duration::from_secs(240)).await;
     data.assert_kept(&scenario.client, NS).await;
     assert!(!operator.exited(), "the operator never restarted");
