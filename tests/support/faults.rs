@@ -289,11 +289,45 @@ pub async fn assert_converged(client: &Client, ns: &str, timeout: Duration) {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let Err(why) = converged(client, ns).await else { break };
-        assert!(tokio::time::Instant::now() < deadline, "not converged after {timeout:?}: {why}");
+        if tokio::time::Instant::now() >= deadline {
+            panic!(
+                "not converged after {timeout:?}: {why}\npods not ready: {}",
+                unready_pods(client, ns).await
+            );
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let listed = apps.list(&ListParams::default()).await.expect("list apps");
     assert_no_orphans(client, ns, &listed.items).await;
+}
+
+/// Pods that are not Running and Ready, with their phase, node and conditions.
+async fn unready_pods(client: &Client, ns: &str) -> String {
+    let pods = Api::<Pod>::namespaced(client.clone(), ns).list(&ListParams::default()).await;
+    let pods = pods.map(|l| l.items).unwrap_or_default();
+    let describe = |p: &Pod| {
+        let status = p.status.clone().unwrap_or_default();
+        let conditions: Vec<String> = status
+            .conditions
+            .iter()
+            .flatten()
+            .map(|c| format!("{}={}", c.type_, c.status))
+            .collect();
+        let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
+        let deleting = p.metadata.deletion_timestamp.is_some();
+        format!(
+            "{} {:?} on {node:?} deleting={deleting} {conditions:?}",
+            p.name_any(),
+            status.phase
+        )
+    };
+    let ready = |p: &Pod| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    };
+    pods.iter().filter(|p| !ready(p)).map(describe).collect::<Vec<_>>().join("; ")
 }
 
 /// Ok when every app's status is current and its workload has the wanted ready replicas.
