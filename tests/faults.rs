@@ -529,30 +529,36 @@ async fn a_facade_put_racing_a_kubectl_apply_stores_one_whole_version_and_the_lo
         let facade_def = race_definition("facade", round, 2);
         let kubectl_def = race_definition("kubectl", round, 3);
         let manifest = serde_json::to_string(&app_object("race", kubectl_def.clone())).unwrap();
-        // kubectl's server-side apply, forcing ownership as a user overriding the API would.
+        // kubectl's server-side apply: in odd rounds forcing ownership, as a user overriding
+        // the Marathon API would; in even rounds as plain `kubectl apply --server-side`, which
+        // conflicts with fields the facade wrote.
         let mut kubectl = scenario.testbed.kubectl();
-        kubectl.args([
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager=kubectl",
-            "-n",
-            NS,
-            "-f",
-            "-",
-        ]);
+        kubectl.args(["apply", "--server-side", "--field-manager=kubectl", "-n", NS, "-f", "-"]);
+        if round % 2 == 1 {
+            kubectl.arg("--force-conflicts");
+        }
         kubectl
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         let mut child = kubectl.spawn().unwrap();
         let mut stdin = child.stdin.take().unwrap();
-        let put = http()
-            .put(format!("{url}/v2/apps/race?partialUpdate=false"))
-            .send_json(&facade_def)
-            .send();
+        // The facade's request leaves at a different moment each round, so either may win.
+        let put = async {
+            if round % 2 == 1 {
+                tokio::time::sleep(Duration::from_millis((round as u64 * 97) % 400)).await;
+            }
+            http()
+                .put(format!("{url}/v2/apps/race?partialUpdate=false"))
+                .send_json(&facade_def)
+                .send()
+                .await
+        };
         let write_manifest = async move {
             use tokio::io::AsyncWriteExt;
+            if round % 2 == 0 {
+                tokio::time::sleep(Duration::from_millis((round as u64 * 89) % 400)).await;
+            }
             stdin.write_all(manifest.as_bytes()).await.unwrap();
             drop(stdin);
         };
@@ -600,6 +606,21 @@ async fn a_facade_put_racing_a_kubectl_apply_stores_one_whole_version_and_the_lo
                     }
                 },
             )
+            .await;
+        }
+        if put_status == 200 {
+            // An accepted write is a version of its own, even when the next one follows at once.
+            let announced = put_body["version"].as_str().unwrap_or_default().to_owned();
+            let versions_url = format!("{url}/v2/apps/race/versions");
+            support::eventually("the facade's version recorded", Duration::from_secs(30), || {
+                let (versions_url, announced) = (versions_url.clone(), announced.clone());
+                async move {
+                    let versions =
+                        faults::json_of(http().get(&versions_url).send().await.ok()?).await;
+                    let all = versions["versions"].as_array()?;
+                    all.iter().any(|v| v.as_str() == Some(announced.as_str())).then_some(())
+                }
+            })
             .await;
         }
         outcomes.push((
