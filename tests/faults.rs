@@ -199,8 +199,11 @@ async fn burst(url: String, stop: tokio_util::sync::CancellationToken) -> Vec<An
     let mut n = 0u32;
     while !stop.is_cancelled() {
         n += 1;
-        let requests: [(&'static str, reqwest::RequestBuilder); 5] = [
+        let requests: [(&'static str, reqwest::RequestBuilder); 8] = [
             ("GET /v2/apps", http.get(format!("{url}/v2/apps"))),
+            ("GET /v2/apps?embed=apps.tasks", http.get(format!("{url}/v2/apps?embed=apps.tasks"))),
+            ("GET /v2/deployments", http.get(format!("{url}/v2/deployments"))),
+            ("GET /v2/info", http.get(format!("{url}/v2/info"))),
             ("GET /v2/apps/app-0000", http.get(format!("{url}/v2/apps/app-0000"))),
             ("GET /v2/tasks", http.get(format!("{url}/v2/tasks"))),
             (
@@ -451,11 +454,11 @@ async fn the_standby_finishes_the_rollout_when_the_leader_is_killed() {
     let (a, b) = (OperatorOptions::elected(NS, "op-a"), OperatorOptions::elected(NS, "op-b"));
     let first = OperatorProcess::start(&scenario.testbed, &a).await;
     let second = OperatorProcess::start(&scenario.testbed, &b).await;
-    let (leader, standby) = support::eventually("a leader", Duration::from_secs(60), || async {
+    support::eventually("a leader", Duration::from_secs(60), || async {
         (first.reconciling() || second.reconciling()).then_some(())
     })
-    .await
-    .pipe(|()| if first.reconciling() { (first, second) } else { (second, first) });
+    .await;
+    let (leader, standby) = if first.reconciling() { (first, second) } else { (second, first) };
     assert!(!standby.reconciling(), "only one replica reconciles");
     let data = faults::create_data_apps(&scenario.client, NS).await;
     scenario.apply_apps(apps_n, "sleep 1000").await;
@@ -488,14 +491,6 @@ async fn the_standby_finishes_the_rollout_when_the_leader_is_killed() {
     );
 }
 
-/// `value.pipe(f)`: keeps the leader selection above in one expression.
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
-
 /// One writer's whole definition of the raced app.
 fn race_definition(writer: &str, round: usize, instances: u32) -> Value {
     let mut app = app_json("/race", instances, &format!("sleep {round}; echo {writer}"));
@@ -507,6 +502,106 @@ fn race_definition(writer: &str, round: usize, instances: u32) -> Value {
 /// The fields the two writers set differently, as stored.
 fn written_by(spec: &Value) -> (Value, Value, Value, Value) {
     (spec["cmd"].clone(), spec["instances"].clone(), spec["env"].clone(), spec["labels"].clone())
+}
+
+/// What the two writers of one round were told.
+struct Raced {
+    put_status: u16,
+    put_body: Value,
+    kubectl_ok: bool,
+    kubectl_stderr: String,
+}
+
+/// Sends the facade's `PUT` and kubectl's server-side apply at nearly the same moment; which
+/// one leaves first alternates by round. In odd rounds kubectl forces ownership, as a user
+/// overriding the Marathon API would; in even rounds it is a plain `kubectl apply
+/// --server-side`, which conflicts with fields the facade wrote.
+async fn race_once(
+    testbed: &PrivateTestbed,
+    url: &str,
+    round: usize,
+    facade: &Value,
+    kubectl_def: &Value,
+) -> Raced {
+    let manifest = serde_json::to_string(&app_object("race", kubectl_def.clone())).unwrap();
+    let mut kubectl = testbed.kubectl();
+    kubectl.args(["apply", "--server-side", "--field-manager=kubectl", "-n", NS, "-f", "-"]);
+    if !round.is_multiple_of(2) {
+        kubectl.arg("--force-conflicts");
+    }
+    kubectl
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = kubectl.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let put = async {
+        if !round.is_multiple_of(2) {
+            tokio::time::sleep(Duration::from_millis((round as u64 * 97) % 400)).await;
+        }
+        let url = format!("{url}/v2/apps/race?partialUpdate=false");
+        http().put(url).send_json(facade).send().await
+    };
+    let write_manifest = async move {
+        use tokio::io::AsyncWriteExt;
+        if round.is_multiple_of(2) {
+            tokio::time::sleep(Duration::from_millis((round as u64 * 89) % 400)).await;
+        }
+        stdin.write_all(manifest.as_bytes()).await.unwrap();
+        drop(stdin);
+    };
+    let (put, (), kubectl_out) = tokio::join!(put, write_manifest, child.wait_with_output());
+    let put = put.unwrap();
+    let put_status = put.status().as_u16();
+    let kubectl_out = kubectl_out.unwrap();
+    Raced {
+        put_status,
+        put_body: faults::json_of(put).await,
+        kubectl_ok: kubectl_out.status.success(),
+        kubectl_stderr: String::from_utf8_lossy(&kubectl_out.stderr).into_owned(),
+    }
+}
+
+/// The loser can tell: a 409 in Marathon's shape, a failed kubectl naming the conflict, or
+/// (both accepted one after the other) the facade's version is replaced as the current one
+/// and stays in the app's versions.
+async fn assert_loser_can_tell(url: &str, round: usize, raced: &Raced, facade_stored: bool) {
+    let Raced { put_status, put_body, kubectl_ok, kubectl_stderr } = raced;
+    if *put_status != 200 {
+        assert_eq!(*put_status, 409, "round {round}: {put_body}");
+        assert!(put_body["message"].is_string(), "{put_body}");
+        assert!(!facade_stored, "round {round}: the facade lost, kubectl's version is stored");
+    }
+    if !kubectl_ok {
+        assert!(
+            kubectl_stderr.to_lowercase().contains("conflict"),
+            "round {round}: {kubectl_stderr}"
+        );
+        assert!(facade_stored, "round {round}: kubectl lost, the facade's version is stored");
+    }
+    if *put_status != 200 {
+        return;
+    }
+    let announced = put_body["version"].as_str().unwrap_or_default().to_owned();
+    let app_url = format!("{url}/v2/apps/race");
+    support::eventually(
+        "the facade's version recorded, and current unless replaced",
+        Duration::from_secs(30),
+        || {
+            let (app_url, announced) = (app_url.clone(), announced.clone());
+            async move {
+                let now = faults::json_of(http().get(&app_url).send().await.ok()?).await;
+                let versions =
+                    faults::json_of(http().get(format!("{app_url}/versions")).send().await.ok()?)
+                        .await;
+                let recorded =
+                    versions["versions"].as_array()?.iter().any(|v| v.as_str() == Some(&announced));
+                let current = now["app"]["version"].as_str() == Some(&announced);
+                (recorded && current == facade_stored).then_some(())
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -522,113 +617,22 @@ async fn a_facade_put_racing_a_kubectl_apply_stores_one_whole_version_and_the_lo
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    let rounds = faults::size(4, 10);
     let mut outcomes = Vec::new();
-    for round in 1..=rounds {
+    for round in 1..=faults::size(4, 10) {
         faults::assert_converged(&scenario.client, NS, Duration::from_secs(120)).await;
         let facade_def = race_definition("facade", round, 2);
         let kubectl_def = race_definition("kubectl", round, 3);
-        let manifest = serde_json::to_string(&app_object("race", kubectl_def.clone())).unwrap();
-        // kubectl's server-side apply: in odd rounds forcing ownership, as a user overriding
-        // the Marathon API would; in even rounds as plain `kubectl apply --server-side`, which
-        // conflicts with fields the facade wrote.
-        let mut kubectl = scenario.testbed.kubectl();
-        kubectl.args(["apply", "--server-side", "--field-manager=kubectl", "-n", NS, "-f", "-"]);
-        if round % 2 == 1 {
-            kubectl.arg("--force-conflicts");
-        }
-        kubectl
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = kubectl.spawn().unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        // The facade's request leaves at a different moment each round, so either may win.
-        let put = async {
-            if round % 2 == 1 {
-                tokio::time::sleep(Duration::from_millis((round as u64 * 97) % 400)).await;
-            }
-            http()
-                .put(format!("{url}/v2/apps/race?partialUpdate=false"))
-                .send_json(&facade_def)
-                .send()
-                .await
-        };
-        let write_manifest = async move {
-            use tokio::io::AsyncWriteExt;
-            if round % 2 == 0 {
-                tokio::time::sleep(Duration::from_millis((round as u64 * 89) % 400)).await;
-            }
-            stdin.write_all(manifest.as_bytes()).await.unwrap();
-            drop(stdin);
-        };
-        let (put, (), kubectl_out) = tokio::join!(put, write_manifest, child.wait_with_output());
-        let put = put.unwrap();
-        let put_status = put.status().as_u16();
-        let put_body: Value = faults::json_of(put).await;
-        let kubectl_out = kubectl_out.unwrap();
-        let kubectl_ok = kubectl_out.status.success();
-
+        let raced = race_once(&scenario.testbed, &url, round, &facade_def, &kubectl_def).await;
         // The stored app is one writer's definition, whole.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let stored = scenario.apps().get("race").await.unwrap();
         let spec = serde_json::to_value(&stored.spec).unwrap();
-        let stored_fields = written_by(&spec);
-        let from_facade = written_by(&facade_def) == stored_fields;
-        let from_kubectl = written_by(&kubectl_def) == stored_fields;
+        let from_facade = written_by(&facade_def) == written_by(&spec);
+        let from_kubectl = written_by(&kubectl_def) == written_by(&spec);
         assert!(from_facade || from_kubectl, "round {round}: a mix of two versions: {spec}");
-
-        // The loser can tell: a 409 in Marathon's shape, a failed kubectl, or (when both were
-        // accepted one after the other) the facade's announced version is not the current one.
-        if put_status != 200 {
-            assert_eq!(put_status, 409, "round {round}: {put_body}");
-            assert!(put_body["message"].is_string(), "{put_body}");
-            assert!(from_kubectl, "round {round}: the facade lost, kubectl's version is stored");
-        }
-        if !kubectl_ok {
-            let stderr = String::from_utf8_lossy(&kubectl_out.stderr);
-            assert!(stderr.to_lowercase().contains("conflict"), "round {round}: {stderr}");
-            assert!(from_facade, "round {round}: kubectl lost, the facade's version is stored");
-        }
-        if put_status == 200 && kubectl_ok && from_kubectl {
-            let announced = put_body["version"].as_str().unwrap_or_default();
-            support::eventually(
-                "the current version is kubectl's",
-                Duration::from_secs(30),
-                || {
-                    let url = url.clone();
-                    async move {
-                        let now = faults::json_of(
-                            http().get(format!("{url}/v2/apps/race")).send().await.ok()?,
-                        )
-                        .await;
-                        (now["app"]["version"].as_str() != Some(announced)).then_some(())
-                    }
-                },
-            )
-            .await;
-        }
-        if put_status == 200 {
-            // An accepted write is a version of its own, even when the next one follows at once.
-            let announced = put_body["version"].as_str().unwrap_or_default().to_owned();
-            let versions_url = format!("{url}/v2/apps/race/versions");
-            support::eventually("the facade's version recorded", Duration::from_secs(30), || {
-                let (versions_url, announced) = (versions_url.clone(), announced.clone());
-                async move {
-                    let versions =
-                        faults::json_of(http().get(&versions_url).send().await.ok()?).await;
-                    let all = versions["versions"].as_array()?;
-                    all.iter().any(|v| v.as_str() == Some(announced.as_str())).then_some(())
-                }
-            })
-            .await;
-        }
-        outcomes.push((
-            round,
-            put_status,
-            kubectl_ok,
-            if from_facade { "facade" } else { "kubectl" },
-        ));
+        assert_loser_can_tell(&url, round, &raced, from_facade).await;
+        let stored_by = if from_facade { "facade" } else { "kubectl" };
+        outcomes.push((round, raced.put_status, raced.kubectl_ok, stored_by));
     }
     eprintln!("race outcomes (round, facade status, kubectl ok, stored): {outcomes:?}");
     faults::assert_converged(&scenario.client, NS, Duration::from_secs(120)).await;

@@ -99,7 +99,7 @@ async fn writer(url: String, apps: usize, record: Shared, started: Instant, unti
     while Instant::now() < until {
         n += 1;
         let app = name_of(n * 13 % apps);
-        let body = if n % 2 == 0 {
+        let body = if n.is_multiple_of(2) {
             json!({ "instances": 2 + n % 3 })
         } else {
             json!({ "env": { "SOAK": n.to_string() } })
@@ -117,17 +117,17 @@ async fn churn(client: kube::Client, record: Shared, until: Instant) {
     let mut names: Vec<String> = Vec::new();
     let mut n = 0usize;
     while Instant::now() < until {
-        if n % 10 == 0 {
-            if let Ok(list) = pods.list_metadata(&ListParams::default()).await {
-                let alive = list.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none());
-                names = alive.map(|p| p.name_any()).collect();
-            }
+        if n.is_multiple_of(10)
+            && let Ok(list) = pods.list_metadata(&ListParams::default()).await
+        {
+            let alive = list.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none());
+            names = alive.map(|p| p.name_any()).collect();
         }
         n += 1;
-        if let Some(name) = names.get(n * 31 % names.len().max(1)) {
-            if pods.delete(name, &DeleteParams::default()).await.is_ok() {
-                record.lock().unwrap().churned += 1;
-            }
+        if let Some(name) = names.get(n * 31 % names.len().max(1))
+            && pods.delete(name, &DeleteParams::default()).await.is_ok()
+        {
+            record.lock().unwrap().churned += 1;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -227,7 +227,7 @@ async fn soak_with_reads_writes_and_pod_churn_has_no_unexpected_errors() {
     }
     let (end_rss, peak_rss) = (rss_kib(pid, "VmRSS:"), rss_kib(pid, "VmHWM:"));
 
-    let record = record.lock().unwrap();
+    let record = std::mem::take(&mut *record.lock().unwrap());
     let reads = record.samples.iter().filter(|s| !s.write).count();
     let writes = record.samples.len() - reads;
     println!(
