@@ -271,6 +271,13 @@ async fn outage(name: &str, component: &str) {
     // Recovery without a restart: the same process converges every app, and its caches follow
     // a change made after the outage (the watches resumed).
     assert!(!operator.exited(), "the operator is still the same process");
+    // A long outage lets the node lifecycle controller mark the nodes lost (their kubelet,
+    // kwok, could not renew its Leases); real kubelets then re-post their pods' readiness,
+    // kwok does not, so the testbed does it until the nodes have settled.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        scenario.testbed.run(&["pods-ready"]).await;
+    }
     faults::assert_converged(&scenario.client, NS, Duration::from_secs(240)).await;
     let app = app_object("app-0002", app_json("/app-0002", 2, "sleep 2000"));
     retry_apply(&scenario.apps(), "app-0002", &app, "faults-user").await;
