@@ -2,7 +2,7 @@
 //! failure are computed here once, for the controller's status, the Marathon API, the CLI and
 //! the UI alike.
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodCondition};
 use k8s_openapi::jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -111,8 +111,28 @@ fn main_container(pod: &Pod) -> Option<&ContainerStatus> {
     pod.status.as_ref()?.container_statuses.as_ref()?.first()
 }
 
+fn condition<'a>(pod: &'a Pod, type_: &str) -> Option<&'a PodCondition> {
+    pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == type_)
+}
+
+/// Whether the pod's node is lost: the node lifecycle controller marks the pods of a node that
+/// stopped reporting not Ready while their containers stay ready (a kubelet never reports that
+/// pair; the operator's pods have no readiness gates), and the taint manager evicts them with a
+/// `DisruptionTarget` condition. Marathon calls such a task unreachable.
+fn on_lost_node(pod: &Pod) -> bool {
+    let ready = condition(pod, "Ready").map(|c| c.status.as_str());
+    let containers_ready = condition(pod, "ContainersReady").map(|c| c.status.as_str());
+    let marked_not_ready = ready == Some("False") && containers_ready == Some(TRUE);
+    let evicted = condition(pod, "DisruptionTarget")
+        .is_some_and(|c| c.reason.as_deref() == Some("DeletionByTaintManager"));
+    marked_not_ready || evicted
+}
+
 /// The Mesos state of a pod's task.
 pub fn task_state(pod: &Pod) -> TaskState {
+    if on_lost_node(pod) {
+        return TaskState::TaskUnreachable;
+    }
     if pod.metadata.deletion_timestamp.is_some() {
         return TaskState::TaskKilling;
     }
@@ -382,6 +402,7 @@ pub fn last_task_failure(app_id: &str, pods: &[Pod], version: Option<&str>) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
     use serde_json::json;
 
     fn pod(name: &str, phase: &str, ready: bool) -> Pod {
@@ -403,6 +424,30 @@ mod tests {
             }
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_pod_on_a_lost_node_is_unreachable() {
+        // The node lifecycle controller's mark: Ready False, containers still ready.
+        let mut lost = pod("a", "Running", false);
+        let conditions = lost.status.as_mut().unwrap().conditions.as_mut().unwrap();
+        conditions.push(
+            serde_json::from_value(json!({"type": "ContainersReady", "status": "True"})).unwrap(),
+        );
+        assert_eq!(task_state(&lost), TaskState::TaskUnreachable);
+        // Evicted by the taint manager, it stays unreachable while it terminates on the node.
+        lost.metadata.deletion_timestamp = Some(Time(Timestamp::UNIX_EPOCH));
+        assert_eq!(task_state(&lost), TaskState::TaskUnreachable);
+        // A failing health check (containers not ready) is not a lost node.
+        let unhealthy = pod("b", "Running", false);
+        assert_eq!(task_state(&unhealthy), TaskState::TaskRunning);
+        let mut evicted = pod("c", "Running", true);
+        evicted.metadata.deletion_timestamp = Some(Time(Timestamp::UNIX_EPOCH));
+        assert_eq!(task_state(&evicted), TaskState::TaskKilling);
+        evicted.status.as_mut().unwrap().conditions.as_mut().unwrap().push(
+            serde_json::from_value(json!({"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager"})).unwrap(),
+        );
+        assert_eq!(task_state(&evicted), TaskState::TaskUnreachable);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod corpus;
 pub mod facade;
+pub mod faults;
 pub mod helm;
 pub mod operator;
 
