@@ -90,6 +90,9 @@ impl<S> RateLimited<S> {
                 }
                 self.throttled.inc_by(since.elapsed().as_secs_f64());
                 self.waiting = None;
+                // `until_ready` took the token it waited for.
+                self.permit = true;
+                break;
             }
             if limiter.check().is_ok() {
                 self.permit = true;
