@@ -1,34 +1,50 @@
-//! Operator throughput, cost and memory at scale, on the local testbed (or KUBECONFIG's
-//! cluster).
+//! Operator throughput, cost, latency and memory at scale, on the local testbed (or
+//! KUBECONFIG's cluster).
 //!
-//! Creates N MarathonApps (`--apps N`, or `BENCH_APPS`; default 1,000) and reports the time
-//! until every app's children exist and its status is current, next to the time a plain client
-//! takes to server-side-apply the same objects (the app and its translated children) with the
-//! same concurrency; the requests the operator sent per app, by verb (from its
-//! `marathon_operator_kube_requests_total`); then restarts the operator on the converged apps
-//! and reports how long until every app was checked and what that cost. Also reports the
-//! operator's peak RSS. Run with `cargo bench --bench operator_scale -- --apps 1000`.
+//! `cargo bench --bench operator_scale -- --apps N [--rounds R] [--no-plain]` (or `BENCH_APPS`;
+//! default 1,000 apps, 1 round). Each round runs two phases on the same testbed, each in a
+//! namespace of its own that is deleted (and waited for) before the next phase starts:
+//!
+//! - plain: a client server-side-applies the same objects the operator would (the app and its
+//!   translated children) with the same concurrency, and waits until every Deployment is
+//!   available (its pods are up);
+//! - operator: the same apps are applied and the operator (its own process) creates the
+//!   children; done when every app's status reports its pods up and the rollout over.
+//!
+//! Reported per round and as medians: both times and their ratio, the operator's requests per
+//! app by verb (its `marathon_operator_kube_requests_total`), peak RSS and CPU seconds, the
+//! time from a spec change of one app to its Deployment's update, and a restart of the operator
+//! on the converged apps (time until every app was checked, and what that cost).
+//!
+//! Fake nodes (`bench-node-*`, run by kwok) are added for room for every pod and removed at
+//! the end.
+
+#[path = "operator_scale/cluster.rs"]
+mod cluster;
+#[path = "operator_scale/operator.rs"]
+mod operator;
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::ApiResource;
+use kube::runtime::watcher::Event;
 use kube::{Client, ResourceExt};
-use marathon_operator::crd::{MarathonApp, MarathonAppSpec};
+use marathon_operator::crd::MarathonApp;
 use marathon_operator::translate::{TranslateOptions, translate};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use operator::{OperatorProcess, per_app, writes};
 
 const CONCURRENCY: usize = 16;
+/// Spec changes timed per round, spread over the apps.
+const LATENCY_SAMPLES: usize = 9;
+const CHANGE_ENV: &str = "BENCH_CHANGE";
 
-fn app(i: usize) -> MarathonApp {
-    let spec: MarathonAppSpec = serde_json::from_value(serde_json::json!({
-        "id": format!("/bench/app-{i:04}"),
+fn app(i: usize, change: Option<usize>) -> MarathonApp {
+    let mut spec = serde_json::json!({
+        "id": format!("/bench/app-{i:05}"),
         "container": { "type": "DOCKER", "docker": { "image": "nginx:1.27" } },
         "instances": 1,
         "cpus": 0.01,
@@ -36,41 +52,34 @@ fn app(i: usize) -> MarathonApp {
         "portDefinitions": [{ "port": 0, "name": "http" }],
         "healthChecks": [{ "protocol": "MESOS_HTTP", "path": "/", "portIndex": 0 }],
         "labels": { "team": "bench" }
-    }))
-    .expect("bench app");
-    MarathonApp::new(&format!("app-{i:04}"), spec)
-}
-
-fn kubeconfig_path() -> String {
-    if let Ok(path) = std::env::var("KUBECONFIG") {
-        return path;
+    });
+    if let Some(change) = change {
+        spec["env"] = serde_json::json!({ CHANGE_ENV: change.to_string() });
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed");
-    let out =
-        std::process::Command::new("bash").arg(script).arg("up").output().expect("testbed up");
-    String::from_utf8_lossy(&out.stdout).lines().last().expect("kubeconfig path").trim().to_owned()
+    MarathonApp::new(&format!("app-{i:05}"), serde_json::from_value(spec).expect("bench app"))
 }
 
-async fn client(path: &str) -> Client {
-    let kubeconfig = Kubeconfig::read_from(path).expect("kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("config");
-    Client::try_from(config).expect("client")
+/// Until every Deployment runs its pods as specified.
+fn available(d: &Deployment) -> bool {
+    let Some(status) = &d.status else { return false };
+    let want = d.spec.replicas.unwrap_or(1);
+    status.observed_generation == d.metadata.generation
+        && status.available_replicas.unwrap_or(0) == want
+        && status.updated_replicas.unwrap_or(0) == want
 }
 
-async fn namespace(client: &Client, name: &str) {
-    let ns: Namespace = serde_json::from_value(serde_json::json!({ "metadata": { "name": name } }))
-        .expect("namespace");
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-        .expect("namespace");
+/// The app's status is current: its pods are up and the rollout is over.
+fn converged(app: &MarathonApp) -> bool {
+    app.status.as_ref().is_some_and(|s| {
+        s.observed_generation == app.metadata.generation
+            && s.version.is_some()
+            && s.deployment.is_none()
+            && s.tasks_running == app.spec.instances
+    })
 }
 
 /// What a plain client does without the operator: apply the app, then each child object.
-async fn plain_apply(client: &Client, ns: &str, apps: &[MarathonApp]) -> (Duration, usize) {
-    let started = Instant::now();
+async fn plain_apply(client: &Client, ns: &str, apps: &[MarathonApp]) -> usize {
     let writes = std::sync::atomic::AtomicUsize::new(0);
     let writes = &writes;
     let params = PatchParams::apply("bench-plain").force();
@@ -102,133 +111,11 @@ async fn plain_apply(client: &Client, ns: &str, apps: &[MarathonApp]) -> (Durati
             }
         })
         .await;
-    (started.elapsed(), writes.load(std::sync::atomic::Ordering::Relaxed))
+    writes.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-fn peak_rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// A running operator process and where its metrics are served.
-struct OperatorProcess {
-    child: tokio::process::Child,
-    metrics_url: String,
-}
-
-impl OperatorProcess {
-    async fn start(kubeconfig: &str, ns: &str) -> Self {
-        // A free port for the admin server, so its /metrics can be read.
-        let admin = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-        let admin_addr = admin.local_addr().expect("address").to_string();
-        drop(admin);
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_marathon-operator"))
-            .args(["run", "--testbed=never", "--leader-election=false", "--log-format=plain"])
-            .args(["--watch-namespace", ns, "--namespace", ns])
-            .args(["--api-addr", "127.0.0.1:0", "--admin-addr", &admin_addr])
-            .args(["--concurrency", &CONCURRENCY.to_string()])
-            .env("KUBECONFIG", kubeconfig)
-            .env("RUST_LOG", "warn,marathon_operator=info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the operator");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("controllers are reconciling") {
-                break;
-            }
-        }
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, metrics_url: format!("http://{admin_addr}/metrics") }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id().expect("pid")
-    }
-
-    /// Requests sent so far, by verb.
-    async fn requests_by_verb(&self) -> BTreeMap<String, f64> {
-        let text = self.metrics().await;
-        let mut verbs = BTreeMap::new();
-        for line in text.lines().filter(|l| l.starts_with("marathon_operator_kube_requests_total{"))
-        {
-            let verb = line.split("verb=\"").nth(1).and_then(|r| r.split('"').next());
-            let value = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
-            if let (Some(verb), Some(value)) = (verb, value) {
-                *verbs.entry(verb.to_owned()).or_default() += value;
-            }
-        }
-        verbs
-    }
-
-    /// One value of the metrics text (the first line starting with `prefix`).
-    async fn value(&self, prefix: &str) -> f64 {
-        let text = self.metrics().await;
-        let line = text.lines().find(|l| l.starts_with(prefix));
-        line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-    }
-
-    async fn metrics(&self) -> String {
-        let response = reqwest::get(&self.metrics_url).await.expect("metrics");
-        response.text().await.expect("metrics text")
-    }
-
-    /// CPU seconds the process has used (user + system).
-    fn cpu_seconds(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
-        let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
-        let ticks: f64 =
-            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        Some(ticks / 100.0)
-    }
-
-    async fn stop(mut self) {
-        let _ = self.child.kill().await;
-    }
-}
-
-/// Requests between two readings, per app, by verb.
-fn per_app(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, apps: usize) -> String {
-    after
-        .iter()
-        .map(|(verb, n)| (verb, n - before.get(verb).copied().unwrap_or(0.0)))
-        .filter(|(_, n)| *n > 0.0)
-        .map(|(verb, n)| format!("{verb} {:.2}", n / apps as f64))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn writes(counts: &BTreeMap<String, f64>) -> f64 {
-    ["create", "update", "patch", "delete", "deletecollection"]
-        .iter()
-        .map(|verb| counts.get(*verb).copied().unwrap_or(0.0))
-        .sum()
-}
-
-struct OperatorRun {
-    converged: Duration,
-    rss_mib: Option<f64>,
-    cpu_seconds: Option<f64>,
-    requests_per_app: String,
-    writes_per_app: f64,
-    restart_ready: Duration,
-    restart_requests: String,
-    restart_writes: f64,
-}
-
-async fn operator_apply(
-    client: &Client,
-    kubeconfig: &str,
-    ns: &str,
-    apps: &[MarathonApp],
-) -> OperatorRun {
-    let operator = OperatorProcess::start(kubeconfig, ns).await;
-    let before = operator.requests_by_verb().await;
-    let started = Instant::now();
+/// The apps, applied as a user would (the operator writes the children).
+async fn user_apply(client: &Client, ns: &str, apps: &[MarathonApp]) {
     let params = PatchParams::apply("bench-user").force();
     let api: Api<MarathonApp> = Api::namespaced(client.clone(), ns);
     futures::stream::iter(apps)
@@ -239,116 +126,262 @@ async fn operator_apply(
             }
         })
         .await;
-    wait_converged(client, ns, apps.len()).await;
-    let converged = started.elapsed();
+}
+
+struct PlainRun {
+    applied: Duration,
+    converged: Duration,
+    writes_per_app: f64,
+    /// CPU seconds of each control-plane component until converged.
+    control_plane: String,
+}
+
+async fn plain_phase(
+    client: &Client,
+    kubeconfig: &str,
+    ns: &str,
+    apps: &[MarathonApp],
+) -> PlainRun {
+    cluster::create_namespace(client, ns).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let done = tokio::spawn(cluster::wait_all(deployments, apps.len(), available));
+    let cpu = cluster::control_plane_cpu(kubeconfig);
+    let started = Instant::now();
+    let plain_writes = plain_apply(client, ns, apps).await;
+    let applied = started.elapsed();
+    let converged = done.await.expect("plain watch") - started;
+    let control_plane = cluster::cpu_since(&cpu, &cluster::control_plane_cpu(kubeconfig));
+    cluster::delete_namespace(client, ns, true).await;
+    let writes_per_app = plain_writes as f64 / apps.len() as f64;
+    PlainRun { applied, converged, writes_per_app, control_plane }
+}
+
+struct OperatorRun {
+    converged: Duration,
+    control_plane: String,
+    rss_mib: Option<f64>,
+    cpu_seconds: Option<f64>,
+    requests_per_app: String,
+    writes_per_app: f64,
+    latencies: Vec<Duration>,
+    restart_ready: Duration,
+    restart_requests: String,
+    restart_writes: f64,
+}
+
+async fn operator_phase(
+    client: &Client,
+    kubeconfig: &str,
+    ns: &str,
+    apps: &[MarathonApp],
+    cleanup_wait: bool,
+) -> OperatorRun {
+    cluster::create_namespace(client, ns).await;
+    let operator = OperatorProcess::start(kubeconfig, ns, CONCURRENCY).await;
+    let before = operator.requests_by_verb().await;
+    let api: Api<MarathonApp> = Api::namespaced(client.clone(), ns);
+    let done = tokio::spawn(cluster::wait_all(api, apps.len(), converged));
+    let cpu = cluster::control_plane_cpu(kubeconfig);
+    let started = Instant::now();
+    user_apply(client, ns, apps).await;
+    let converged = done.await.expect("operator watch") - started;
+    let control_plane = cluster::cpu_since(&cpu, &cluster::control_plane_cpu(kubeconfig));
     // Let the last triggered reconciles finish before reading the counts.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = operator.requests_by_verb().await;
-    let rss_mib = peak_rss_mib(operator.pid());
     let cpu_seconds = operator.cpu_seconds();
+    let latencies = spec_change_latencies(client, ns, apps).await;
+    let rss_mib = operator.peak_rss_mib();
     operator.stop().await;
-
-    let restarted_at = Instant::now();
-    let restarted = OperatorProcess::start(kubeconfig, ns).await;
-    let runs = "marathon_operator_reconciles_total{controller=\"marathonapp\"}";
-    let busy = "marathon_operator_reconciles_in_flight{controller=\"marathonapp\"}";
-    while restarted.value(runs).await < apps.len() as f64 || restarted.value(busy).await > 0.0 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let restart_ready = restarted_at.elapsed();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let restart = restarted.requests_by_verb().await;
-    restarted.stop().await;
+    let (restart_ready, restart) = restart(kubeconfig, ns, apps.len()).await;
+    cluster::delete_namespace(client, ns, cleanup_wait).await;
     OperatorRun {
         converged,
+        control_plane,
         rss_mib,
         cpu_seconds,
         requests_per_app: per_app(&before, &after, apps.len()),
         writes_per_app: (writes(&after) - writes(&before)) / apps.len() as f64,
+        latencies,
         restart_ready,
         restart_requests: per_app(&BTreeMap::new(), &restart, apps.len()),
         restart_writes: writes(&restart),
     }
 }
 
-/// Until every app's status is current and every app has its Deployment.
-async fn wait_converged(client: &Client, ns: &str, count: usize) {
+/// A new operator process on the converged apps: how long until every app was checked, and
+/// the requests that cost.
+async fn restart(kubeconfig: &str, ns: &str, count: usize) -> (Duration, BTreeMap<String, f64>) {
+    let restarted_at = Instant::now();
+    let restarted = OperatorProcess::start(kubeconfig, ns, CONCURRENCY).await;
+    let runs = "marathon_operator_reconciles_total{controller=\"marathonapp\"}";
+    let busy = "marathon_operator_reconciles_in_flight{controller=\"marathonapp\"}";
+    while restarted.value(runs).await < count as f64 || restarted.value(busy).await > 0.0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ready = restarted_at.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let requests = restarted.requests_by_verb().await;
+    restarted.stop().await;
+    (ready, requests)
+}
+
+fn carries_change(deployment: &Deployment, change: &str) -> bool {
+    let pod = deployment.spec.template.spec.iter();
+    pod.flat_map(|p| p.containers.iter())
+        .flat_map(|c| c.env.iter().flatten())
+        .any(|e| e.name == CHANGE_ENV && e.value.as_deref() == Some(change))
+}
+
+/// The time from a spec change of one app (a new env value) to its Deployment carrying it,
+/// seen through a watch, for apps spread over the whole set; one change at a time.
+async fn spec_change_latencies(client: &Client, ns: &str, apps: &[MarathonApp]) -> Vec<Duration> {
     let api: Api<MarathonApp> = Api::namespaced(client.clone(), ns);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    loop {
-        let listed = api.list(&ListParams::default()).await.expect("list apps");
-        let current = listed
-            .items
-            .iter()
-            .filter(|a| {
-                a.status.as_ref().is_some_and(|s| {
-                    s.observed_generation == a.metadata.generation && s.version.is_some()
-                })
-            })
-            .count();
-        let children =
-            deployments.list_metadata(&ListParams::default()).await.expect("list").items.len();
-        if current == count && children == count {
-            return;
+    let params = PatchParams::apply("bench-user").force();
+    let mut latencies = Vec::new();
+    for sample in 0..LATENCY_SAMPLES.min(apps.len()) {
+        let i = sample * apps.len() / LATENCY_SAMPLES.min(apps.len());
+        let changed = app(i, Some(sample));
+        let mut updates = cluster::watch_one(deployments.clone(), &changed.name_any()).await;
+        let started = Instant::now();
+        api.patch(&changed.name_any(), &params, &Patch::Apply(&changed)).await.expect("change");
+        let change = sample.to_string();
+        while let Some(event) = updates.next().await {
+            if let Ok(Event::Apply(d)) = event
+                && carries_change(&d, &change)
+            {
+                latencies.push(started.elapsed());
+                break;
+            }
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    latencies
+}
+
+struct Options {
+    apps: usize,
+    rounds: usize,
+    plain: bool,
+}
+
+/// `--apps N` (cargo passes `--bench` and filters too), else `BENCH_APPS`, else 1,000;
+/// `--rounds R` (default 1); `--no-plain` runs the operator phases only.
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value =
+        |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let apps = value("--apps")
+        .or_else(|| std::env::var("BENCH_APPS").ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let rounds = value("--rounds").and_then(|n| n.parse().ok()).unwrap_or(1);
+    Options { apps, rounds, plain: !args.iter().any(|a| a == "--no-plain") }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 
-/// `--apps N` (cargo passes `--bench` and filters too), else `BENCH_APPS`, else 1,000.
-fn app_count() -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = args.iter().position(|a| a == "--apps").and_then(|i| args.get(i + 1));
-    flag.cloned()
-        .or_else(|| std::env::var("BENCH_APPS").ok())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1000)
+fn millis(durations: &[Duration]) -> Vec<f64> {
+    durations.iter().map(|d| d.as_secs_f64() * 1000.0).collect()
 }
 
-#[tokio::main]
-async fn main() {
-    let count = app_count();
-    let kubeconfig = kubeconfig_path();
-    let client = client(&kubeconfig).await;
-    marathon_operator::controllers::install_crds(client.clone()).await.expect("CRDs");
-    let apps: Vec<MarathonApp> = (0..count).map(app).collect();
-    let suffix = std::process::id();
-    let (plain_ns, operator_ns) =
-        (format!("bench-plain-{suffix}"), format!("bench-operator-{suffix}"));
-    namespace(&client, &plain_ns).await;
-    namespace(&client, &operator_ns).await;
-
-    let (plain, plain_writes) = plain_apply(&client, &plain_ns, &apps).await;
-    let run = operator_apply(&client, &kubeconfig, &operator_ns, &apps).await;
-
-    let ratio = run.converged.as_secs_f64() / plain.as_secs_f64();
-    println!("operator_scale: {count} apps, concurrency {CONCURRENCY}");
+fn print_round(round: usize, plain: Option<&PlainRun>, run: &OperatorRun, count: usize) {
+    println!("round {round}:");
+    if let Some(plain) = plain {
+        println!(
+            "  plain: applied in {:.2} s ({:.2} writes per app), pods up after {:.2} s",
+            plain.applied.as_secs_f64(),
+            plain.writes_per_app,
+            plain.converged.as_secs_f64()
+        );
+        println!("  plain: control plane CPU s: {}", plain.control_plane);
+    }
+    println!("  operator: pods up and status current after {:.2} s", run.converged.as_secs_f64());
+    println!("  operator: control plane CPU s: {}", run.control_plane);
+    if let Some(plain) = plain {
+        let ratio = run.converged.as_secs_f64() / plain.converged.as_secs_f64();
+        println!("  ratio operator / plain: {ratio:.3}");
+    }
     println!(
-        "  plain server-side apply of the same objects: {:.2} s, {:.2} writes per app",
-        plain.as_secs_f64(),
-        plain_writes as f64 / count as f64
-    );
-    println!(
-        "  operator until children exist and status is current: {:.2} s",
-        run.converged.as_secs_f64()
-    );
-    println!("  ratio operator / plain: {ratio:.2}");
-    println!(
-        "  operator requests per app: {} ({:.2} writes; budget: plain + 1)",
+        "  operator requests per app: {} ({:.2} writes; budget: plain's applies + 1)",
         run.requests_per_app, run.writes_per_app
     );
     match (run.rss_mib, run.cpu_seconds) {
         (Some(mib), Some(cpu)) => println!("  operator peak RSS: {mib:.1} MiB, CPU {cpu:.1} s"),
         _ => println!("  operator peak RSS and CPU: unknown (no /proc)"),
     }
+    let ms = millis(&run.latencies);
+    println!(
+        "  spec change -> Deployment updated: median {:.0} ms, max {:.0} ms ({} changes)",
+        median(ms.clone()),
+        ms.iter().copied().fold(0.0, f64::max),
+        ms.len()
+    );
     println!(
         "  restart on {count} converged apps: every app checked after {:.2} s; requests per app: {}; {} writes",
         run.restart_ready.as_secs_f64(),
         run.restart_requests,
         run.restart_writes
     );
-    for ns in [plain_ns, operator_ns] {
-        let _ =
-            Api::<Namespace>::all(client.clone()).delete(&ns, &DeleteParams::background()).await;
+}
+
+fn print_summary(plain: &[PlainRun], runs: &[OperatorRun]) {
+    let secs = |d: &Duration| d.as_secs_f64();
+    println!("median of {} rounds:", runs.len());
+    let operator = median(runs.iter().map(|r| secs(&r.converged)).collect());
+    if !plain.is_empty() {
+        let ratios = plain.iter().zip(runs).map(|(p, r)| secs(&r.converged) / secs(&p.converged));
+        println!(
+            "  plain {:.2} s, operator {operator:.2} s, ratio {:.3} (ratios: {})",
+            median(plain.iter().map(|p| secs(&p.converged)).collect()),
+            median(ratios.clone().collect()),
+            ratios.map(|r| format!("{r:.3}")).collect::<Vec<_>>().join(", ")
+        );
+    } else {
+        println!("  operator {operator:.2} s");
     }
+    let latencies: Vec<Duration> = runs.iter().flat_map(|r| r.latencies.clone()).collect();
+    println!("  spec change -> Deployment updated: median {:.0} ms", median(millis(&latencies)));
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let count = options.apps;
+    let kubeconfig = cluster::kubeconfig_path();
+    let client = cluster::client(&kubeconfig).await;
+    marathon_operator::controllers::install_crds(client.clone()).await.expect("CRDs");
+    let nodes = cluster::add_nodes(&client, count).await;
+    let apps: Vec<MarathonApp> = (0..count).map(|i| app(i, None)).collect();
+    println!("operator_scale: {count} apps, concurrency {CONCURRENCY}, {} rounds", options.rounds);
+    let (mut plain_runs, mut runs) = (Vec::new(), Vec::new());
+    for round in 1..=options.rounds {
+        let suffix = format!("{}-{round}", std::process::id());
+        let (plain_ns, operator_ns) =
+            (format!("bench-plain-{suffix}"), format!("bench-operator-{suffix}"));
+        // Alternate which phase goes first, so a drift in the machine's load favours neither.
+        let plain_first = round % 2 == 1;
+        let mut plain = None;
+        if options.plain && plain_first {
+            plain = Some(plain_phase(&client, &kubeconfig, &plain_ns, &apps).await);
+        }
+        let wait = options.plain && !plain_first || round < options.rounds;
+        let run = operator_phase(&client, &kubeconfig, &operator_ns, &apps, wait).await;
+        if options.plain && !plain_first {
+            plain = Some(plain_phase(&client, &kubeconfig, &plain_ns, &apps).await);
+        }
+        print_round(round, plain.as_ref(), &run, count);
+        plain_runs.extend(plain);
+        runs.push(run);
+    }
+    print_summary(&plain_runs, &runs);
+    cluster::remove_nodes(&client, &nodes).await;
 }

@@ -105,6 +105,12 @@ pub struct RunArgs {
     #[arg(long, env = "POD_NAMESPACE")]
     pub lease_namespace: Option<String>,
 
+    /// Name of the leader-election Lease. Default: `marathon-operator-leader` when every
+    /// namespace is watched, else `marathon-operator-leader.<ns>.<ns>...` (the sorted watched
+    /// namespaces), so operators sharded by namespace set each elect their own leader.
+    #[arg(long, env = "LEASE_NAME")]
+    pub lease_name: Option<String>,
+
     /// Seconds a leader's lease lasts without renewal: the longest a failover takes.
     #[arg(long, env = "LEASE_DURATION_SECONDS", default_value_t = 15)]
     pub lease_duration_seconds: u64,
@@ -117,9 +123,20 @@ pub struct RunArgs {
     #[arg(long, env = "MAX_REVISIONS", default_value_t = 50)]
     pub max_revisions: usize,
 
-    /// Reconciles running at once.
-    #[arg(long, env = "RECONCILE_CONCURRENCY", default_value_t = 16)]
+    /// Reconciles running at once, over all apps.
+    #[arg(long, env = "RECONCILE_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
+
+    /// Requests per second the operator's Kubernetes client sends at most, on average (0: no
+    /// limit). Requests over it wait, as client-go's do.
+    #[arg(long, env = "KUBE_API_QPS", default_value_t = 100.0)]
+    pub kube_api_qps: f64,
+
+    /// Requests the client may send at once above `--kube-api-qps` after a quiet spell.
+    #[arg(long, env = "KUBE_API_BURST", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub kube_api_burst: u32,
 
     /// Image that runs `cmd` for apps without a container image.
     #[arg(long, env = "BASE_IMAGE", default_value = "busybox:1.37")]
@@ -167,6 +184,35 @@ pub enum DnsNames {
     Autoip,
     /// None (apps may still ask in `spec.kubernetes.dnsNames`).
     None,
+}
+
+/// The leader-election Lease of every namespace-wide operator.
+pub const DEFAULT_LEASE_NAME: &str = "marathon-operator-leader";
+
+/// Longest name of a Lease (a DNS subdomain).
+const MAX_LEASE_NAME: usize = 253;
+
+impl RunArgs {
+    /// The leader-election Lease: `--lease-name`, else one per watched namespace set (see
+    /// `lease_name`'s flag). `None` when the derived name would be too long for a Lease.
+    pub fn lease_name(&self) -> Option<String> {
+        match &self.lease_name {
+            Some(name) => Some(name.clone()),
+            None => lease_name_for(&self.watch_namespaces),
+        }
+    }
+}
+
+/// The Lease of operators watching `namespaces` (every namespace when empty): one per set.
+/// `None` when the name would be too long for a Lease.
+pub fn lease_name_for(namespaces: &[String]) -> Option<String> {
+    let mut namespaces: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    // Namespace names are DNS labels: joined by dots, two sets never give the same name.
+    let name = std::iter::once(DEFAULT_LEASE_NAME).chain(namespaces).collect::<Vec<_>>();
+    let name = name.join(".");
+    (name.len() <= MAX_LEASE_NAME).then_some(name)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -221,6 +267,31 @@ mod tests {
             run_args(&["--dns-configmap", "kube-system/coredns-custom", "--dns-names", "vip"]);
         assert_eq!(args.dns_configmap.as_deref(), Some("kube-system/coredns-custom"));
         assert_eq!(args.dns_names, [DnsNames::Vip]);
+    }
+
+    #[test]
+    fn each_watched_namespace_set_elects_on_a_lease_of_its_own() {
+        let all = run_args(&[]);
+        assert_eq!(all.lease_name().as_deref(), Some(DEFAULT_LEASE_NAME));
+        let one = run_args(&["--watch-namespace", "team-b,team-a,team-b"]);
+        assert_eq!(one.lease_name().as_deref(), Some("marathon-operator-leader.team-a.team-b"));
+        let other = run_args(&["--watch-namespace", "team-c"]);
+        assert_ne!(one.lease_name(), other.lease_name());
+        let named = run_args(&["--watch-namespace", "team-c", "--lease-name", "shard-1"]);
+        assert_eq!(named.lease_name().as_deref(), Some("shard-1"));
+        let many = (0..20).map(|i| format!("namespace-number-{i:02}")).collect::<Vec<_>>();
+        let long = run_args(&["--watch-namespace", &many.join(",")]);
+        assert_eq!(long.lease_name(), None, "longer than a Lease name may be");
+    }
+
+    #[test]
+    fn client_limits_and_concurrency_have_defaults_for_large_clusters() {
+        let args = run_args(&[]);
+        assert_eq!((args.concurrency, args.kube_api_qps, args.kube_api_burst), (16, 100.0, 200));
+        let set = run_args(&["--concurrency=64", "--kube-api-qps=0", "--kube-api-burst=10"]);
+        assert_eq!((set.concurrency, set.kube_api_qps, set.kube_api_burst), (64, 0.0, 10));
+        let argv = ["marathon-operator", "run", "--concurrency=0"];
+        assert!(Cli::try_parse_from(argv).is_err(), "no reconciles at all is refused");
     }
 
     #[test]

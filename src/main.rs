@@ -21,7 +21,7 @@ use marathon_operator::controllers::leader::{self, LeaseConfig};
 use marathon_operator::controllers::{self, ControllerConfig};
 use marathon_operator::crd::DnsNameKind;
 use marathon_operator::marathon_api::{self, Credentials, FacadeConfig, FacadeState, LeaseRef};
-use marathon_operator::metrics::Metrics;
+use marathon_operator::metrics::{ClientLimits, Metrics};
 use marathon_operator::translate::TranslateOptions;
 use marathon_operator::watch::Watches;
 use marathon_operator::{crd, telemetry, testbed};
@@ -59,6 +59,10 @@ enum MainError {
     Leader(#[source] leader::LeaderError),
     #[error("--dns-configmap must be NAMESPACE/NAME, not {0:?}")]
     DnsConfigMap(String),
+    #[error(
+        "the Lease name derived from --watch-namespace is longer than 253 characters; set --lease-name"
+    )]
+    LeaseName,
     #[error("failed to render the CRDs")]
     Render(#[source] serde_norway::Error),
     #[error("failed to write {path}")]
@@ -109,7 +113,8 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
         kube::Config::infer().await.map_err(MainError::Config)?
     };
     // Every request the process sends is counted by verb and resource (`/metrics`).
-    let client = metrics.client(config).map_err(MainError::Client)?;
+    let limits = ClientLimits { qps: args.kube_api_qps, burst: args.kube_api_burst };
+    let client = metrics.limited_client(config, limits).map_err(MainError::Client)?;
     if use_testbed || args.install_crds {
         controllers::install_crds(client.clone()).await?;
         info!("CRDs installed");
@@ -143,6 +148,11 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
         Err(_) => format!("http://{api_addr}"),
     };
     let identity = args.identity.clone().unwrap_or_else(default_identity);
+    let lease_name = match args.lease_name() {
+        Some(name) => name,
+        None if args.leader_election => return Err(MainError::LeaseName),
+        None => String::new(),
+    };
     let abdicate = CancellationToken::new();
     let facade = FacadeConfig {
         namespace: args.namespace.clone(),
@@ -150,7 +160,7 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
         watched: args.watch_namespaces.clone(),
         lease: args
             .leader_election
-            .then(|| LeaseRef { namespace: lease_namespace(&args), name: LEASE_NAME.to_owned() }),
+            .then(|| LeaseRef { namespace: lease_namespace(&args), name: lease_name.clone() }),
         identity: identity.clone(),
         advertised: api_url.clone(),
         request_timeout: Duration::from_secs(args.request_timeout_seconds),
@@ -174,8 +184,8 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
 
     let api_server = serve(api_listener, api, api_addr, shutdown.clone());
     let admin_server = serve(admin_listener, admin, args.admin_addr, shutdown.clone());
-    let controllers =
-        run_controllers(client, watches, &args, identity, metrics, shutdown.clone(), abdicate);
+    let elected = Elected { identity, lease_name, abdicate };
+    let controllers = run_controllers(client, watches, &args, elected, metrics, shutdown.clone());
     // Whichever part stops first stops the others.
     let stopping = |result| {
         shutdown.cancel();
@@ -212,18 +222,24 @@ fn lease_namespace(args: &RunArgs) -> String {
     args.lease_namespace.clone().unwrap_or_else(|| args.namespace.clone())
 }
 
-const LEASE_NAME: &str = "marathon-operator-leader";
+/// Who this replica is in the election, and the election's Lease.
+struct Elected {
+    identity: String,
+    lease_name: String,
+    /// Cancelled to give the lease up (DELETE /v2/leader).
+    abdicate: CancellationToken,
+}
 
 /// Runs the controllers while this replica holds the leader lease (always, without election).
 async fn run_controllers(
     client: Client,
     watches: Watches,
     args: &RunArgs,
-    identity: String,
+    elected: Elected,
     metrics: std::sync::Arc<Metrics>,
     shutdown: CancellationToken,
-    abdicate: CancellationToken,
 ) -> Result<(), MainError> {
+    let Elected { identity, lease_name, abdicate } = elected;
     let config = ControllerConfig {
         max_revisions: args.max_revisions,
         concurrency: args.concurrency,
@@ -242,7 +258,7 @@ async fn run_controllers(
     }
     let lease = LeaseConfig {
         namespace: lease_namespace(args),
-        name: LEASE_NAME.to_owned(),
+        name: lease_name,
         identity,
         duration_seconds: args.lease_duration_seconds,
         grace_seconds: (args.lease_duration_seconds / 3).max(1),

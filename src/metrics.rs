@@ -1,5 +1,6 @@
 //! Prometheus metrics, one registry for the whole process, served on the admin port.
 
+mod kube_rate_limit;
 mod kube_requests;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+pub use kube_rate_limit::{ClientLimits, RateLimitLayer, ThrottledSeconds};
 pub use kube_requests::{CountKubeRequests, KubeRequestLabels, KubeRequests, RequestCounts};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -58,6 +60,8 @@ pub struct Metrics {
     pub http: HttpMetrics,
     /// What this process sends to the Kubernetes API, by verb and resource.
     pub kube: KubeRequests,
+    /// Seconds the client's requests waited for its rate limit (`--kube-api-qps`).
+    pub kube_throttled: ThrottledSeconds,
     /// Entries of the controllers' per-app tables, by table (they return to zero as apps go).
     pub controller_memory: Family<TableLabels, Gauge>,
 }
@@ -112,13 +116,19 @@ impl Default for Metrics {
             "Requests sent to the Kubernetes API, by verb and resource",
             kube.family(),
         );
+        let kube_throttled = ThrottledSeconds::default();
+        registry.register(
+            "kube_client_throttled_seconds",
+            "Seconds requests to the Kubernetes API waited for the client's rate limit",
+            kube_throttled.clone(),
+        );
         let controller_memory = Family::default();
         registry.register(
             "controller_memory_entries",
             "Entries of the controllers' per-app tables (versions, applied objects, backoff, status writes)",
             controller_memory.clone(),
         );
-        Self { registry, reconcile, http, kube, controller_memory }
+        Self { registry, reconcile, http, kube, kube_throttled, controller_memory }
     }
 }
 
@@ -127,10 +137,22 @@ impl Metrics {
         Arc::new(Self::default())
     }
 
-    /// A Kubernetes client whose requests are counted in [`Metrics::kube`].
+    /// A Kubernetes client whose requests are counted in [`Metrics::kube`], without a rate
+    /// limit.
     pub fn client(&self, config: kube::Config) -> Result<kube::Client, kube::Error> {
+        self.limited_client(config, ClientLimits::UNLIMITED)
+    }
+
+    /// A Kubernetes client whose requests are counted in [`Metrics::kube`] and sent at most
+    /// as fast as `limits` allow (the wait counted in [`Metrics::kube_throttled`]).
+    pub fn limited_client(
+        &self,
+        config: kube::Config,
+        limits: ClientLimits,
+    ) -> Result<kube::Client, kube::Error> {
         let builder = kube::client::ClientBuilder::try_from(config)?;
-        Ok(builder.with_layer(&self.kube.layer()).build())
+        let limit = RateLimitLayer::new(limits, self.kube_throttled.clone());
+        Ok(builder.with_layer(&self.kube.layer()).with_layer(&limit).build())
     }
 
     /// Sets the size of one of the controllers' per-app tables.

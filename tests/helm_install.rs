@@ -171,9 +171,12 @@ fn namespaced_allowed(ns: &str) -> Vec<(&'static str, &'static str, Scope<'_>)> 
     ]
 }
 
-/// What the operator may do cluster-wide (in both modes) and with its Lease.
-fn cluster_allowed(release_ns: &str) -> Vec<(&'static str, &'static str, Scope<'_>)> {
-    let lease = "leases.coordination.k8s.io/marathon-operator-leader";
+/// What the operator may do cluster-wide (in both modes) and with its Lease (`lease`: its
+/// `leases.coordination.k8s.io/<name>`).
+fn cluster_allowed<'a>(
+    release_ns: &'a str,
+    lease: &'a str,
+) -> Vec<(&'static str, &'a str, Scope<'a>)> {
     vec![
         ("list,watch,create,patch,delete", "persistentvolumes", Scope::Cluster),
         ("get,list,watch,create,patch", CRD_APPS, Scope::Cluster),
@@ -415,9 +418,11 @@ async fn operator_runs_under(
     }
     let sa_client = support::client_as(sa).await;
     let identity = format!("{app_ns}-replica");
+    // The chart's RBAC allows the Lease of its namespace set, as the operator names it.
+    let lease_name = marathon_operator::config::lease_name_for(watched).expect("lease name");
     let lease = LeaseConfig {
         namespace: release_ns.to_owned(),
-        name: "marathon-operator-leader".to_owned(),
+        name: lease_name.clone(),
         identity: identity.clone(),
         duration_seconds: 15,
         grace_seconds: 5,
@@ -435,10 +440,7 @@ async fn operator_runs_under(
         .expect("every watch of the Marathon API lists under the chart's RBAC");
     let config = FacadeConfig {
         watched: watched.to_vec(),
-        lease: Some(LeaseRef {
-            namespace: release_ns.to_owned(),
-            name: "marathon-operator-leader".to_owned(),
-        }),
+        lease: Some(LeaseRef { namespace: release_ns.to_owned(), name: lease_name }),
         identity: identity.clone(),
         ..FacadeConfig::local(app_ns)
     };
@@ -525,7 +527,8 @@ async fn all_namespaces_install_grants_exactly_what_the_operator_needs() {
         &[("list,watch", "marathonapps.marathon-operator.dev", Scope::AllNamespaces)],
     );
     expect_permissions(&sa, true, &[("list,watch", "pods", Scope::AllNamespaces)]);
-    expect_permissions(&sa, true, &cluster_allowed(ns.name()));
+    let lease = "leases.coordination.k8s.io/marathon-operator-leader";
+    expect_permissions(&sa, true, &cluster_allowed(ns.name(), lease));
     expect_permissions(&sa, false, &always_denied(ns.name(), other.name()));
 
     operator_runs_under(&sa, &client, ns.name(), other.name(), &[]).await;
@@ -591,7 +594,11 @@ async fn namespace_list_install_grants_nothing_namespaced_outside_the_list() {
     let sa = release.service_account();
     expect_permissions(&sa, true, &namespaced_allowed(home.name()));
     expect_permissions(&sa, true, &namespaced_allowed(team.name()));
-    expect_permissions(&sa, true, &cluster_allowed(home.name()));
+    // A namespace list elects on a Lease of its own (sorted list, dot-joined).
+    let mut listed = [home.name(), team.name()];
+    listed.sort_unstable();
+    let lease = format!("leases.coordination.k8s.io/marathon-operator-leader.{}", listed.join("."));
+    expect_permissions(&sa, true, &cluster_allowed(home.name(), &lease));
     // Nothing namespaced outside the list, nor cluster-wide.
     let mut denied: Vec<_> = namespaced_allowed(outside.name());
     denied.extend([

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::memory::PerApp;
 pub use crate::watch::ANNOTATION_APPLIED;
+use crate::watch::AppIndex;
 
 /// Watch-fed caches of every kind of child the app controller writes.
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct ChildCaches {
     pub services: Store<PartialObjectMeta<Service>>,
     pub hpas: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub ingresses: Store<PartialObjectMeta<Ingress>>,
+    /// The same children by app.
+    pub by_app: crate::watch::ChildIndexes,
 }
 
 impl ChildCaches {
@@ -37,26 +40,27 @@ impl ChildCaches {
             services: caches.services.clone(),
             hpas: caches.hpas.clone(),
             ingresses: caches.ingresses.clone(),
+            by_app: caches.children_by_app.clone(),
         }
     }
 }
 
-/// Names of the cached objects in `namespace` labelled for `app` and controlled by `owner_uid`.
+/// Names of the cached objects in `namespace` labelled for `app` (found through the index,
+/// not by scanning the store) and controlled by `owner_uid`.
 pub fn owned_names<K>(
     store: &Store<K>,
+    index: &AppIndex<K>,
     namespace: &str,
-    label: (&str, &str),
+    app: &str,
     owner_uid: &str,
 ) -> Vec<String>
 where
     K: Resource + Clone + 'static,
-    K::DynamicType: Eq + Hash + Clone,
+    K::DynamicType: Default + Eq + Hash + Clone,
 {
-    store
-        .state()
+    index
+        .of_app(store, namespace, app)
         .iter()
-        .filter(|o| o.namespace().as_deref() == Some(namespace))
-        .filter(|o| o.labels().get(label.0).map(String::as_str) == Some(label.1))
         .filter(|o| o.owner_references().iter().any(|r| r.uid == owner_uid))
         .map(|o| o.name_any())
         .collect()

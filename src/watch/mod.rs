@@ -57,8 +57,20 @@ pub struct Caches {
     pub services: Store<PartialObjectMeta<Service>>,
     pub hpas: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub ingresses: Store<PartialObjectMeta<Ingress>>,
+    /// The children above by app, so pruning one app's children does not scan every child.
+    pub children_by_app: ChildIndexes,
     pub host_volumes: Store<DeserializeGuard<HostVolume>>,
     pub changes: Changes,
+}
+
+/// The controllers' children of each kind by app label.
+#[derive(Clone, Default)]
+pub struct ChildIndexes {
+    pub deployments: AppIndex<Deployment>,
+    pub stateful_sets: AppIndex<StatefulSet>,
+    pub services: AppIndex<PartialObjectMeta<Service>>,
+    pub hpas: AppIndex<PartialObjectMeta<HorizontalPodAutoscaler>>,
+    pub ingresses: AppIndex<PartialObjectMeta<Ingress>>,
 }
 
 /// Every object the watches touch, as it arrives (deleted ones too), for the controllers'
@@ -169,17 +181,21 @@ impl Caches {
             changes.pods.clone(),
             move |event| index.observe(event),
         );
-        let (deployments, d1) = reflect(
+        let children_by_app = ChildIndexes::default();
+        let indexed = &children_by_app;
+        let (deployments, d1) = reflect_indexed(
             api(client, ns),
             managed.clone(),
             trim::deployment,
             changes.deployments.clone(),
+            &indexed.deployments,
         );
-        let (stateful_sets, d2) = reflect(
+        let (stateful_sets, d2) = reflect_indexed(
             api(client, ns),
             managed.clone(),
             trim::stateful_set,
             changes.stateful_sets.clone(),
+            &indexed.stateful_sets,
         );
         let index = revisions_by_app.clone();
         let (revisions, d3) = reflect_with(
@@ -189,12 +205,27 @@ impl Caches {
             broadcast::channel(1).0,
             move |event| index.observe(event),
         );
-        let (services, d4) =
-            reflect(api(client, ns), managed.clone(), trim::metadata, changes.services.clone());
-        let (hpas, d5) =
-            reflect(api(client, ns), managed.clone(), trim::metadata, changes.hpas.clone());
-        let (ingresses, d6) =
-            reflect(api(client, ns), managed, trim::metadata, changes.ingresses.clone());
+        let (services, d4) = reflect_indexed(
+            api(client, ns),
+            managed.clone(),
+            trim::metadata,
+            changes.services.clone(),
+            &indexed.services,
+        );
+        let (hpas, d5) = reflect_indexed(
+            api(client, ns),
+            managed.clone(),
+            trim::metadata,
+            changes.hpas.clone(),
+            &indexed.hpas,
+        );
+        let (ingresses, d6) = reflect_indexed(
+            api(client, ns),
+            managed,
+            trim::metadata,
+            changes.ingresses.clone(),
+            &indexed.ingresses,
+        );
         let (host_volumes, d7) =
             reflect(api(client, ns), all, trim::metadata, changes.host_volumes.clone());
         let drive =
@@ -213,6 +244,7 @@ impl Caches {
             services,
             hpas,
             ingresses,
+            children_by_app,
             host_volumes,
             changes,
         };
@@ -273,6 +305,22 @@ where
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
 {
     reflect_with(api, config, trim, changes, |_| {})
+}
+
+/// Like [`reflect`], keeping `index` (objects by app label) current as well.
+fn reflect_indexed<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    trim: fn(&mut K),
+    changes: broadcast::Sender<Arc<K>>,
+    index: &AppIndex<K>,
+) -> (Store<K>, BoxFuture<'static, ()>)
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
+{
+    let index = index.clone();
+    reflect_with(api, config, trim, changes, move |event| index.observe(event))
 }
 
 fn reflect_with<K>(

@@ -43,3 +43,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/* Where the auth Secret is mounted; MARATHON_API_AUTH_DIR points here. */}}
 {{- define "marathon-operator.authDir" -}}/etc/marathon-operator/auth{{- end -}}
+
+{{/* The leader-election Lease: leaderElection.leaseName, else one per watched namespace set,
+     named as the operator derives it (config.rs `lease_name`), so releases sharded by
+     namespace elect their leaders on Leases of their own. */}}
+{{- define "marathon-operator.leaseName" -}}
+{{- if .Values.leaderElection.leaseName -}}
+{{- .Values.leaderElection.leaseName -}}
+{{- else if .Values.watchNamespaces -}}
+{{- printf "marathon-operator-leader.%s" (join "." (sortAlpha (uniq .Values.watchNamespaces))) -}}
+{{- else -}}
+marathon-operator-leader
+{{- end -}}
+{{- end -}}

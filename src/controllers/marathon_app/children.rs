@@ -19,7 +19,8 @@ use crate::controllers::cache::{self, AppliedMemory, Known};
 use crate::controllers::error::Error;
 use crate::controllers::memory;
 use crate::crd::MarathonApp;
-use crate::translate::{DesiredObjects, names};
+use crate::translate::DesiredObjects;
+use crate::watch::AppIndex;
 
 /// What applying produced, for status.
 pub struct Applied {
@@ -127,20 +128,21 @@ impl Writer<'_> {
     /// Deletes the cached children of kind `K` that the app controls and no longer wants.
     async fn prune<K, C>(
         &self,
-        cache: &Store<C>,
+        cache: (&Store<C>, &AppIndex<C>),
         owner: (&str, &str),
         keep: &[K],
     ) -> Result<(), Error>
     where
         K: Child,
         C: Resource + Clone + 'static,
-        C::DynamicType: Eq + Hash + Clone,
+        C::DynamicType: Default + Eq + Hash + Clone,
     {
         let (label, uid) = owner;
         let kind = K::kind(&());
         let keep: BTreeSet<&str> = keep.iter().filter_map(|o| o.meta().name.as_deref()).collect();
         let api: Api<K> = Api::namespaced(self.client.clone(), self.namespace);
-        for name in cache::owned_names(cache, self.namespace, (names::LABEL_APP, label), uid) {
+        let (store, index) = cache;
+        for name in cache::owned_names(store, index, self.namespace, label, uid) {
             if keep.contains(name.as_str()) {
                 continue;
             }
@@ -211,10 +213,12 @@ pub async fn apply_all(
     }
 
     let owner = (label.as_str(), uid.as_str());
-    writer.prune(&caches.deployments, owner, deployment.as_slice()).await?;
-    writer.prune(&caches.stateful_sets, owner, stateful_set.as_slice()).await?;
-    writer.prune(&caches.services, owner, &services).await?;
-    writer.prune(&caches.hpas, owner, hpa.as_slice()).await?;
-    writer.prune(&caches.ingresses, owner, ingress.as_slice()).await?;
+    let by_app = &caches.by_app;
+    writer.prune((&caches.deployments, &by_app.deployments), owner, deployment.as_slice()).await?;
+    let stateful_sets = (&caches.stateful_sets, &by_app.stateful_sets);
+    writer.prune(stateful_sets, owner, stateful_set.as_slice()).await?;
+    writer.prune((&caches.services, &by_app.services), owner, &services).await?;
+    writer.prune((&caches.hpas, &by_app.hpas), owner, hpa.as_slice()).await?;
+    writer.prune((&caches.ingresses, &by_app.ingresses), owner, ingress.as_slice()).await?;
     Ok(Applied { base_name: label, workload, settling: writer.settling.load(Ordering::Relaxed) })
 }
