@@ -19,7 +19,7 @@ mod groups;
 mod info;
 mod layers;
 pub mod openapi;
-mod query;
+pub mod query;
 mod queue;
 mod read;
 mod rendered;
