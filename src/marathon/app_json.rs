@@ -429,4 +429,22 @@ mod tests {
         assert!(info.get("tasks").is_none());
         assert_eq!(app_info(&view, Embed::default().single_app())["tasks"], json!([]));
     }
+
+    /// What a client fetched it can send back: legacy `ipAddress` apps and port mappings
+    /// without `networks` keep their networking instead of gaining a contradicting default.
+    #[test]
+    fn definitions_of_legacy_networking_are_accepted_back() {
+        use crate::marathon::validation::check_app;
+        for app in [
+            json!({"id": "/ip", "cmd": "x", "ipAddress": {"networkName": "dcos"},
+                   "container": {"type": "DOCKER", "docker": {"image": "nginx", "network": "USER"}}}),
+            json!({"id": "/pm", "container": {"type": "DOCKER", "docker": {"image": "nginx"},
+                   "portMappings": [{"containerPort": 80}]}}),
+        ] {
+            let spec = check_app(app.clone()).unwrap();
+            let returned = definition(&spec);
+            assert!(check_app(returned.clone()).is_ok(), "{app} -> {returned}");
+            assert!(returned.get("networks").is_none(), "{returned}");
+        }
+    }
 }

@@ -23,6 +23,7 @@ pub mod query;
 mod queue;
 mod read;
 mod rendered;
+mod strict_json;
 mod tasks;
 mod ui;
 mod write;
