@@ -59,7 +59,9 @@ pub fn definition(spec: &MarathonAppSpec) -> Value {
         json!({"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0})
     };
     fill(&mut app, "unreachableStrategy", unreachable);
-    fill(&mut app, "networks", json!([{"mode": "host"}]));
+    if !network_left_as_given(&app) {
+        fill(&mut app, "networks", json!([{"mode": "host"}]));
+    }
     let host_mode = is_host_mode(&app);
     if host_mode {
         fill(
@@ -130,10 +132,23 @@ fn array_items<'a>(
         .filter_map(Value::as_object_mut)
 }
 
+/// Apps whose networking a default `networks` would contradict: legacy `ipAddress` (refused
+/// beside `networks`) and port mappings without `networks` (refused beside host networking).
+/// Their definition leaves networking as it was given, so a client can send it back.
+fn network_left_as_given(app: &Map<String, Value>) -> bool {
+    let mappings = app
+        .get("container")
+        .and_then(|c| c.get("portMappings"))
+        .and_then(Value::as_array)
+        .is_some_and(|m| !m.is_empty());
+    app.contains_key("ipAddress") || (mappings && !app.contains_key("networks"))
+}
+
 fn is_host_mode(app: &Map<String, Value>) -> bool {
-    app.get("networks").and_then(Value::as_array).is_none_or(|networks| {
-        networks.iter().all(|n| n.get("mode").and_then(Value::as_str) == Some("host"))
-    })
+    !network_left_as_given(app)
+        && app.get("networks").and_then(Value::as_array).is_none_or(|networks| {
+            networks.iter().all(|n| n.get("mode").and_then(Value::as_str) == Some("host"))
+        })
 }
 
 /// Deprecated inputs Marathon accepts but never writes back, moved to their canonical fields.
@@ -151,11 +166,14 @@ fn move_deprecated(app: &mut Map<String, Value>) {
         let fetch: Vec<Value> = uris.into_iter().map(|uri| json!({"uri": uri})).collect();
         app.insert("fetch".into(), Value::Array(fetch));
     }
+    // With legacy `ipAddress` the network stays legacy too: `networks` and `ipAddress`
+    // together are refused, so a client sending the definition back would be refused.
+    let legacy_ip = app.contains_key("ipAddress");
     let docker =
         app.get_mut("container").and_then(|c| c.get_mut("docker")).and_then(Value::as_object_mut);
     let Some(docker) = docker else { return };
     let mappings = docker.remove("portMappings");
-    let network = docker.remove("network");
+    let network = if legacy_ip { None } else { docker.remove("network") };
     if let Some(mappings) = mappings
         && let Some(container) = app.get_mut("container").and_then(Value::as_object_mut)
         && !container.contains_key("portMappings")
@@ -410,5 +428,23 @@ mod tests {
         assert_eq!(info["version"], "2026-01-01T00:00:00.000Z");
         assert!(info.get("tasks").is_none());
         assert_eq!(app_info(&view, Embed::default().single_app())["tasks"], json!([]));
+    }
+
+    /// What a client fetched it can send back: legacy `ipAddress` apps and port mappings
+    /// without `networks` keep their networking instead of gaining a contradicting default.
+    #[test]
+    fn definitions_of_legacy_networking_are_accepted_back() {
+        use crate::marathon::validation::check_app;
+        for app in [
+            json!({"id": "/ip", "cmd": "x", "ipAddress": {"networkName": "dcos"},
+                   "container": {"type": "DOCKER", "docker": {"image": "nginx", "network": "USER"}}}),
+            json!({"id": "/pm", "container": {"type": "DOCKER", "docker": {"image": "nginx"},
+                   "portMappings": [{"containerPort": 80}]}}),
+        ] {
+            let spec = check_app(app.clone()).unwrap();
+            let returned = definition(&spec);
+            assert!(check_app(returned.clone()).is_ok(), "{app} -> {returned}");
+            assert!(returned.get("networks").is_none(), "{returned}");
+        }
     }
 }

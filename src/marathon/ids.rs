@@ -34,7 +34,8 @@ pub fn validate_app_id(id: &str) -> Result<(), String> {
     if id == "/" {
         return Err("id must not be root".to_string());
     }
-    for segment in id.trim_start_matches('/').split('/') {
+    // One leading slash: `//a` is not `/a` (an empty first segment).
+    for segment in id.strip_prefix('/').unwrap_or(id).split('/') {
         if !is_segment(segment) {
             return Err(format!(
                 "id segment '{segment}' must fully match regular expression \
@@ -148,5 +149,7 @@ mod tests {
         assert!(validate_app_id("/My_App").is_err());
         assert!(validate_app_id("/a/-b").is_err());
         assert!(validate_app_id("/a/tasks").is_err());
+        assert!(validate_app_id("//a").is_err());
+        assert_eq!(parse_task_id("_a.6d0b5c5e"), None, "`_a` would name the app `//a`");
     }
 }

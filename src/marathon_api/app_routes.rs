@@ -26,6 +26,16 @@ const CHANGED: &[(u16, &str)] = &[
     (422, "The app is not valid"),
     (503, "The Kubernetes API is unavailable"),
 ];
+/// `PUT /v2/apps/{appId}` creates the app when it does not exist, as Marathon does.
+const PUT_APP: &[(u16, &str)] = &[
+    (200, "Deployment result {deploymentId, version}"),
+    (201, "The app did not exist and was created"),
+    (400, "The body is not JSON"),
+    (404, "For a rollback: the version does not exist"),
+    (409, "Locked by a deployment (override with force=true), or the name is taken"),
+    (422, "The app is not valid"),
+    (503, "The Kubernetes API is unavailable"),
+];
 const ONE_APP: &[(u16, &str)] = &[(200, "Found"), (404, "App does not exist")];
 const KILLED: &[(u16, &str)] = &[
     (200, "The killed tasks, or a deployment result with scale=true"),
@@ -63,7 +73,7 @@ fn below() -> Route {
                 .query(&["embed"]),
         )
         .serves(
-            op(Method::PUT, app, "Update (or create) an app; {\"version\"} rolls back", CHANGED)
+            op(Method::PUT, app, "Update (or create) an app; {\"version\"} rolls back", PUT_APP)
                 .query(&["force", "partialUpdate"])
                 .app_body(),
         )

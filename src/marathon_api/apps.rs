@@ -214,7 +214,10 @@ pub(super) async fn create_app(
 }
 
 /// Two new apps of one request deriving the same resource name would overwrite each other.
-fn refuse_collision_within(seen: &mut Vec<(String, String)>, id: &str) -> Result<(), ApiError> {
+pub(super) fn refuse_collision_within(
+    seen: &mut Vec<(String, String)>,
+    id: &str,
+) -> Result<(), ApiError> {
     let name = crate::translate::names::app_name(id);
     if let Some((other, _)) = seen.iter().find(|(other, taken)| *taken == name && other != id) {
         return Err(ApiError::Conflict(format!(
@@ -226,7 +229,7 @@ fn refuse_collision_within(seen: &mut Vec<(String, String)>, id: &str) -> Result
 }
 
 /// Two ids deriving the same resource name (`/a/b` and `/a-b`) would overwrite each other.
-fn refuse_name_collision(state: &FacadeState, id: &str) -> Result<(), ApiError> {
+pub(super) fn refuse_name_collision(state: &FacadeState, id: &str) -> Result<(), ApiError> {
     let namespace = state.namespace_for(id)?;
     let name = crate::translate::names::app_name(id);
     let taken = state.apps().into_iter().find_map(|entry| {

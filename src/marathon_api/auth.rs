@@ -165,6 +165,39 @@ mod tests {
         assert!(token_only.verify(&basic("", "")).is_none());
     }
 
+    /// The comparison is `subtle`'s constant-time equality over the bytes: it looks at every
+    /// byte whatever the first difference (no early exit), so a wrong credential's prefix
+    /// cannot be found by timing; only the length shows.
+    #[test]
+    fn credential_comparison_is_exact_and_constant_time() {
+        assert!(equal("s3cret", "s3cret"));
+        assert!(equal("", ""));
+        for (given, wanted) in [
+            ("s3cret", "s3creT"),
+            ("x3cret", "s3cret"),
+            ("s3cre", "s3cret"),
+            ("s3cret\0", "s3cret"),
+            ("", "s3cret"),
+            ("S3CRET", "s3cret"),
+        ] {
+            assert!(!equal(given, wanted), "{given:?} == {wanted:?}");
+        }
+        // `equal` is `ConstantTimeEq::ct_eq`, not `==`: both answer alike on every input.
+        let sample = ["", "a", "ab", "abc", "abd", "\u{e9}", "e\u{301}"];
+        for a in sample {
+            for b in sample {
+                assert_eq!(equal(a, b), bool::from(a.as_bytes().ct_eq(b.as_bytes())));
+                assert_eq!(equal(a, b), a == b);
+            }
+        }
+        // Basic checks both halves without short-circuiting: a wrong user name with the
+        // right password and the reverse are refused alike.
+        let credentials =
+            Credentials { username: Some("ops".into()), password: Some("pw".into()), token: None };
+        assert!(credentials.verify(&basic("opx", "pw")).is_none());
+        assert!(credentials.verify(&basic("ops", "px")).is_none());
+    }
+
     #[test]
     fn debug_output_hides_secrets() {
         let credentials = Credentials { password: Some("s3cret".into()), ..Credentials::default() };

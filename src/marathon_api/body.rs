@@ -1,5 +1,6 @@
 //! Request bodies: JSON read leniently (a missing Content-Type is fine, as Marathon's clients
-//! expect), failures in Marathon's shapes: 400 for what is not JSON, 413 past the size limit.
+//! expect) but strictly parsed (no duplicate keys, see `strict_json`), failures in Marathon's
+//! shapes: 400 for what is not JSON, 413 past the size limit.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -31,7 +32,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
-        serde_json::from_slice(&bytes)
+        super::strict_json::from_slice(&bytes)
             .map(|v| Self(Some(v)))
             .map_err(|e| ApiError::Syntax(e.to_string()))
     }

@@ -43,6 +43,9 @@ pub enum ApiError {
     NotAnEventStreamRequest,
     #[error("Request body is too large")]
     PayloadTooLarge,
+    /// The client did not send its whole body in time (a trickling, slow-loris client).
+    #[error("Request body not received within {0:?}")]
+    RequestTimeout(std::time::Duration),
     #[error("Unsupported Media Type: send application/json")]
     UnsupportedMediaType,
     /// The Kubernetes API server could not be reached or answered with an error: Marathon's
@@ -66,6 +69,7 @@ impl ApiError {
                 StatusCode::METHOD_NOT_ALLOWED
             }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

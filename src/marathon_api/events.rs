@@ -52,7 +52,7 @@ pub fn routes() -> Vec<Route> {
             method,
             "/v2/eventSubscriptions",
             "HTTP callback subscriptions (disabled)",
-            &[(404, "Callbacks are disabled")],
+            &[(400, "Callbacks are disabled (Marathon without --event_subscriber http_callback)")],
         )
         .query(&["callbackUrl"])
     };

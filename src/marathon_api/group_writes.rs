@@ -14,7 +14,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::FacadeState;
-use super::apps::update;
+use super::apps::{refuse_collision_within, refuse_name_collision, update};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::read::valid;
@@ -150,6 +150,7 @@ fn plan(state: &FacadeState, group: &str, body: &Value, mode: Mode) -> Result<Pl
     let existing = existing_by_id(state);
     let known = known_settings(existing.values());
     let mut specs = BTreeMap::new();
+    let mut names = Vec::new();
     for app in &flat.apps {
         let mut app = app.clone();
         strip_read_only(&mut app);
@@ -167,6 +168,11 @@ fn plan(state: &FacadeState, group: &str, body: &Value, mode: Mode) -> Result<Pl
             if spec.kubernetes.is_none() {
                 spec.kubernetes = current.spec.kubernetes.clone();
             }
+        }
+        // Two ids deriving one resource name would overwrite each other's MarathonApp.
+        refuse_collision_within(&mut names, &spec.id)?;
+        if !existing.contains_key(&spec.id) {
+            refuse_name_collision(state, &spec.id)?;
         }
         if existing.keys().any(|id| id != &spec.id && is_below(id, &spec.id)) {
             return Err(ApiError::Conflict(format!(

@@ -58,13 +58,13 @@ pub fn routes() -> Vec<Route> {
             Method::GET,
             "/v2/groups/{groupId}/apps",
             "Every app of a group tree",
-            &[(200, "Apps")],
+            &[(200, "Apps"), (404, "Unknown group")],
         ))
         .serves(op(
             Method::GET,
             "/v2/groups/{groupId}/versions",
             "The group's versions",
-            &[(200, "Versions")],
+            &[(200, "Versions"), (404, "Unknown group")],
         ));
     vec![root, nested]
 }

@@ -5,8 +5,9 @@
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::trace::TraceLayer;
@@ -26,23 +27,48 @@ pub async fn method_not_allowed() -> ApiError {
 
 pub fn wrap(routes: Router<FacadeState>, state: FacadeState) -> Router<FacadeState> {
     let limit = state.config().body_limit;
+    // Authentication before the body is read: an unknown client cannot make the facade
+    // buffer anything.
     routes
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn(marathon_headers))
         .layer(middleware::from_fn_with_state(state, count))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
 }
 
-/// A request that takes too long is answered 503 in Marathon's shape, never left hanging.
+/// A request that takes too long is answered in Marathon's shape, never left hanging: 408
+/// when the client did not send its body in time (read here, whole, before any handler
+/// runs), 503 when the facade (waiting on the cluster) did not finish.
 async fn timeout(State(state): State<FacadeState>, request: Request, next: Next) -> Response {
     let limit = state.config().request_timeout;
-    match tokio::time::timeout(limit, next.run(request)).await {
+    let deadline = tokio::time::Instant::now() + limit;
+    let request = match tokio::time::timeout_at(deadline, buffered(request, &state)).await {
+        Ok(Ok(request)) => request,
+        Ok(Err(error)) => return error.into_response(),
+        Err(_) => return ApiError::RequestTimeout(limit).into_response(),
+    };
+    match tokio::time::timeout_at(deadline, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Unavailable(format!("the request did not finish within {limit:?}"))
             .into_response(),
     }
+}
+
+/// The request with its body read into memory (at most the body limit: 413 past it).
+async fn buffered(request: Request, state: &FacadeState) -> Result<Request, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(format!("the request body could not be read: {rejection}"))
+            }
+        })?;
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// Headers Marathon puts on every response.

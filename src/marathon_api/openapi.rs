@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, ObjectBuilder, OpenApiBuilder,
-    PathItem, PathsBuilder, Ref, Required, ResponseBuilder, Type,
+    ContentBuilder, HttpMethod, InfoBuilder, ObjectBuilder, OpenApiBuilder, PathItem, PathsBuilder,
+    Ref, Required, ResponseBuilder, Type,
 };
 
 use super::FacadeState;
@@ -139,7 +139,10 @@ fn operation(op: &Operation) -> utoipa::openapi::path::Operation {
         let body = RequestBodyBuilder::new().content("application/json", content).build();
         builder = builder.request_body(Some(body));
     }
-    for (status, description) in op.responses {
+    let layered = LAYER_RESPONSES
+        .iter()
+        .filter(|(status, _)| !op.responses.iter().any(|(documented, _)| documented == status));
+    for (status, description) in op.responses.iter().chain(layered) {
         let mut response = ResponseBuilder::new().description(*description);
         if *status >= 400 {
             let content =
@@ -151,22 +154,45 @@ fn operation(op: &Operation) -> utoipa::openapi::path::Operation {
     builder.build()
 }
 
-/// Marathon's error body.
-fn error_schema() -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .property("message", ObjectBuilder::new().schema_type(Type::String))
-        .required("message")
-        .property(
-            "details",
-            ObjectBuilder::new()
-                .description(Some("A string (400) or [{path, errors}] (422)".to_owned())),
-        )
-        .property(
-            "deployments",
-            ObjectBuilder::new()
-                .description(Some("[{id}] of the deployments locking the app (409)".to_owned())),
-        )
+/// Answers the layers around every route give (`layers.rs`): an unreadable path or body,
+/// missing credentials, a body too slow or too large, a cluster that does not answer.
+const LAYER_RESPONSES: &[(u16, &str)] = &[
+    (400, "The path or the body cannot be read"),
+    (401, "Authentication is on and the credentials are missing or wrong"),
+    (408, "The body did not arrive within the request timeout"),
+    (413, "The body is too large"),
+    (503, "The Kubernetes API is unavailable, or the request timed out"),
+];
+
+/// Marathon's error body: `message`, with `details` (a string for 400, `[{path, errors}]` for
+/// 422) and `deployments` (`[{id}]`, 409 of a locked app).
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["message"],
+        "properties": {
+            "message": {"type": "string"},
+            "details": {
+                "description": "A string (400) or [{path, errors}] (422)",
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["path", "errors"],
+                        "properties": {
+                            "path": {"type": "string"},
+                            "errors": {"type": "array", "items": {"type": "string"}},
+                        },
+                    }},
+                ],
+            },
+            "deployments": {
+                "description": "The deployments locking the app (409)",
+                "type": "array",
+                "items": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+            },
+        },
+    })
 }
 
 /// The document of `routes`, with the app definition schema taken from the CRD (the same
@@ -184,18 +210,15 @@ pub fn document(routes: &[Route]) -> Value {
              paths: {appId} may contain slashes.",
         ))
         .build();
-    let components = ComponentsBuilder::new().schema("Error", error_schema()).build();
-    let openapi =
-        OpenApiBuilder::new().info(info).paths(paths.build()).components(Some(components)).build();
+    let openapi = OpenApiBuilder::new().info(info).paths(paths.build()).build();
     let mut value = serde_json::to_value(&openapi).unwrap_or_else(|_| json!({}));
-    if let Some(schemas) = value.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
-        let crd = serde_json::to_value(MarathonApp::crd()).unwrap_or_default();
-        let app = crd
-            .pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec")
-            .cloned()
-            .unwrap_or_else(|| json!({"type": "object"}));
-        schemas.insert("App".to_owned(), app);
-    }
+    let crd = serde_json::to_value(MarathonApp::crd()).unwrap_or_default();
+    let app = crd
+        .pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec")
+        .cloned()
+        .unwrap_or_else(|| json!({"type": "object"}));
+    value["components"]["schemas"]["App"] = app;
+    value["components"]["schemas"]["Error"] = error_schema();
     value
 }
 

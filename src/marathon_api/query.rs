@@ -58,11 +58,23 @@ impl<S: Send + Sync> FromRequestParts<S> for RestPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(path)| Self(path))
-            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+        let axum::extract::Path(path) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        if has_dot_segment(&path) {
+            return Err(ApiError::BadRequest(format!(
+                "Ambiguous path: '.' and '..' segments are not allowed in ids, got {path:?}"
+            )));
+        }
+        Ok(Self(path))
     }
+}
+
+/// `.` and `..` in a path id (also as `%2e%2e`, or after a `%2F`): ids in URLs are absolute,
+/// and resolving them would let one URL stand for another app than the one it names.
+fn has_dot_segment(path: &str) -> bool {
+    path.split(['/', '\\']).any(|segment| segment == "." || segment == "..")
 }
 
 #[cfg(test)]
@@ -80,5 +92,15 @@ mod tests {
         assert!(query.flag("missing", true));
         assert_eq!(query.all("embed"), ["apps.tasks", "apps.counts"]);
         assert_eq!(query.all("status"), ["running"]);
+    }
+
+    #[test]
+    fn dot_segments_are_found_wherever_they_are() {
+        for path in ["..", "a/..", "a/../b", "./a", "a/.", r"a\..\b"] {
+            assert!(has_dot_segment(path), "{path}");
+        }
+        for path in ["a", "a/b.c", "a/...", "a..b", "a/.b", "%2e%2e"] {
+            assert!(!has_dot_segment(path), "{path}");
+        }
     }
 }

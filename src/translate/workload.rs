@@ -56,7 +56,13 @@ fn template_meta(
         );
     }
     for (k, v) in &extras.annotations {
-        if is_label_key(k) {
+        if annotations.contains_key(k) || k == ANNOTATION_MARATHON_LABELS {
+            // The operator's own annotations say which app a pod belongs to.
+            warnings.push(
+                "container.docker.parameters",
+                format!("label {k:?} is reserved by the operator; ignored"),
+            );
+        } else if is_label_key(k) {
             annotations.insert(k.clone(), v.clone());
         } else {
             warnings.push(

@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| marathon_operator_fuzz::checks::parse_and_validate(data));
