@@ -120,7 +120,7 @@ EOF
 start_operator() {
   kubectl get namespace "$NS" >/dev/null 2>&1 || kubectl create namespace "$NS" >/dev/null
   "$BINARY" run --testbed=never --leader-election=false \
-    --install-crds --auth=off --log-format=json --namespace "$NS" --watch-namespace "$NS" \
+    --install-crds=true --auth=off --log-format=json --namespace "$NS" --watch-namespace "$NS" \
     --api-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
     >"$WORK/operator.log" 2>&1 &
   OPERATOR_PID=$!

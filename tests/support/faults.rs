@@ -74,6 +74,22 @@ impl PrivateTestbed {
         String::from_utf8(output.stdout).expect("utf-8 output")
     }
 
+    /// Runs `scripts/testbed <args>` on this testbed for housekeeping that may fail while the
+    /// control plane settles (the caller checks the outcome that matters); says whether it ran.
+    pub async fn try_run(&self, args: &[&str]) -> bool {
+        let status = tokio::process::Command::new("bash")
+            .arg(script())
+            .args(args)
+            .env("TESTBED_DIR", &self.dir)
+            .status()
+            .await
+            .expect("run scripts/testbed");
+        if !status.success() {
+            eprintln!("scripts/testbed {args:?} failed ({status}); trying again later");
+        }
+        status.success()
+    }
+
     pub async fn stop(&self, component: &str) {
         self.run(&["stop", component]).await;
     }
