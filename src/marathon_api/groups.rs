@@ -273,8 +273,7 @@ async fn post(
         )));
     }
     let flags = (query.flag("force", false), false);
-    let response = write(state, &group, &body, Mode::Create, flags, caller).await?;
-    let mut response = response;
+    let mut response = write(state, &group, &body, Mode::Create, flags, caller).await?;
     if let Ok(location) = group.parse() {
         response.headers_mut().insert(axum::http::header::LOCATION, location);
     }
