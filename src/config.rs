@@ -71,6 +71,11 @@ pub struct RunArgs {
     #[arg(long, env = "MARATHON_API_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u64,
 
+    /// Seconds a client has to send a request's head (line and headers) to the Marathon API
+    /// (and the admin server) before the connection is closed: a slow-loris guard.
+    #[arg(long, env = "MARATHON_API_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+
     /// Largest Marathon API request body, in bytes.
     #[arg(long, env = "MARATHON_API_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,

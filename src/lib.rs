@@ -29,7 +29,7 @@
 //! * [`cli`]: the migration commands (`convert`, `import`, `export`, `diff`). Depends on
 //!   [`crd`], [`translate`] and [`marathon`]; like the facade it writes only `MarathonApp`
 //!   resources.
-//! * [`admin`], [`metrics`], [`telemetry`], [`config`], [`events`]: leaves.
+//! * [`admin`], [`metrics`], [`telemetry`], [`config`], [`events`], [`http_server`]: leaves.
 //! * [`testbed`]: starts a local control plane for `run` when no cluster is configured.
 //! * `main.rs` wires everything and is the only place that spawns long-running tasks.
 
@@ -39,6 +39,7 @@ pub mod config;
 pub mod controllers;
 pub mod crd;
 pub mod events;
+pub mod http_server;
 pub mod marathon;
 pub mod marathon_api;
 pub mod metrics;

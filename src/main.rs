@@ -24,7 +24,7 @@ use marathon_operator::marathon_api::{self, Credentials, FacadeConfig, FacadeSta
 use marathon_operator::metrics::{ClientLimits, Metrics};
 use marathon_operator::translate::TranslateOptions;
 use marathon_operator::watch::Watches;
-use marathon_operator::{crd, telemetry, testbed};
+use marathon_operator::{crd, http_server, telemetry, testbed};
 
 #[derive(Debug, thiserror::Error)]
 enum MainError {
@@ -96,29 +96,8 @@ async fn main() -> ExitCode {
 
 async fn run(args: RunArgs) -> Result<(), MainError> {
     telemetry::init(args.log_format);
-    let use_testbed = match args.testbed {
-        TestbedMode::Always => true,
-        TestbedMode::Auto => !testbed::cluster_configured(),
-        TestbedMode::Never if !testbed::cluster_configured() => return Err(MainError::NoCluster),
-        TestbedMode::Never => false,
-    };
     let metrics = Metrics::shared();
-    let config = if use_testbed {
-        let script = args.testbed_script.clone().unwrap_or_else(testbed::default_script);
-        info!(script = %script.display(), "no cluster configured; starting the local testbed");
-        let kubeconfig = testbed::up(&script).await?;
-        info!(kubeconfig = %kubeconfig.display(), "testbed is up");
-        config_from_kubeconfig(&kubeconfig).await?
-    } else {
-        kube::Config::infer().await.map_err(MainError::Config)?
-    };
-    // Every request the process sends is counted by verb and resource (`/metrics`).
-    let limits = ClientLimits { qps: args.kube_api_qps, burst: args.kube_api_burst };
-    let client = metrics.limited_client(config, limits).map_err(MainError::Client)?;
-    if use_testbed || args.install_crds {
-        controllers::install_crds(client.clone()).await?;
-        info!("CRDs installed");
-    }
+    let client = connect(&args, &metrics).await?;
 
     let shutdown = CancellationToken::new();
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
@@ -147,26 +126,8 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
         Ok(addr) => format!("http://{addr}"),
         Err(_) => format!("http://{api_addr}"),
     };
-    let identity = args.identity.clone().unwrap_or_else(default_identity);
-    let lease_name = match args.lease_name() {
-        Some(name) => name,
-        None if args.leader_election => return Err(MainError::LeaseName),
-        None => String::new(),
-    };
-    let abdicate = CancellationToken::new();
-    let facade = FacadeConfig {
-        namespace: args.namespace.clone(),
-        namespace_per_group: args.namespace_per_group,
-        watched: args.watch_namespaces.clone(),
-        lease: args
-            .leader_election
-            .then(|| LeaseRef { namespace: lease_namespace(&args), name: lease_name.clone() }),
-        identity: identity.clone(),
-        advertised: api_url.clone(),
-        request_timeout: Duration::from_secs(args.request_timeout_seconds),
-        body_limit: args.max_body_bytes,
-        credentials,
-    };
+    let elected = elected(&args)?;
+    let facade = facade_config(&args, &elected, api_url.clone(), credentials);
     if facade.credentials.is_none() {
         warn!(addr = %api_addr, "the Marathon API has no authentication (MARATHON_API_AUTH=on turns it on)");
     }
@@ -175,28 +136,96 @@ async fn run(args: RunArgs) -> Result<(), MainError> {
         watches.clone(),
         facade,
         metrics.clone(),
-        abdicate.clone(),
+        elected.abdicate.clone(),
     );
     let api = marathon_api::router(state);
     let admin = admin::router(metrics.clone(), readiness.clone());
     info!(url = %api_url, "Marathon API listening");
     info!(addr = %args.admin_addr, "admin server listening (/healthz, /readyz, /metrics)");
 
-    let api_server = serve(api_listener, api, api_addr, shutdown.clone());
-    let admin_server = serve(admin_listener, admin, args.admin_addr, shutdown.clone());
-    let elected = Elected { identity, lease_name, abdicate };
+    let header_read_timeout = Duration::from_secs(args.header_read_timeout_seconds);
+    let api_server = http_server::serve(api_listener, api, header_read_timeout, shutdown.clone());
+    let admin_server =
+        http_server::serve(admin_listener, admin, header_read_timeout, shutdown.clone());
     let controllers = run_controllers(client, watches, &args, elected, metrics, shutdown.clone());
     // Whichever part stops first stops the others.
-    let stopping = |result| {
-        shutdown.cancel();
-        result
-    };
-    let (api_result, admin_result, controller_result) = tokio::join!(
-        async { stopping(api_server.await) },
-        async { stopping(admin_server.await) },
-        async { stopping(controllers.await) },
+    let ((), (), controller_result) = tokio::join!(
+        async {
+            api_server.await;
+            shutdown.cancel();
+        },
+        async {
+            admin_server.await;
+            shutdown.cancel();
+        },
+        async {
+            let result = controllers.await;
+            shutdown.cancel();
+            result
+        },
     );
-    controller_result.and(api_result).and(admin_result)
+    controller_result
+}
+
+/// The client of the configured cluster, or of the local testbed (started here) when none is
+/// configured; installs the CRDs on the testbed or when asked to.
+async fn connect(args: &RunArgs, metrics: &Metrics) -> Result<Client, MainError> {
+    let use_testbed = match args.testbed {
+        TestbedMode::Always => true,
+        TestbedMode::Auto => !testbed::cluster_configured(),
+        TestbedMode::Never if !testbed::cluster_configured() => return Err(MainError::NoCluster),
+        TestbedMode::Never => false,
+    };
+    let config = if use_testbed {
+        let script = args.testbed_script.clone().unwrap_or_else(testbed::default_script);
+        info!(script = %script.display(), "no cluster configured; starting the local testbed");
+        let kubeconfig = testbed::up(&script).await?;
+        info!(kubeconfig = %kubeconfig.display(), "testbed is up");
+        config_from_kubeconfig(&kubeconfig).await?
+    } else {
+        kube::Config::infer().await.map_err(MainError::Config)?
+    };
+    // Every request the process sends is counted by verb and resource (`/metrics`).
+    let limits = ClientLimits { qps: args.kube_api_qps, burst: args.kube_api_burst };
+    let client = metrics.limited_client(config, limits).map_err(MainError::Client)?;
+    if use_testbed || args.install_crds {
+        controllers::install_crds(client.clone()).await?;
+        info!("CRDs installed");
+    }
+    Ok(client)
+}
+
+/// Who this replica is in the leader election, and the token that makes it step down.
+fn elected(args: &RunArgs) -> Result<Elected, MainError> {
+    let lease_name = match args.lease_name() {
+        Some(name) => name,
+        None if args.leader_election => return Err(MainError::LeaseName),
+        None => String::new(),
+    };
+    let identity = args.identity.clone().unwrap_or_else(default_identity);
+    Ok(Elected { identity, lease_name, abdicate: CancellationToken::new() })
+}
+
+fn facade_config(
+    args: &RunArgs,
+    elected: &Elected,
+    advertised: String,
+    credentials: Option<Credentials>,
+) -> FacadeConfig {
+    FacadeConfig {
+        namespace: args.namespace.clone(),
+        namespace_per_group: args.namespace_per_group,
+        watched: args.watch_namespaces.clone(),
+        lease: args.leader_election.then(|| LeaseRef {
+            namespace: lease_namespace(args),
+            name: elected.lease_name.clone(),
+        }),
+        identity: elected.identity.clone(),
+        advertised,
+        request_timeout: Duration::from_secs(args.request_timeout_seconds),
+        body_limit: args.max_body_bytes,
+        credentials,
+    }
 }
 
 /// The API's credentials, when authentication is on; on without credentials is an error
@@ -313,19 +342,6 @@ async fn config_from_kubeconfig(path: &Path) -> Result<kube::Config, MainError> 
 
 async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, MainError> {
     tokio::net::TcpListener::bind(addr).await.map_err(|source| MainError::Serve { addr, source })
-}
-
-async fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    addr: std::net::SocketAddr,
-    shutdown: CancellationToken,
-) -> Result<(), MainError> {
-    // Peer addresses feed the event stream's `remoteAddress`.
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .map_err(|source| MainError::Serve { addr, source })
 }
 
 /// One signal (Ctrl-C or SIGTERM) stops every server and controller.

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use marathon_operator::crd::MarathonApp;
+use marathon_operator::http_server;
 use marathon_operator::marathon_api::{FacadeConfig, FacadeState, router};
 use marathon_operator::metrics::Metrics;
 use marathon_operator::watch::Watches;
@@ -29,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 const BODY_LIMIT: usize = 64 * 1024;
 /// The facade's request timeout in the slow-loris test: a trickling client is cut off after it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+/// The server's header-read timeout in these tests: a head sent slower is cut off after it.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest any hostile request may take to be answered.
 const ANSWER_BOUND: Duration = Duration::from_secs(10);
 
@@ -466,12 +469,8 @@ async fn serve(client: &Client, config: FacadeConfig) -> (Served, Watches) {
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .unwrap();
-    });
+    // The server `run` uses, with its header-read timeout.
+    tokio::spawn(http_server::serve(listener, router(state), HEADER_READ_TIMEOUT, stop));
     (Served { addr, shutdown }, watches)
 }
 
@@ -608,6 +607,64 @@ async fn slow_loris_bodies_are_cut_off_with_408() {
     assert_eq!(finished.status, 201, "{}", String::from_utf8_lossy(&finished.body));
     let after = snapshot(&client, &[ns.name()]).await;
     assert_eq!(after.len(), before.len() + 1, "only the finished request stored an app: {after:?}");
+}
+
+/// Sends a request head a header line every `pause`, `lines` times, then (when `finish`) the
+/// blank line that ends it; returns what was read until the server closed, and when it closed.
+async fn trickle_head(
+    addr: SocketAddr,
+    lines: usize,
+    pause: Duration,
+    finish: bool,
+) -> (Vec<u8>, Duration) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let started = Instant::now();
+    let writing = tokio::spawn(async move {
+        let start = "GET /v2/info HTTP/1.1\r\nhost: facade\r\nconnection: close\r\n";
+        writer.write_all(start.as_bytes()).await?;
+        for line in 0..lines {
+            tokio::time::sleep(pause).await;
+            writer.write_all(format!("x-slow-{line}: 1\r\n").as_bytes()).await?;
+        }
+        if finish {
+            writer.write_all(b"\r\n").await?;
+        }
+        std::io::Result::Ok(writer)
+    });
+    let mut bytes = Vec::new();
+    let read = tokio::time::timeout(ANSWER_BOUND, reader.read_to_end(&mut bytes)).await;
+    let closed = started.elapsed();
+    assert!(read.is_ok(), "the connection was still open after {ANSWER_BOUND:?}");
+    writing.abort();
+    (bytes, closed)
+}
+
+/// A client that sends its request head a line at a time and never ends it is disconnected at
+/// the header-read timeout (no task or connection held for longer); one that sends its head
+/// slowly but within the timeout is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_loris_heads_are_cut_off_at_the_header_read_timeout() {
+    let (client, ns, _) = support::app_namespace("hostile-head").await;
+    let (served, _watches) = serve(&client, hostile_config(ns.name(), REQUEST_TIMEOUT)).await;
+    // A header line every 300 ms for 6 s, never finished.
+    let (bytes, closed) = trickle_head(served.addr, 20, Duration::from_millis(300), false).await;
+    assert!(
+        bytes.is_empty() || bytes.starts_with(b"HTTP/1.1 408"),
+        "an unfinished head got an answer: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert!(
+        closed >= HEADER_READ_TIMEOUT && closed < HEADER_READ_TIMEOUT + Duration::from_secs(2),
+        "closed after {closed:?}, not at the header-read timeout {HEADER_READ_TIMEOUT:?}"
+    );
+    // Three lines 300 ms apart, then the end of the head: within the timeout, served.
+    let (bytes, _) = trickle_head(served.addr, 3, Duration::from_millis(300), true).await;
+    assert!(
+        bytes.starts_with(b"HTTP/1.1 200"),
+        "a slow but timely head was not served: {}",
+        String::from_utf8_lossy(&bytes)
+    );
 }
 
 /// schemathesis (`scripts/schemathesis`, installed once into a cached venv) generates
