@@ -1,7 +1,7 @@
 //! Marathon id -> Kubernetes names, the label keys every child carries, and the one
 //! `object_meta()` helper that sets name, namespace, labels and the owner reference.
 //!
-//! DESIGN.md decision 1: segments joined with `-`, DNS-1123 labels (DNS-1035 for Services), at
+//! The naming rule (docs/mapping.md, "Names and metadata"): segments joined with `-`, DNS-1123 labels (DNS-1035 for Services), at
 //! most 63 characters, a stable hash suffix when anything had to be cut or rewritten. Two ids
 //! that still derive the same name (`/a/b` and `/a-b`) are a conflict the caller must refuse:
 //! compare [`ANNOTATION_APP_ID`] before overwriting.
