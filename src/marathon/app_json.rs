@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::tasks::{Task, task_counts};
-use crate::crd::{MarathonAppSpec, MarathonAppStatus, TaskFailure};
+use crate::crd::{MarathonAppSpec, MarathonAppStatus, TaskFailure, VersionInfo};
 
 /// Collections Marathon leaves out of its output when they are empty.
 const OMITTED_WHEN_EMPTY: [&str; 9] = [
@@ -289,6 +289,14 @@ pub struct AppView<'a> {
     pub last_task_failure: Option<&'a TaskFailure>,
 }
 
+/// Marathon's `versionInfo` of an app.
+pub fn version_info(info: &VersionInfo) -> Value {
+    json!({
+        "lastScalingAt": info.last_scaling_at,
+        "lastConfigChangeAt": info.last_config_change_at,
+    })
+}
+
 /// Marathon's `AppInfo`: the definition plus counts and deployments (always) and what `embed`
 /// asks for.
 pub fn app_info(view: &AppView<'_>, embed: Embed) -> Value {
@@ -300,13 +308,7 @@ pub fn app_info(view: &AppView<'_>, embed: Embed) -> Value {
         app.insert("version".into(), json!(version));
     }
     if let Some(info) = view.status.and_then(|s| s.version_info.as_ref()) {
-        app.insert(
-            "versionInfo".into(),
-            json!({
-                "lastScalingAt": info.last_scaling_at,
-                "lastConfigChangeAt": info.last_config_change_at,
-            }),
-        );
+        app.insert("versionInfo".into(), version_info(info));
     }
     let counts = task_counts(view.tasks);
     app.insert("tasksStaged".into(), json!(counts.staged));

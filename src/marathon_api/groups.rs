@@ -20,7 +20,7 @@ use super::query::{Query, RestPath};
 use super::read::valid;
 use super::write::with_location;
 use crate::crd::{MarathonApp, MarathonAppSpec};
-use crate::marathon::app_json::{Embed, definition};
+use crate::marathon::app_json::{Embed, definition, version_info};
 use crate::marathon::groups::{GroupEmbed, Member, alone, group_tree, is_below, settings_of};
 use crate::marathon::ids::canonical;
 use crate::marathon::versions::{format_version, stored_spec, stored_version};
@@ -154,10 +154,7 @@ fn bare(app: &MarathonApp) -> Value {
         json["version"] = json!(version);
     }
     if let Some(info) = status.and_then(|s| s.version_info.as_ref()) {
-        json["versionInfo"] = json!({
-            "lastScalingAt": info.last_scaling_at,
-            "lastConfigChangeAt": info.last_config_change_at,
-        });
+        json["versionInfo"] = version_info(info);
     }
     json
 }

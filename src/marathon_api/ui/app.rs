@@ -6,9 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -21,9 +19,9 @@ use super::super::auth::Caller;
 use super::super::error::ApiError;
 use super::super::query::Query;
 use super::super::write::Request;
-use super::form::Fields;
+use super::form::{Fields, WriteForm};
 use super::list::AppRow;
-use super::{Nav, UiError, app_href, same_origin};
+use super::{Nav, UiError, app_href};
 use crate::crd::MarathonApp;
 use crate::marathon::app_json::definition;
 use crate::marathon::deployments::current_deployment;
@@ -267,13 +265,10 @@ fn outcome(
     }
 }
 
-/// The fields every action form sends: the app id and whether to override a deployment.
-fn action_fields(headers: &HeaderMap, body: &Bytes) -> Result<(Fields, String, bool), UiError> {
-    same_origin(headers)?;
-    let fields = Fields::parse(body);
+/// What every action form sends: the app id and whether to override a deployment.
+fn id_and_force(fields: &Fields) -> Result<(String, bool), UiError> {
     let id = crate::marathon::ids::canonical(fields.required("id")?, "/");
-    let force = fields.ticked("force");
-    Ok((fields, id, force))
+    Ok((id, fields.ticked("force")))
 }
 
 /// What an action form of the page asks for; each runs the `/v2/apps` code of the same
@@ -324,10 +319,9 @@ async fn act(
     action: Action,
     State(state): State<FacadeState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteForm(fields): WriteForm,
 ) -> Result<Response, UiError> {
-    let (fields, id, force) = action_fields(&headers, &body)?;
+    let (id, force) = id_and_force(&fields)?;
     let state = &state;
     let caller = &caller;
     let result = match action {
@@ -408,10 +402,9 @@ async fn confirm_delete(
 async fn delete(
     State(state): State<FacadeState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteForm(fields): WriteForm,
 ) -> Result<Response, UiError> {
-    let (_, id, _) = action_fields(&headers, &body)?;
+    let (id, _) = id_and_force(&fields)?;
     let app = app_of(&state, &id)?;
     state.remove(&app, Request { caller: &caller, what: "deleted" }).await?;
     Ok(Redirect::to("/ui/").into_response())

@@ -18,8 +18,8 @@ use super::super::query::Query;
 use super::super::write::Request;
 use super::app::{app_of, id_of};
 use super::create::{Checked, PastePage, check, not_stored, preview_response};
-use super::form::Fields;
-use super::{UiError, app_href, same_origin};
+use super::form::{Fields, WriteForm};
+use super::{UiError, app_href};
 use crate::marathon::app_json::definition;
 
 pub fn router() -> Router<FacadeState> {
@@ -57,11 +57,9 @@ async fn preview(
 async fn submit(
     State(state): State<FacadeState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteForm(fields): WriteForm,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let (fields, id) = form_of(&body)?;
+    let id = crate::marathon::ids::canonical(fields.required("id")?, "/");
     let text = fields.required("definition")?;
     let app = app_of(&state, &id)?;
     let accepted = match check(&state, text, Some(&app)) {
