@@ -36,12 +36,20 @@ impl Stack {
     /// The CRDs, a namespace named after `prefix`, the controllers on it with their caches
     /// filled, and the API over those caches.
     pub async fn start(prefix: &str) -> Self {
+        Self::start_with(prefix, |_| {}).await
+    }
+
+    /// [`Stack::start`] with the API's configuration changed by `configure` (credentials,
+    /// for one).
+    pub async fn start_with(prefix: &str, configure: impl FnOnce(&mut FacadeConfig)) -> Self {
         let client = super::client().await;
         super::ensure_crds(&client).await;
         let ns = TestNamespace::new(&client, prefix).await;
         let operator = Operator::start(&client, ns.name());
         operator.watches.wait_until_ready().await;
-        let state = state(&client, ns.name(), operator.watches.clone());
+        let mut config = FacadeConfig::local(ns.name());
+        configure(&mut config);
+        let state = state(&client, config, operator.watches.clone());
         let api = router(state.clone());
         Self { client, operator, ns, state, api }
     }
@@ -73,9 +81,8 @@ impl Stack {
     }
 }
 
-/// The API's state over `watches`, confined to `namespace`, as `run` builds it.
-fn state(client: &Client, namespace: &str, watches: Watches) -> FacadeState {
-    let config = FacadeConfig::local(namespace);
+/// The API's state over `watches`, as `run` builds it.
+fn state(client: &Client, config: FacadeConfig, watches: Watches) -> FacadeState {
     FacadeState::new(client.clone(), watches, config, Metrics::shared(), CancellationToken::new())
 }
 
@@ -91,7 +98,7 @@ impl Facade {
     /// The API over `watches` (waited for until filled), confined to `namespace`.
     pub async fn start(client: &Client, namespace: &str, watches: Watches) -> Self {
         watches.wait_until_ready().await;
-        Self::serve(router(state(client, namespace, watches))).await
+        Self::serve(router(state(client, FacadeConfig::local(namespace), watches))).await
     }
 
     /// Serves `app` on a free loopback port.
