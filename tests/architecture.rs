@@ -201,10 +201,10 @@ fn functions(path: &Path, text: &str) -> Vec<Function> {
         let Some(name) = declared_fn(line) else { continue };
         let indent = &line[..line.len() - line.trim_start().len()];
         let signature_end = (index..lines.len())
-            .find(|&i| lines[i].trim_end().ends_with('{') || lines[i].trim_end().ends_with(';'))
+            .find(|&i| lines[i].trim_end().ends_with(['{', ';', '}']))
             .unwrap_or_else(|| panic!("{}:{}: no body for fn {name}", path.display(), index + 1));
-        if lines[signature_end].trim_end().ends_with(';') || lines[signature_end].contains("{}") {
-            continue; // a declaration without a body, or an empty one
+        if !lines[signature_end].trim_end().ends_with('{') {
+            continue; // a declaration without a body, or a body on the signature's line
         }
         let closing = format!("{indent}}}");
         let end = (signature_end..lines.len())
@@ -283,4 +283,18 @@ fn functions_are_short_or_say_why_not() {
         .filter(|(p, n)| !all.iter().any(|f| f.path == src.join(p) && f.name == *n && long(&f)))
         .collect();
     assert!(stale.is_empty(), "listed as long but short (or gone) now: {stale:?}");
+}
+
+/// The scanner itself: it finds a long function's end, counts its code lines only, reads a
+/// `// long:` reason above its doc comment and attributes, and passes over bodiless ones.
+#[test]
+fn the_function_scanner_measures_what_it_should() {
+    let body: String = (0..90).map(|i| format!("    let x{i} = {i};\n")).collect();
+    let text = format!(
+        "// long: one table\n/// Doc.\n#[inline]\npub(crate) async fn long_one<T>(t: T) {{\n{body}\n    // a comment\n}}\n\nfn declared();\nfn short() {{}}\nimpl X {{\n    fn method(&self) -> u8 {{\n        1\n    }}\n}}\n"
+    );
+    let found = functions(Path::new("sample.rs"), &text);
+    let summary: Vec<(&str, usize, Option<&str>)> =
+        found.iter().map(|f| (f.name.as_str(), f.code_lines, f.reason.as_deref())).collect();
+    assert_eq!(summary, [("long_one", 92, Some("one table")), ("method", 3, None)]);
 }
