@@ -5,7 +5,8 @@
 //! dumps). Outside CI a missing `../shared` skips (with a line saying so); in CI (`CI=true`) it
 //! fails. A file that does not parse fails too: nothing is skipped silently.
 //!
-//! Benchmarks include this file with `#[path]`, so it depends on nothing else in `support`.
+//! `benches/translate.rs` and `tests/fuzz_replay.rs` include this file with `#[path]`, so it
+//! depends on nothing else in `support`.
 
 #![allow(dead_code)]
 
