@@ -3,7 +3,8 @@
 //! corpus (its throughput line is apps per second); a summary line then gives microseconds per
 //! app (median, p90, max). Target: median under 20 us. Run with `cargo bench --bench translate`.
 
-use std::path::Path;
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::time::Instant;
@@ -11,62 +12,22 @@ use std::time::Instant;
 use marathon_operator::crd::{MarathonApp, MarathonAppSpec};
 use marathon_operator::translate::{TranslateOptions, names, translate};
 
-fn collect(value: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
-    match value {
-        serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
-        serde_json::Value::Object(map) => {
-            let group = map.contains_key("apps") || map.contains_key("groups");
-            for key in ["apps", "groups"] {
-                if let Some(v) = map.get(key) {
-                    collect(v, out);
-                }
-            }
-            if !group
-                && map.get("id").is_some_and(serde_json::Value::is_string)
-                && !map.contains_key("containers")
-            {
-                out.push(value.clone());
-            }
-        }
-        _ => {}
-    }
-}
-
-fn corpus() -> Vec<MarathonApp> {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    let mut apps = Vec::new();
-    for dir in ["marathon-examples", "migration-fixtures/dcos-migrate"] {
-        let Ok(entries) = std::fs::read_dir(shared.join(dir)) else {
-            println!("skip: {dir} not found");
-            return Vec::new();
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-            if !name.ends_with(".json") || name.starts_with("schema-") || name.contains("response")
-            {
-                continue;
-            }
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
-                continue;
-            };
-            let mut found = Vec::new();
-            collect(&value, &mut found);
-            for json in found {
-                if let Ok(spec) = MarathonAppSpec::from_marathon_json(json) {
-                    apps.push(MarathonApp::new(&names::app_name(&spec.id), spec));
-                }
-            }
-        }
-    }
+/// Every app of the shared corpora (read by the tests' corpus reader) whose spec parses.
+fn corpus_apps() -> Vec<MarathonApp> {
+    let Some(shared) = corpus::shared_dir() else { return Vec::new() };
+    let all = corpus::apps(&shared);
+    let read = all.len();
+    let apps: Vec<MarathonApp> = all
+        .into_iter()
+        .filter_map(|app| MarathonAppSpec::from_marathon_json(app.json).ok())
+        .map(|spec| MarathonApp::new(&names::app_name(&spec.id), spec))
+        .collect();
+    println!("{read} corpus apps, {} with a spec that parses", apps.len());
     apps
 }
 
 fn bench(c: &mut Criterion) {
-    let apps = corpus();
+    let apps = corpus_apps();
     if apps.is_empty() {
         println!("no apps");
         return;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -145,6 +146,12 @@ fn reconciles(metrics: &Metrics) -> u64 {
         .sum()
 }
 
+/// Who holds the replicas' Lease, as the API server records it.
+async fn lease_holder(leases: &Api<Lease>) -> Option<String> {
+    let lease = leases.get("marathon-operator-leader").await.unwrap();
+    lease.spec.and_then(|spec| spec.holder_identity)
+}
+
 /// An operator replica with a runtime of its own, so it can crash: its runtime is shut down
 /// with every task dropped mid-flight, and nothing (the lease least of all) is released.
 struct Replica {
@@ -211,9 +218,15 @@ async fn only_the_leader_reconciles_and_a_follower_takes_over() {
         (a.status?.tasks_running == Some(1)).then_some(())
     })
     .await;
-    let (mut leader, follower) =
-        if reconciles(&first.metrics) > 0 { (first, second) } else { (second, first) };
-    assert!(reconciles(&leader.metrics) > 0);
+    // The API server's record says who leads; only that replica reconciles.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), ns.name());
+    let holder = lease_holder(&leases).await;
+    let (mut leader, follower, successor) = match holder.as_deref() {
+        Some("replica-a") => (first, second, "replica-b"),
+        Some("replica-b") => (second, first, "replica-a"),
+        other => panic!("the Lease is held by {other:?}, not by a replica"),
+    };
+    assert!(reconciles(&leader.metrics) > 0, "the Lease holder reconciles");
     assert_eq!(reconciles(&follower.metrics), 0, "the follower does not reconcile");
 
     // The leader crashes without releasing its lease; the follower takes over once the lease
@@ -228,6 +241,7 @@ async fn only_the_leader_reconciles_and_a_follower_takes_over() {
     .await;
     let handover = crashed.elapsed();
     assert!(reconciles(&follower.metrics) > 0, "the follower took over");
+    assert_eq!(lease_holder(&leases).await.as_deref(), Some(successor), "and holds the Lease");
     assert!(
         handover < Duration::from_secs(LEASE_SECONDS + 10),
         "handover took {handover:?} with a {LEASE_SECONDS} s lease"

@@ -12,7 +12,6 @@
 mod support;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,14 +20,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use marathon_operator::marathon::events::Event;
-use marathon_operator::marathon_api::{FacadeConfig, FacadeState, router};
-use marathon_operator::metrics::Metrics;
 use serde_json::{Value, json};
-use support::TestNamespace;
-use support::operator::Operator;
+use support::facade::Stack;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 /// Subscribers following the stream in CI.
@@ -46,21 +41,6 @@ const WAVE_TIMEOUT: Duration = Duration::from_secs(240);
 
 fn size(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// The facade on a free loopback port, recording peer addresses (`remoteAddress`).
-async fn serve(app: Router) -> (SocketAddr, CancellationToken) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .unwrap();
-    });
-    (addr, shutdown)
 }
 
 fn events_request(query: &str) -> String {
@@ -119,21 +99,11 @@ async fn status_of(app: &Router, request: Request<Body>) -> StatusCode {
 async fn every_subscriber_sees_every_deployment_and_a_stalled_one_is_dropped() {
     let (subscribers, apps) =
         (size("FACADE_EVENTS_SUBSCRIBERS", SUBSCRIBERS), size("FACADE_EVENTS_APPS", APPS));
-    let client = support::client().await;
-    support::ensure_crds(&client).await;
-    let ns = TestNamespace::new(&client, "facade-events").await;
-    let operator = Operator::start(&client, ns.name());
-    operator.watches.wait_until_ready().await;
-    let state = FacadeState::new(
-        client.clone(),
-        operator.watches.clone(),
-        FacadeConfig::local(ns.name()),
-        Metrics::shared(),
-        CancellationToken::new(),
-    );
+    let stack = Stack::start("facade-events").await;
+    let (state, app) = (stack.state.clone(), stack.api.clone());
     state.event_stream().set_subscriber_buffer(SUBSCRIBER_BUFFER);
-    let app = router(state.clone());
-    let (addr, shutdown) = serve(app.clone()).await;
+    let facade = stack.serve().await;
+    let addr = facade.addr();
 
     // The stream's contract.
     let plain = Request::get("/v2/events").body(Body::empty()).unwrap();
@@ -249,6 +219,6 @@ async fn every_subscriber_sees_every_deployment_and_a_stalled_one_is_dropped() {
     assert!(text.contains("text/event-stream"));
     assert!(text.contains("event: event_stream_attached\r\ndata: {"));
 
-    shutdown.cancel();
-    operator.stop().await;
+    drop(facade);
+    stack.stop().await;
 }

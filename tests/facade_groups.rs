@@ -13,27 +13,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use marathon_operator::marathon_api::{FacadeConfig, FacadeState, router};
-use marathon_operator::metrics::Metrics;
 use serde_json::{Value, json};
-use support::TestNamespace;
-use support::operator::Operator;
-use tokio_util::sync::CancellationToken;
+use support::facade::Stack;
 use tower::ServiceExt;
-
-async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
 
 fn app(id: &str, dependencies: &[&str]) -> Value {
     let mut app = json!({"id": id, "cmd": "sleep 100000", "instances": 1, "cpus": 0.01, "mem": 16});
@@ -41,6 +23,26 @@ fn app(id: &str, dependencies: &[&str]) -> Value {
         app["dependencies"] = json!(dependencies);
     }
     app
+}
+
+/// An app that can never be scheduled (more CPUs than any node has): never Available.
+fn unschedulable(id: &str) -> Value {
+    let mut app = app(id, &[]);
+    app["cpus"] = json!(100);
+    app
+}
+
+/// A group whose `web` depends on a `db` that can never run: its deployment is held at the
+/// first step.
+fn held_group(id: &str) -> Value {
+    json!({"id": id, "apps": [unschedulable("db"), app("web", &["db"])]})
+}
+
+/// Creates `group` (201) and returns its deployment's id.
+async fn create_group(stack: &Stack, group: Value) -> String {
+    let (status, body) = stack.call("POST", "/v2/groups", Some(group)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["deploymentId"].as_str().expect("a deployment id").to_owned()
 }
 
 fn ids(list: &Value) -> Vec<String> {
@@ -52,96 +54,82 @@ fn ids(list: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_is_created_read_scaled_replaced_and_deleted() {
-    let client = support::client().await;
-    support::ensure_crds(&client).await;
-    let ns = TestNamespace::new(&client, "facade-groups").await;
-    let operator = Operator::start(&client, ns.name());
-    operator.watches.wait_until_ready().await;
-    let state = FacadeState::new(
-        client.clone(),
-        operator.watches.clone(),
-        FacadeConfig::local(ns.name()),
-        Metrics::shared(),
-        CancellationToken::new(),
-    );
-    let api = router(state);
+    let stack = Stack::start("facade-groups").await;
 
     // Refusals first: nothing of them may be stored.
     let cycle = json!({"id": "/loop", "apps": [app("a", &["b"]), app("b", &["a"])]});
-    let (status, body) = call(&api, "POST", "/v2/groups", Some(cycle)).await;
+    let (status, body) = stack.call("POST", "/v2/groups", Some(cycle)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["message"].as_str().unwrap().contains("cyclic"), "{body}");
     let missing = json!({"id": "/lonely", "apps": [app("a", &["nowhere"])]});
-    let (status, body) = call(&api, "POST", "/v2/groups", Some(missing)).await;
+    let (status, body) = stack.call("POST", "/v2/groups", Some(missing)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["message"].as_str().unwrap().contains("/lonely/nowhere"), "{body}");
     let twice = json!({"id": "/twice", "apps": [app("a", &[]), app("/twice/a", &[])]});
-    let (status, _) = call(&api, "POST", "/v2/groups", Some(twice)).await;
+    let (status, _) = stack.call("POST", "/v2/groups", Some(twice)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = call(&api, "GET", "/v2/groups/loop", None).await;
+    let (status, _) = stack.call("GET", "/v2/groups/loop", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // A group of two apps, relative ids, one depending on the other.
     let shop = json!({"id": "shop", "apps": [app("db", &[]), app("web", &["db"])]});
-    let (status, body) = call(&api, "POST", "/v2/groups", Some(shop.clone())).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert!(body["deploymentId"].is_string());
-    let (status, _) = call(&api, "POST", "/v2/groups", Some(shop)).await;
+    create_group(&stack, shop.clone()).await;
+    let (status, _) = stack.call("POST", "/v2/groups", Some(shop)).await;
     assert_eq!(status, StatusCode::CONFLICT);
 
-    let (status, root) = call(&api, "GET", "/v2/groups", None).await;
+    let (status, root) = stack.call("GET", "/v2/groups", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(root["id"], "/");
     assert_eq!(root["groups"][0]["id"], "/shop");
     assert_eq!(ids(&root["groups"][0]["apps"]), ["/shop/db", "/shop/web"]);
-    let (_, group) = call(&api, "GET", "/v2/groups/shop?embed=group.apps", None).await;
+    let (_, group) = stack.call("GET", "/v2/groups/shop?embed=group.apps", None).await;
     assert!(group.get("groups").is_none());
     let web = group["apps"].as_array().unwrap().iter().find(|a| a["id"] == "/shop/web").unwrap();
     assert_eq!(web["dependencies"], json!(["/shop/db"]));
-    let (_, apps) = call(&api, "GET", "/v2/groups/shop/apps", None).await;
+    let (_, apps) = stack.call("GET", "/v2/groups/shop/apps", None).await;
     assert_eq!(ids(&apps), ["/shop/db", "/shop/web"]);
 
     let (status, body) =
-        call(&api, "PUT", "/v2/groups/shop", Some(json!({"scaleBy": 2, "id": "/shop"}))).await;
+        stack.call("PUT", "/v2/groups/shop", Some(json!({"scaleBy": 2, "id": "/shop"}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) =
-        call(&api, "PUT", "/v2/groups/shop?force=true", Some(json!({"scaleBy": 2}))).await;
+        stack.call("PUT", "/v2/groups/shop?force=true", Some(json!({"scaleBy": 2}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, apps) = call(&api, "GET", "/v2/groups/shop/apps", None).await;
+    let (_, apps) = stack.call("GET", "/v2/groups/shop/apps", None).await;
     assert!(apps.as_array().unwrap().iter().all(|a| a["instances"] == 2), "{apps}");
 
     // Leaving `web` out of the apps list removes it; dryRun only says so.
     let only_db = json!({"apps": [app("db", &[])]});
     let uri = "/v2/groups/shop?force=true&dryRun=true";
-    let (status, plan) = call(&api, "PUT", uri, Some(only_db.clone())).await;
+    let (status, plan) = stack.call("PUT", uri, Some(only_db.clone())).await;
     assert_eq!(status, StatusCode::OK, "{plan}");
     assert_eq!(
         plan["steps"][0]["actions"][0],
         json!({"action": "StopApplication", "app": "/shop/web"})
     );
-    let (status, body) = call(&api, "PUT", "/v2/groups/shop?force=true", Some(only_db)).await;
+    let (status, body) = stack.call("PUT", "/v2/groups/shop?force=true", Some(only_db)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, apps) = call(&api, "GET", "/v2/groups/shop/apps", None).await;
+    let (_, apps) = stack.call("GET", "/v2/groups/shop/apps", None).await;
     assert_eq!(ids(&apps), ["/shop/db"]);
     // Versions are recorded by the controller as it takes each change.
     support::eventually("the group has versions", Duration::from_secs(30), || async {
-        let (_, versions) = call(&api, "GET", "/v2/groups/shop/versions", None).await;
+        let (_, versions) = stack.call("GET", "/v2/groups/shop/versions", None).await;
         (!versions.as_array()?.is_empty()).then_some(())
     })
     .await;
 
-    let (status, body) = call(&api, "DELETE", "/v2/groups/shop?force=true", None).await;
+    let (status, body) = stack.call("DELETE", "/v2/groups/shop?force=true", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     support::eventually("the group is gone", Duration::from_secs(30), || async {
-        let (status, _) = call(&api, "GET", "/v2/groups/shop", None).await;
+        let (status, _) = stack.call("GET", "/v2/groups/shop", None).await;
         (status == StatusCode::NOT_FOUND).then_some(())
     })
     .await;
-    operator.stop().await;
+    stack.stop().await;
 }
 
-async fn tasks(api: &Router, id: &str) -> Vec<Value> {
-    let (_, body) = call(api, "GET", &format!("/v2/apps{id}/tasks"), None).await;
+async fn tasks(stack: &Stack, id: &str) -> Vec<Value> {
+    let (_, body) = stack.call("GET", &format!("/v2/apps{id}/tasks"), None).await;
     body["tasks"].as_array().cloned().unwrap_or_default()
 }
 
@@ -151,35 +139,19 @@ fn times(tasks: &[Value], key: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dependent_starts_only_after_its_dependency_is_available() {
-    let client = support::client().await;
-    support::ensure_crds(&client).await;
-    let ns = TestNamespace::new(&client, "facade-group-deps").await;
-    let operator = Operator::start(&client, ns.name());
-    operator.watches.wait_until_ready().await;
-    let state = FacadeState::new(
-        client.clone(),
-        operator.watches.clone(),
-        FacadeConfig::local(ns.name()),
-        Metrics::shared(),
-        CancellationToken::new(),
-    );
-    let api = router(state);
+    let stack = Stack::start("facade-group-deps").await;
 
     // The dependency cannot be scheduled (more CPUs than the node has): it never becomes
     // Available, so its dependent must not start.
-    let mut db = app("db", &[]);
-    db["cpus"] = json!(100);
-    let group = json!({"id": "/dep", "apps": [db, app("web", &["db"])]});
-    let (status, body) = call(&api, "POST", "/v2/groups", Some(group)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    create_group(&stack, held_group("/dep")).await;
     support::eventually("db has a pending task", Duration::from_secs(60), || async {
-        (!tasks(&api, "/dep/db").await.is_empty()).then_some(())
+        (!tasks(&stack, "/dep/db").await.is_empty()).then_some(())
     })
     .await;
     // Two of the controller's dependency polls.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert!(tasks(&api, "/dep/web").await.is_empty(), "web started before db was available");
-    let (_, deployments) = call(&api, "GET", "/v2/deployments", None).await;
+    assert!(tasks(&stack, "/dep/web").await.is_empty(), "web started before db was available");
+    let (_, deployments) = stack.call("GET", "/v2/deployments", None).await;
     let affected: Vec<&str> = deployments
         .as_array()
         .unwrap()
@@ -190,21 +162,21 @@ async fn a_dependent_starts_only_after_its_dependency_is_available() {
 
     // Once db fits and runs, web starts, after it.
     let fits = json!({"cpus": 0.01});
-    let (status, body) = call(&api, "PUT", "/v2/apps/dep/db?force=true", Some(fits)).await;
+    let (status, body) = stack.call("PUT", "/v2/apps/dep/db?force=true", Some(fits)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let web = support::eventually("web runs", Duration::from_secs(120), || async {
-        let web = tasks(&api, "/dep/web").await;
+        let web = tasks(&stack, "/dep/web").await;
         (times(&web, "startedAt").len() == 1).then_some(web)
     })
     .await;
-    let db_started = times(&tasks(&api, "/dep/db").await, "startedAt");
+    let db_started = times(&tasks(&stack, "/dep/db").await, "startedAt");
     let web_staged = times(&web, "stagedAt");
     assert!(!db_started.is_empty() && !web_staged.is_empty());
     assert!(
         web_staged.iter().min() >= db_started.iter().max(),
         "web staged at {web_staged:?}, before db started at {db_started:?}"
     );
-    operator.stop().await;
+    stack.stop().await;
 }
 
 /// Follows `/v2/events` of the in-process facade: each event's JSON as it comes.
@@ -273,28 +245,14 @@ fn deployment<'a>(deployments: &'a Value, id: &str) -> Option<&'a Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_change_is_one_deployment_in_steps_that_can_be_cancelled() {
-    let client = support::client().await;
-    support::ensure_crds(&client).await;
-    let ns = TestNamespace::new(&client, "facade-group-steps").await;
-    let operator = Operator::start(&client, ns.name());
-    operator.watches.wait_until_ready().await;
-    let state = FacadeState::new(
-        client.clone(),
-        operator.watches.clone(),
-        FacadeConfig::local(ns.name()),
-        Metrics::shared(),
-        CancellationToken::new(),
-    );
-    let api = router(state);
-    let mut events = subscribe(&api).await;
+    let stack = Stack::start("facade-group-steps").await;
+    let mut events = subscribe(&stack.api).await;
 
     // Two steps in dependency order, one deployment id, its events in that order.
     let mut web = app("web", &["db"]);
     web["healthChecks"] = json!([{"protocol": "COMMAND", "command": {"value": "true"}}]);
     let group = json!({"id": "/steps", "apps": [web, app("db", &[])]});
-    let (status, body) = call(&api, "POST", "/v2/groups", Some(group)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let id = body["deploymentId"].as_str().unwrap().to_owned();
+    let id = create_group(&stack, group).await;
     let seen = events_until(&mut events, "the group's deployment_success", |e| {
         e["eventType"] == "deployment_success" && e["id"] == id.as_str()
     })
@@ -340,13 +298,8 @@ async fn a_group_change_is_one_deployment_in_steps_that_can_be_cancelled() {
 
     // A group deployment held at its first step (db cannot be scheduled): listed once with
     // both apps, the dependent's own deployment is the group's, and it locks the group.
-    let mut db = app("db", &[]);
-    db["cpus"] = json!(100);
-    let held = json!({"id": "/held", "apps": [db, app("web", &["db"])]});
-    let (status, body) = call(&api, "POST", "/v2/groups", Some(held)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let held_id = body["deploymentId"].as_str().unwrap().to_owned();
-    let (_, deployments) = call(&api, "GET", "/v2/deployments", None).await;
+    let held_id = create_group(&stack, held_group("/held")).await;
+    let (_, deployments) = stack.call("GET", "/v2/deployments", None).await;
     let listed = deployment(&deployments, &held_id).expect("the group deployment is listed");
     let mut affected: Vec<&str> =
         listed["affectedApps"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
@@ -354,16 +307,16 @@ async fn a_group_change_is_one_deployment_in_steps_that_can_be_cancelled() {
     assert_eq!(affected, ["/held/db", "/held/web"]);
     assert_eq!((listed["currentStep"].as_i64(), listed["totalSteps"].as_i64()), (Some(1), Some(2)));
     assert_eq!(listed["currentActions"][0]["app"], "/held/db");
-    let (_, web) = call(&api, "GET", "/v2/apps/held/web?embed=app.deployments", None).await;
+    let (_, web) = stack.call("GET", "/v2/apps/held/web?embed=app.deployments", None).await;
     assert_eq!(web["app"]["deployments"], json!([{"id": held_id}]), "{web}");
     let (status, body) =
-        call(&api, "PUT", "/v2/groups/held", Some(json!({"apps": [app("db", &[])]}))).await;
+        stack.call("PUT", "/v2/groups/held", Some(json!({"apps": [app("db", &[])]}))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["deployments"], json!([{"id": held_id}]));
 
     // Cancelling rolls the whole change back: the apps it created are removed, in one new
     // deployment; the cancelled one fails.
-    let (status, body) = call(&api, "DELETE", &format!("/v2/deployments/{held_id}"), None).await;
+    let (status, body) = stack.call("DELETE", &format!("/v2/deployments/{held_id}"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let rollback = body["deploymentId"].as_str().unwrap().to_owned();
     assert_ne!(rollback, held_id);
@@ -374,88 +327,68 @@ async fn a_group_change_is_one_deployment_in_steps_that_can_be_cancelled() {
     let failed =
         position(&seen, "deployment_failed", &held_id, None).expect("the cancelled one fails");
     assert!(position(&seen, "deployment_step_failure", &held_id, None).unwrap() < failed);
-    let (status, _) = call(&api, "GET", "/v2/groups/held", None).await;
+    let (status, _) = stack.call("GET", "/v2/groups/held", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, deployments) = call(&api, "GET", "/v2/deployments", None).await;
+    let (_, deployments) = stack.call("GET", "/v2/deployments", None).await;
     assert!(deployment(&deployments, &held_id).is_none());
 
     // `force=true` only stops following it: the apps stay as they are.
-    let mut db = app("db", &[]);
-    db["cpus"] = json!(100);
-    let stop = json!({"id": "/stop", "apps": [db, app("web", &["db"])]});
-    let (status, body) = call(&api, "POST", "/v2/groups", Some(stop)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let stop_id = body["deploymentId"].as_str().unwrap().to_owned();
+    let stop_id = create_group(&stack, held_group("/stop")).await;
     let uri = format!("/v2/deployments/{stop_id}?force=true");
-    let (status, _) = call(&api, "DELETE", &uri, None).await;
+    let (status, _) = stack.call("DELETE", &uri, None).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let (_, deployments) = call(&api, "GET", "/v2/deployments", None).await;
+    let (_, deployments) = stack.call("GET", "/v2/deployments", None).await;
     assert!(deployment(&deployments, &stop_id).is_none(), "{deployments}");
-    let (_, apps) = call(&api, "GET", "/v2/groups/stop/apps", None).await;
+    let (_, apps) = stack.call("GET", "/v2/groups/stop/apps", None).await;
     assert_eq!(ids(&apps), ["/stop/db", "/stop/web"]);
-    let (status, _) = call(&api, "DELETE", &format!("/v2/deployments/{stop_id}"), None).await;
+    let (status, _) = stack.call("DELETE", &format!("/v2/deployments/{stop_id}"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    operator.stop().await;
+    stack.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_dependencies_and_enforce_role_are_kept_and_hold_back_the_groups_apps() {
-    let client = support::client().await;
-    support::ensure_crds(&client).await;
-    let ns = TestNamespace::new(&client, "facade-group-settings").await;
-    let operator = Operator::start(&client, ns.name());
-    operator.watches.wait_until_ready().await;
-    let state = FacadeState::new(
-        client.clone(),
-        operator.watches.clone(),
-        FacadeConfig::local(ns.name()),
-        Metrics::shared(),
-        CancellationToken::new(),
-    );
-    let api = router(state);
+    let stack = Stack::start("facade-group-settings").await;
 
     // What the group depends on cannot run.
-    let mut base = app("/base/db", &[]);
-    base["cpus"] = json!(100);
-    let (status, body) = call(&api, "POST", "/v2/apps", Some(base)).await;
+    let (status, body) = stack.call("POST", "/v2/apps", Some(unschedulable("/base/db"))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let front = json!({
         "id": "/front", "dependencies": ["/base"], "enforceRole": true,
         "groups": [{"id": "web", "apps": [app("ui", &[])]}],
     });
-    let (status, body) = call(&api, "POST", "/v2/groups", Some(front)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (_, group) = call(&api, "GET", "/v2/groups/front", None).await;
+    create_group(&stack, front).await;
+    let (_, group) = stack.call("GET", "/v2/groups/front", None).await;
     assert_eq!(group["dependencies"], json!(["/base"]), "{group}");
     assert_eq!(group["enforceRole"], true);
     assert_eq!(group["groups"][0]["dependencies"], json!([]));
     assert!(group["groups"][0].get("enforceRole").is_none());
     // The app keeps its own definition: the group's dependency is not copied into it.
-    let (_, ui) = call(&api, "GET", "/v2/apps/front/web/ui", None).await;
+    let (_, ui) = stack.call("GET", "/v2/apps/front/web/ui", None).await;
     assert!(ui["app"].get("dependencies").is_none_or(|d| d == &json!([])), "{ui}");
     // Two of the controller's dependency polls: the group's app has not started.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert!(tasks(&api, "/front/web/ui").await.is_empty(), "ui started before /base ran");
+    assert!(tasks(&stack, "/front/web/ui").await.is_empty(), "ui started before /base ran");
 
     // Dropping the group's dependency (nothing else stated: the apps stay) lets it start;
     // enforceRole, not stated, is kept.
     let cleared = json!({"dependencies": []});
-    let (status, body) = call(&api, "PUT", "/v2/groups/front?force=true", Some(cleared)).await;
+    let (status, body) = stack.call("PUT", "/v2/groups/front?force=true", Some(cleared)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     support::eventually("ui runs", Duration::from_secs(120), || async {
-        (!times(&tasks(&api, "/front/web/ui").await, "startedAt").is_empty()).then_some(())
+        (!times(&tasks(&stack, "/front/web/ui").await, "startedAt").is_empty()).then_some(())
     })
     .await;
-    let (_, group) = call(&api, "GET", "/v2/groups/front", None).await;
+    let (_, group) = stack.call("GET", "/v2/groups/front", None).await;
     assert_eq!(group["dependencies"], json!([]), "{group}");
     assert_eq!(group["enforceRole"], true);
     // A cycle through group dependencies is refused.
     let again = json!({"dependencies": ["/base"]});
-    let (status, body) = call(&api, "PUT", "/v2/groups/front?force=true", Some(again)).await;
+    let (status, body) = stack.call("PUT", "/v2/groups/front?force=true", Some(again)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let back = json!({"dependencies": ["/front"]});
-    let (status, body) = call(&api, "PUT", "/v2/groups/base?dryRun=true", Some(back)).await;
+    let (status, body) = stack.call("PUT", "/v2/groups/base?dryRun=true", Some(back)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body["message"].as_str().unwrap().contains("cyclic"), "{body}");
-    operator.stop().await;
+    stack.stop().await;
 }

@@ -5,6 +5,8 @@
 
 #[path = "../fuzz/src/checks.rs"]
 mod checks;
+#[path = "support/corpus.rs"]
+mod corpus;
 
 use std::path::{Path, PathBuf};
 
@@ -44,45 +46,23 @@ fn seeds_and_regressions_pass_every_check() {
     }
 }
 
-/// Every JSON document of the shared corpora, whole and app by app, through parsing,
-/// validation and translation.
+/// Every JSON document of the shared corpora whole, and every app in them (found by
+/// `support::corpus`, which fails in CI without them) on its own, through parsing, validation
+/// and translation.
 #[test]
 fn shared_corpora_pass_the_app_checks() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    let Some(shared) = corpus::shared_dir() else { return };
     let dirs = [shared.join("marathon-examples"), shared.join("migration-fixtures/dcos-migrate")];
-    if !dirs.iter().all(|d| d.is_dir()) {
-        assert!(std::env::var_os("CI").is_none(), "../shared is missing in CI");
-        println!("skip: ../shared corpora not found");
-        return;
-    }
     let mut inputs = Vec::new();
     for file in dirs.iter().flat_map(|d| files_in(d)) {
         if file.extension().is_some_and(|e| e == "json") {
-            let bytes = std::fs::read(&file).unwrap_or_default();
-            inputs.extend(apps_in(&bytes));
-            inputs.push(bytes);
+            inputs.push(std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())));
         }
     }
+    inputs.extend(corpus::apps(&shared).into_iter().map(|app| app.json.to_string().into_bytes()));
     assert!(inputs.len() >= 100, "only {} inputs", inputs.len());
     for input in &inputs {
         checks::parse_and_validate(input);
         checks::translate_app(input);
     }
-}
-
-/// The apps inside `{"apps": [...]}` and group documents, each as its own input.
-fn apps_in(bytes: &[u8]) -> Vec<Vec<u8>> {
-    fn walk(value: &serde_json::Value, out: &mut Vec<Vec<u8>>) {
-        for key in ["apps", "groups"] {
-            for item in value.get(key).and_then(|v| v.as_array()).into_iter().flatten() {
-                out.push(item.to_string().into_bytes());
-                walk(item, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
-        walk(&value, &mut out);
-    }
-    out
 }

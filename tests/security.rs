@@ -24,6 +24,7 @@ use marathon_operator::marathon_api::{Credentials, FacadeConfig, FacadeState, ro
 use marathon_operator::metrics::Metrics;
 use marathon_operator::watch::Watches;
 use serde_json::{Value, json};
+use support::facade::Stack;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -328,9 +329,9 @@ async fn secrets_and_credentials_never_leak() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_global_default(subscriber);
-    let client = support::client().await;
-    support::ensure_crds(&client).await;
-    let ns = support::TestNamespace::new(&client, "sec-secrets").await;
+    let stack =
+        Stack::start_with("sec-secrets", |config| config.credentials = Some(credentials())).await;
+    let (client, ns, router) = (&stack.client, &stack.ns, &stack.api);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns.name());
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": "db.password"},
@@ -338,18 +339,6 @@ async fn secrets_and_credentials_never_leak() {
     }))
     .unwrap();
     secrets.create(&PostParams::default(), &secret).await.unwrap();
-    let operator = support::operator::Operator::start(&client, ns.name());
-    operator.watches.wait_until_ready().await;
-    let config =
-        FacadeConfig { credentials: Some(credentials()), ..FacadeConfig::local(ns.name()) };
-    let state = FacadeState::new(
-        client.clone(),
-        operator.watches.clone(),
-        config,
-        Metrics::shared(),
-        CancellationToken::new(),
-    );
-    let router = router(state);
     let auth = basic(USER, PASSWORD);
     let bearer = format!("Bearer {TOKEN}");
 
@@ -358,7 +347,7 @@ async fn secrets_and_credentials_never_leak() {
         "secrets": {"pw": {"source": "/db/password"}},
         "env": {"DB_PASSWORD": {"secret": "pw"}, "PLAIN": "visible"},
     });
-    let created = call(&router, Method::POST, "/v2/apps", Some(&auth), &app.to_string()).await;
+    let created = call(router, Method::POST, "/v2/apps", Some(&auth), &app.to_string()).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let mut answers = vec![created.body];
     // The Deployment exists and takes the value from the Secret (by reference).
@@ -385,7 +374,7 @@ async fn secrets_and_credentials_never_leak() {
         "/ui/report.json",
     ];
     for uri in reads {
-        let answer = call(&router, Method::GET, uri, Some(&bearer), "").await;
+        let answer = call(router, Method::GET, uri, Some(&bearer), "").await;
         assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.body);
         answers.push(answer.body);
     }
@@ -397,13 +386,13 @@ async fn secrets_and_credentials_never_leak() {
     );
     // Refused requests do not echo what they were sent.
     for auth in [basic(USER, "wrong-password-echo"), "Bearer wrong-token-echo".into()] {
-        let answer = call(&router, Method::GET, "/v2/apps", Some(&auth), "").await;
+        let answer = call(router, Method::GET, "/v2/apps", Some(&auth), "").await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
         assert!(!answer.body.contains("echo"), "{}", answer.body);
         answers.push(answer.body);
     }
     let scaled = call(
-        &router,
+        router,
         Method::PUT,
         "/v2/apps/vault/db?force=true",
         Some(&auth),
@@ -439,5 +428,5 @@ async fn secrets_and_credentials_never_leak() {
             assert!(!text.contains(leaked), "{place} contains {leaked:?}");
         }
     }
-    operator.stop().await;
+    stack.stop().await;
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use support::TestNamespace;
-use support::facade::Facade;
+use support::facade::{Facade, Stack};
 use support::operator::Operator;
 use tokio::process::{Child, Command};
 
@@ -615,31 +615,18 @@ async fn an_app_lives_its_whole_life_in_the_browser() {
 /// and its forms refuse a POST another site started.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_asks_for_the_facades_credentials_and_refuses_cross_site_forms() {
-    use marathon_operator::marathon_api::{Credentials, FacadeConfig, FacadeState, router};
-    use marathon_operator::metrics::Metrics;
-    use tokio_util::sync::CancellationToken;
+    use marathon_operator::marathon_api::Credentials;
 
-    let client = support::client().await;
-    support::ensure_crds(&client).await;
-    let ns = TestNamespace::new(&client, "ui-auth").await;
-    let operator = Operator::start(&client, ns.name());
-    operator.watches.wait_until_ready().await;
-    let mut config = FacadeConfig::local(ns.name());
-    config.credentials = Some(Credentials {
-        username: Some("ops".into()),
-        password: Some("secret".into()),
-        token: None,
-    });
-    let state = FacadeState::new(
-        client.clone(),
-        operator.watches.clone(),
-        config,
-        Metrics::shared(),
-        CancellationToken::new(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let stack = Stack::start_with("ui-auth", |config| {
+        config.credentials = Some(Credentials {
+            username: Some("ops".into()),
+            password: Some("secret".into()),
+            token: None,
+        });
+    })
+    .await;
+    let facade = stack.serve().await;
+    let base = facade.url();
     let http = reqwest::Client::new();
 
     let anonymous = http.get(format!("{base}/ui/")).send().await.unwrap();
@@ -680,6 +667,6 @@ async fn the_ui_asks_for_the_facades_credentials_and_refuses_cross_site_forms() 
     let api = http.get(format!("{base}/v2/apps/cross/site")).basic_auth("ops", Some("secret"));
     assert_eq!(api.send().await.unwrap().status(), 404, "the forged form created the app");
 
-    server.abort();
-    operator.stop().await;
+    drop(facade);
+    stack.stop().await;
 }

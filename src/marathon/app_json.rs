@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::tasks::{Task, task_counts};
-use crate::crd::{MarathonAppSpec, MarathonAppStatus, TaskFailure};
+use crate::crd::{MarathonAppSpec, MarathonAppStatus, TaskFailure, VersionInfo};
 
 /// Collections Marathon leaves out of its output when they are empty.
 const OMITTED_WHEN_EMPTY: [&str; 9] = [
@@ -22,76 +22,19 @@ const OMITTED_WHEN_EMPTY: [&str; 9] = [
 
 /// Marathon's definition of an app (what `GET /v2/apps/{id}/versions/{v}` returns).
 pub fn definition(spec: &MarathonAppSpec) -> Value {
-    let resident = spec.is_resident();
-    let external = spec
-        .container
-        .as_ref()
-        .and_then(|c| c.volumes.as_ref())
-        .is_some_and(|v| v.iter().any(|v| v.external.is_some()));
     let mut app = match spec.to_marathon_json() {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
     app.retain(|_, value| !value.is_null());
     move_deprecated(&mut app);
-    fill(&mut app, "instances", json!(1));
-    fill(&mut app, "cpus", json!(1.0));
-    fill(&mut app, "mem", json!(128.0));
-    fill(&mut app, "disk", json!(0.0));
-    fill(&mut app, "gpus", json!(0));
-    fill(&mut app, "executor", json!(""));
-    fill(&mut app, "labels", json!({}));
-    fill(&mut app, "backoffSeconds", json!(1));
-    fill(&mut app, "backoffFactor", json!(1.15));
-    fill(&mut app, "maxLaunchDelaySeconds", json!(300));
-    fill(&mut app, "killSelection", json!("YOUNGEST_FIRST"));
-    fill(&mut app, "role", json!("*"));
-    let cautious = resident || external;
-    let (min_health, over) = if cautious { (0.5, 0.0) } else { (1.0, 1.0) };
-    fill(
-        &mut app,
-        "upgradeStrategy",
-        json!({"minimumHealthCapacity": min_health, "maximumOverCapacity": over}),
-    );
-    let unreachable = if resident {
-        json!("disabled")
-    } else {
-        json!({"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0})
-    };
-    fill(&mut app, "unreachableStrategy", unreachable);
-    if !network_left_as_given(&app) {
-        fill(&mut app, "networks", json!([{"mode": "host"}]));
-    }
-    let host_mode = is_host_mode(&app);
-    if host_mode {
-        fill(
-            &mut app,
-            "portDefinitions",
-            json!([{"port": 0, "protocol": "tcp", "name": "default"}]),
-        );
-        fill(&mut app, "requirePorts", json!(false));
-    } else {
-        app.remove("portDefinitions");
-        app.insert("requirePorts".into(), json!(false));
-    }
-    let bridge = app.get("networks").and_then(Value::as_array).is_some_and(|networks| {
-        networks.iter().any(|n| n.get("mode").and_then(Value::as_str) == Some("container/bridge"))
-    });
-    if let Some(container) = app.get_mut("container").and_then(Value::as_object_mut) {
-        fill_container(container, bridge);
-    }
+    fill_app_defaults(&mut app, spec);
+    fill_networking(&mut app);
     for check in array_items(&mut app, "healthChecks") {
         fill_health_check(check);
     }
     for check in array_items(&mut app, "readinessChecks") {
-        fill(check, "name", json!("readinessCheck"));
-        fill(check, "protocol", json!("HTTP"));
-        fill(check, "path", json!("/"));
-        fill(check, "portName", json!("http-api"));
-        fill(check, "intervalSeconds", json!(30));
-        fill(check, "timeoutSeconds", json!(10));
-        fill(check, "httpStatusCodesForReady", json!([200]));
-        fill(check, "preserveLastResponse", json!(false));
+        fill_readiness_check(check);
     }
     for fetch in array_items(&mut app, "fetch") {
         fill(fetch, "extract", json!(true));
@@ -109,6 +52,74 @@ pub fn definition(spec: &MarathonAppSpec) -> Value {
         }
     }
     Value::Object(app)
+}
+
+/// The app-level defaults; resident apps and apps with external volumes get Marathon's
+/// cautious upgrade strategy, resident ones no unreachable strategy.
+fn fill_app_defaults(app: &mut Map<String, Value>, spec: &MarathonAppSpec) {
+    let resident = spec.is_resident();
+    let external = spec
+        .container
+        .as_ref()
+        .and_then(|c| c.volumes.as_ref())
+        .is_some_and(|v| v.iter().any(|v| v.external.is_some()));
+    fill(app, "instances", json!(1));
+    fill(app, "cpus", json!(1.0));
+    fill(app, "mem", json!(128.0));
+    fill(app, "disk", json!(0.0));
+    fill(app, "gpus", json!(0));
+    fill(app, "executor", json!(""));
+    fill(app, "labels", json!({}));
+    fill(app, "backoffSeconds", json!(1));
+    fill(app, "backoffFactor", json!(1.15));
+    fill(app, "maxLaunchDelaySeconds", json!(300));
+    fill(app, "killSelection", json!("YOUNGEST_FIRST"));
+    fill(app, "role", json!("*"));
+    let cautious = resident || external;
+    let (min_health, over) = if cautious { (0.5, 0.0) } else { (1.0, 1.0) };
+    fill(
+        app,
+        "upgradeStrategy",
+        json!({"minimumHealthCapacity": min_health, "maximumOverCapacity": over}),
+    );
+    let unreachable = if resident {
+        json!("disabled")
+    } else {
+        json!({"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0})
+    };
+    fill(app, "unreachableStrategy", unreachable);
+}
+
+/// Networks (host when none), the port definitions of host mode, and the container's
+/// defaults (port mappings of bridge mode).
+fn fill_networking(app: &mut Map<String, Value>) {
+    if !network_left_as_given(app) {
+        fill(app, "networks", json!([{"mode": "host"}]));
+    }
+    if is_host_mode(app) {
+        fill(app, "portDefinitions", json!([{"port": 0, "protocol": "tcp", "name": "default"}]));
+        fill(app, "requirePorts", json!(false));
+    } else {
+        app.remove("portDefinitions");
+        app.insert("requirePorts".into(), json!(false));
+    }
+    let bridge = app.get("networks").and_then(Value::as_array).is_some_and(|networks| {
+        networks.iter().any(|n| n.get("mode").and_then(Value::as_str) == Some("container/bridge"))
+    });
+    if let Some(container) = app.get_mut("container").and_then(Value::as_object_mut) {
+        fill_container(container, bridge);
+    }
+}
+
+fn fill_readiness_check(check: &mut Map<String, Value>) {
+    fill(check, "name", json!("readinessCheck"));
+    fill(check, "protocol", json!("HTTP"));
+    fill(check, "path", json!("/"));
+    fill(check, "portName", json!("http-api"));
+    fill(check, "intervalSeconds", json!(30));
+    fill(check, "timeoutSeconds", json!(10));
+    fill(check, "httpStatusCodesForReady", json!([200]));
+    fill(check, "preserveLastResponse", json!(false));
 }
 
 fn fill(object: &mut Map<String, Value>, key: &str, default: Value) {
@@ -278,6 +289,14 @@ pub struct AppView<'a> {
     pub last_task_failure: Option<&'a TaskFailure>,
 }
 
+/// Marathon's `versionInfo` of an app.
+pub fn version_info(info: &VersionInfo) -> Value {
+    json!({
+        "lastScalingAt": info.last_scaling_at,
+        "lastConfigChangeAt": info.last_config_change_at,
+    })
+}
+
 /// Marathon's `AppInfo`: the definition plus counts and deployments (always) and what `embed`
 /// asks for.
 pub fn app_info(view: &AppView<'_>, embed: Embed) -> Value {
@@ -289,13 +308,7 @@ pub fn app_info(view: &AppView<'_>, embed: Embed) -> Value {
         app.insert("version".into(), json!(version));
     }
     if let Some(info) = view.status.and_then(|s| s.version_info.as_ref()) {
-        app.insert(
-            "versionInfo".into(),
-            json!({
-                "lastScalingAt": info.last_scaling_at,
-                "lastConfigChangeAt": info.last_config_change_at,
-            }),
-        );
+        app.insert("versionInfo".into(), version_info(info));
     }
     let counts = task_counts(view.tasks);
     app.insert("tasksStaged".into(), json!(counts.staged));

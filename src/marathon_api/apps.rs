@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::query::{Query, RestPath};
 use super::read::valid;
 use super::tasks;
-use super::write::{Desired, Request, Written, merge, with_deployment_header};
+use super::write::{Desired, Request, Written, merge, with_deployment_header, with_location};
 use crate::crd::{MarathonApp, MarathonAppSpec};
 use crate::marathon::app_json::{AppView, Embed, app_info, definition};
 use crate::marathon::deployments::current_deployment;
@@ -206,10 +206,8 @@ pub(super) async fn create_app(
         },
         Embed::default(),
     );
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(location) = written.app.spec.id.parse() {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
+    let response = (StatusCode::CREATED, Json(body)).into_response();
+    let response = with_location(&written.app.spec.id, response);
     Ok(with_deployment_header(&written.deployment_id, response))
 }
 
@@ -306,11 +304,23 @@ pub(super) async fn put_path(
         return create_app(&state, spec, &caller).await;
     }
     let partial = query.flag("partialUpdate", true);
-    let written = update(&state, &id, force, Request { caller: &caller, what: "updated" }, |app| {
-        updated_spec(app, &body, partial).map(Desired::from)
-    })
-    .await?;
+    let request = Request { caller: &caller, what: "updated" };
+    let written = change_app(&state, &id, &body, partial, force, request).await?;
     Ok(written.result(StatusCode::OK))
+}
+
+/// Stores the app `id` with the definition `body` merged in (`partial`) or replacing it:
+/// `PUT` and `PATCH` of `/v2/apps`, and the web UI's scale.
+pub(super) async fn change_app(
+    state: &FacadeState,
+    id: &str,
+    body: &Value,
+    partial: bool,
+    force: bool,
+    request: Request<'_>,
+) -> Result<Written, ApiError> {
+    update(state, id, force, request, |app| updated_spec(app, body, partial).map(Desired::from))
+        .await
 }
 
 /// `PUT {"version": V}`: the definition of version V becomes the app's new version.
@@ -334,19 +344,40 @@ pub(super) async fn rollback(
             "error.expected.jsstring",
         )]))
     })?;
-    let written = update(state, id, force, Request { caller, what: "rolled back" }, |app| {
+    let written = restore_version(state, id, version, force, caller).await?;
+    Ok(written.result(StatusCode::OK))
+}
+
+/// The definition of the app's version `version` becomes its new version: `PUT` with
+/// `{"version": V}`, and the web UI's rollback.
+pub(super) async fn restore_version(
+    state: &FacadeState,
+    id: &str,
+    version: &str,
+    force: bool,
+    caller: &Caller,
+) -> Result<Written, ApiError> {
+    update(state, id, force, Request { caller, what: "rolled back" }, |app| {
         let history = state.history_of(app);
         let stored = spec_of_version(&history, version).ok_or_else(|| {
             ApiError::NotFound(format!("App '{id}' does not exist in version {version}"))
         })?;
-        let mut spec: MarathonAppSpec = serde_json::from_value(stored.clone()).map_err(|e| {
-            ApiError::Unprocessable(format!("version {version} cannot be read: {e}"))
-        })?;
-        spec.kubernetes = app.spec.kubernetes.clone();
-        Ok(spec.into())
+        Ok(stored_spec_for(app, stored, version)?.into())
     })
-    .await?;
-    Ok(written.result(StatusCode::OK))
+    .await
+}
+
+/// A stored definition of `app` as a spec to write again, with the app's current
+/// Kubernetes-only settings (they are not part of Marathon's versions).
+pub(super) fn stored_spec_for(
+    app: &MarathonApp,
+    stored: &Value,
+    version: &str,
+) -> Result<MarathonAppSpec, ApiError> {
+    let mut spec: MarathonAppSpec = serde_json::from_value(stored.clone())
+        .map_err(|e| ApiError::Unprocessable(format!("version {version} cannot be read: {e}")))?;
+    spec.kubernetes = app.spec.kubernetes.clone();
+    Ok(spec)
 }
 
 pub(super) async fn patch_path(
@@ -359,10 +390,8 @@ pub(super) async fn patch_path(
     let AppPath::App(id) = AppPath::parse(&path) else { return Err(ApiError::MethodNotAllowed) };
     let body = definition_of(body.required()?, Some(&id))?;
     let force = query.flag("force", false);
-    let written = update(&state, &id, force, Request { caller: &caller, what: "patched" }, |app| {
-        updated_spec(app, &body, true).map(Desired::from)
-    })
-    .await?;
+    let request = Request { caller: &caller, what: "patched" };
+    let written = change_app(&state, &id, &body, true, force, request).await?;
     Ok(written.result(StatusCode::OK))
 }
 
@@ -432,12 +461,8 @@ async fn many(
     for (id, body, exists) in planned {
         if exists {
             let partial = query.flag("partialUpdate", true);
-            last = Some(
-                update(state, &id, force, Request { caller, what: "updated" }, |app| {
-                    updated_spec(app, &body, partial).map(Desired::from)
-                })
-                .await?,
-            );
+            let request = Request { caller, what: "updated" };
+            last = Some(change_app(state, &id, &body, partial, force, request).await?);
         } else {
             refuse_name_collision(state, &id)?;
             last = Some(
@@ -492,16 +517,25 @@ pub(super) async fn post_path(
     let AppPath::Restart(id) = AppPath::parse(&path) else {
         return Err(ApiError::MethodNotAllowed);
     };
-    let force = query.flag("force", false);
-    let token = format_version(Timestamp::now());
-    let written =
-        update(&state, &id, force, Request { caller: &caller, what: "restarted" }, |app| {
-            let mut spec = app.spec.clone();
-            spec.kubernetes.get_or_insert_with(Default::default).restart = Some(token.clone());
-            Ok(spec.into())
-        })
-        .await?;
+    let written = restart(&state, &id, query.flag("force", false), &caller).await?;
     Ok(written.result(StatusCode::OK))
+}
+
+/// A rolling restart of the app `id` (a new restart token in `spec.kubernetes`): `POST
+/// /v2/apps/{id}/restart`, and the web UI's restart.
+pub(super) async fn restart(
+    state: &FacadeState,
+    id: &str,
+    force: bool,
+    caller: &Caller,
+) -> Result<Written, ApiError> {
+    let token = format_version(Timestamp::now());
+    update(state, id, force, Request { caller, what: "restarted" }, |app| {
+        let mut spec = app.spec.clone();
+        spec.kubernetes.get_or_insert_with(Default::default).restart = Some(token.clone());
+        Ok(spec.into())
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::FacadeState;
-use super::apps::{refuse_collision_within, refuse_name_collision, update};
+use super::apps::{refuse_collision_within, refuse_name_collision, stored_spec_for, update};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::read::valid;
@@ -401,7 +401,7 @@ fn answer(state: &FacadeState, group: &str, started: &Started, status: StatusCod
 }
 
 /// The apps below `group`, or 404 for a group that does not exist.
-fn apps_of(state: &FacadeState, group: &str) -> Result<Vec<MarathonApp>, ApiError> {
+pub(super) fn apps_of(state: &FacadeState, group: &str) -> Result<Vec<MarathonApp>, ApiError> {
     let apps = state.apps_below(group);
     if apps.is_empty() && group != "/" {
         return Err(ApiError::NotFound(format!("Group '{group}' does not exist")));
@@ -465,11 +465,7 @@ pub async fn roll_back(
             None => removals.push(app.clone()),
             Some(stored) => {
                 found = true;
-                let mut spec: MarathonAppSpec =
-                    serde_json::from_value(stored.clone()).map_err(|e| {
-                        ApiError::Unprocessable(format!("version {version} cannot be read: {e}"))
-                    })?;
-                spec.kubernetes = app.spec.kubernetes.clone();
+                let spec = stored_spec_for(app, stored, version)?;
                 changes.extend(change(spec, Some(app), settings_of(app)));
             }
         }

@@ -2,8 +2,9 @@
 //! Marathon's `embed` parameters, a group's apps and its versions.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, MatchedPath, State};
 use axum::http::Method;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use k8s_openapi::jiff::Timestamp;
@@ -13,12 +14,13 @@ use super::FacadeState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::ApiError;
-use super::group_writes::{Mode, delete, roll_back, scale_by, write};
+use super::group_writes::{Mode, apps_of, delete, roll_back, scale_by, write};
 use super::openapi::{Route, op};
 use super::query::{Query, RestPath};
 use super::read::valid;
+use super::write::with_location;
 use crate::crd::{MarathonApp, MarathonAppSpec};
-use crate::marathon::app_json::{Embed, definition};
+use crate::marathon::app_json::{Embed, definition, version_info};
 use crate::marathon::groups::{GroupEmbed, Member, alone, group_tree, is_below, settings_of};
 use crate::marathon::ids::canonical;
 use crate::marathon::versions::{format_version, stored_spec, stored_version};
@@ -41,15 +43,12 @@ pub fn routes() -> Vec<Route> {
             op(Method::DELETE, path, "Delete a group and every app in it", WRITE).query(&["force"]),
         ]
     };
-    let mut root =
-        Route::new("/v2/groups", get(root).post(post_root).put(put_root).delete(delete_root));
+    let mut root = Route::new("/v2/groups", get(get_path).post(post).put(put).delete(delete_path));
     for operation in group_ops("/v2/groups") {
         root = root.serves(operation);
     }
-    let mut nested = Route::new(
-        "/v2/groups/{*path}",
-        get(get_path).post(post_path).put(put_path).delete(delete_path),
-    );
+    let mut nested =
+        Route::new("/v2/groups/{*path}", get(get_path).post(post).put(put).delete(delete_path));
     for operation in group_ops("/v2/groups/{groupId}") {
         nested = nested.serves(operation);
     }
@@ -88,6 +87,24 @@ impl GroupPath {
             [.., "versions", version] => GroupPath::Version(id(2), (*version).to_owned()),
             _ => GroupPath::Group(canonical(path, "/")),
         }
+    }
+}
+
+/// What follows `/v2/groups/` in the URL: empty for `/v2/groups` itself (the root group), so
+/// one handler serves both routes.
+struct GroupUrl(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for GroupUrl {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let root =
+            parts.extensions.get::<MatchedPath>().is_some_and(|m| m.as_str() == "/v2/groups");
+        if root {
+            return Ok(GroupUrl(String::new()));
+        }
+        let RestPath(path) = RestPath::from_request_parts(parts, state).await?;
+        Ok(GroupUrl(path))
     }
 }
 
@@ -137,16 +154,9 @@ fn bare(app: &MarathonApp) -> Value {
         json["version"] = json!(version);
     }
     if let Some(info) = status.and_then(|s| s.version_info.as_ref()) {
-        json["versionInfo"] = json!({
-            "lastScalingAt": info.last_scaling_at,
-            "lastConfigChangeAt": info.last_config_change_at,
-        });
+        json["versionInfo"] = version_info(info);
     }
     json
-}
-
-async fn root(State(state): State<FacadeState>, query: Query) -> Result<Response, ApiError> {
-    group(&state, "/", &query)
 }
 
 fn group(state: &FacadeState, id: &str, query: &Query) -> Result<Response, ApiError> {
@@ -158,25 +168,19 @@ fn group(state: &FacadeState, id: &str, query: &Query) -> Result<Response, ApiEr
 
 async fn get_path(
     State(state): State<FacadeState>,
-    RestPath(path): RestPath,
+    GroupUrl(path): GroupUrl,
     query: Query,
 ) -> Result<Response, ApiError> {
     match GroupPath::parse(&path) {
         GroupPath::Group(id) => group(&state, &id, &query),
         GroupPath::Apps(id) => {
-            let apps = state.apps_below(&id);
-            if apps.is_empty() && id != "/" {
-                return Err(not_found(&id));
-            }
+            let apps = apps_of(&state, &id)?;
             let embed = Embed::parse(query.all("embed"));
             let apps: Vec<Value> = apps.iter().map(|a| state.app_info(a, embed)).collect();
             Ok(Json(apps).into_response())
         }
         GroupPath::Versions(id) => {
-            let apps = state.apps_below(&id);
-            if apps.is_empty() && id != "/" {
-                return Err(not_found(&id));
-            }
+            let apps = apps_of(&state, &id)?;
             let mut versions: Vec<String> = apps
                 .iter()
                 .flat_map(|app| state.history_of(app))
@@ -237,75 +241,46 @@ fn url_group(path: &str) -> Result<String, ApiError> {
     }
 }
 
-async fn post_root(
-    State(state): State<FacadeState>,
-    caller: Caller,
-    query: Query,
-    body: JsonBody,
-) -> Result<Response, ApiError> {
-    post(&state, "/", body.required()?, &query, &caller).await
-}
-
-async fn post_path(
-    State(state): State<FacadeState>,
-    caller: Caller,
-    RestPath(path): RestPath,
-    query: Query,
-    body: JsonBody,
-) -> Result<Response, ApiError> {
-    post(&state, &url_group(&path)?, body.required()?, &query, &caller).await
-}
-
 async fn post(
-    state: &FacadeState,
-    base: &str,
-    body: Value,
-    query: &Query,
-    caller: &Caller,
+    State(state): State<FacadeState>,
+    caller: Caller,
+    GroupUrl(path): GroupUrl,
+    query: Query,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let group = target(base, &body);
-    if state.find(&group).is_some() {
-        return Err(ApiError::Conflict(format!("An app with the path {group} already exists.")));
-    }
+    let (state, caller) = (&state, &caller);
+    let base = url_group(&path)?;
+    let body = body.required()?;
+    let group = target(&base, &body);
+    refuse_app_at(state, &group)?;
     if group != "/" && !state.apps_below(&group).is_empty() {
         return Err(ApiError::Conflict(format!(
             "Group {group} is already created. Use PUT to change this group."
         )));
     }
     let flags = (query.flag("force", false), false);
-    let mut response = write(state, &group, &body, Mode::Create, flags, caller).await?;
-    if let Ok(location) = group.parse() {
-        response.headers_mut().insert(axum::http::header::LOCATION, location);
+    let response = write(state, &group, &body, Mode::Create, flags, caller).await?;
+    Ok(with_location(&group, response))
+}
+
+/// A group cannot take the path of an app.
+fn refuse_app_at(state: &FacadeState, group: &str) -> Result<(), ApiError> {
+    match state.find(group) {
+        Some(_) => Err(ApiError::Conflict(format!("An app with the path {group} already exists."))),
+        None => Ok(()),
     }
-    Ok(response)
-}
-
-async fn put_root(
-    State(state): State<FacadeState>,
-    caller: Caller,
-    query: Query,
-    body: JsonBody,
-) -> Result<Response, ApiError> {
-    put(&state, "/", body.required()?, &query, &caller).await
-}
-
-async fn put_path(
-    State(state): State<FacadeState>,
-    caller: Caller,
-    RestPath(path): RestPath,
-    query: Query,
-    body: JsonBody,
-) -> Result<Response, ApiError> {
-    put(&state, &url_group(&path)?, body.required()?, &query, &caller).await
 }
 
 async fn put(
-    state: &FacadeState,
-    base: &str,
-    body: Value,
-    query: &Query,
-    caller: &Caller,
+    State(state): State<FacadeState>,
+    caller: Caller,
+    GroupUrl(path): GroupUrl,
+    query: Query,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
+    let (state, caller) = (&state, &caller);
+    let base = &url_group(&path)?;
+    let body = body.required()?;
     let force = query.flag("force", false);
     if alone(&body, "scaleBy").map_err(ApiError::Unprocessable)? {
         let factor = body["scaleBy"]
@@ -318,25 +293,15 @@ async fn put(
         return roll_back(state, base, &version, force, caller).await;
     }
     let group = target(base, &body);
-    if state.find(&group).is_some() {
-        return Err(ApiError::Conflict(format!("An app with the path {group} already exists.")));
-    }
+    refuse_app_at(state, &group)?;
     let flags = (force, query.flag("dryRun", false));
     write(state, &group, &body, Mode::Replace, flags, caller).await
-}
-
-async fn delete_root(
-    State(state): State<FacadeState>,
-    caller: Caller,
-    query: Query,
-) -> Result<Response, ApiError> {
-    delete(&state, "/", query.flag("force", false), &caller).await
 }
 
 async fn delete_path(
     State(state): State<FacadeState>,
     caller: Caller,
-    RestPath(path): RestPath,
+    GroupUrl(path): GroupUrl,
     query: Query,
 ) -> Result<Response, ApiError> {
     delete(&state, &url_group(&path)?, query.flag("force", false), &caller).await

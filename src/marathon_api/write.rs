@@ -58,6 +58,14 @@ pub fn with_deployment_header(id: &str, mut response: Response) -> Response {
     response
 }
 
+/// `response` with the `Location` of what it created (an app's or a group's id).
+pub fn with_location(path: &str, mut response: Response) -> Response {
+    if let Ok(value) = HeaderValue::from_str(path) {
+        response.headers_mut().insert(axum::http::header::LOCATION, value);
+    }
+    response
+}
+
 /// What a write stores: the spec and the annotations the facade sets with it.
 pub struct Desired {
     pub spec: MarathonAppSpec,

@@ -223,25 +223,10 @@ pub(crate) fn build_container(
 ) -> Container {
     let (image, from_app) = image(spec, base_image);
     let mut c = Container { name: "main".into(), image: Some(image), ..Container::default() };
-    // `cmd: null` or "" is absent (dcos-migrate bug 1).
-    let cmd = spec.cmd.as_deref().filter(|c| !c.trim().is_empty());
-    let args = spec.args.as_ref().filter(|a| !a.is_empty());
-    let escaped = |list: &[String]| list.iter().map(|a| escape_dollars(a)).collect::<Vec<_>>();
-    match (cmd, args) {
-        (Some(cmd), maybe_args) => {
-            c.command = Some(shell_command(cmd, spec.task_kill_grace_period_seconds, warnings));
-            if maybe_args.is_some() {
-                warnings.push("args", "Marathon rejects cmd together with args; args ignored");
-            }
-        }
-        // Without an image there is no entrypoint: args[0] is the program.
-        (None, Some(args)) if !from_app => c.command = Some(escaped(args)),
-        (None, Some(args)) => c.args = Some(escaped(args)),
-        (None, None) => {}
-    }
+    set_command(&mut c, spec, from_app, warnings);
     if !from_app {
         c.working_dir = Some(sandbox.to_string());
-        if cmd.is_some() || args.is_some() {
+        if c.command.is_some() || c.args.is_some() {
             warnings.push(
                 "container",
                 format!("no container image: the command runs in the base image {base_image}"),
@@ -258,49 +243,12 @@ pub(crate) fn build_container(
             ),
         }
     }
-    let docker = spec.container.as_ref().and_then(|c| c.docker.as_ref());
-    if let Some(d) = docker {
-        if d.privileged == Some(true) {
-            sc.privileged = Some(true);
-        }
-        if d.force_pull_image == Some(true) {
-            c.image_pull_policy = Some("Always".into());
-        }
-        for (i, p) in d.parameters.iter().flatten().enumerate() {
-            docker_parameter(&p.key, &p.value, i, &mut c, &mut sc, extras, warnings);
-        }
-        if d.credential.is_some() {
-            warnings.push(
-                "container.docker.credential",
-                "deprecated registry credential; use pullConfig",
-            );
-        }
-    }
+    apply_docker(&mut c, &mut sc, spec, extras, warnings);
     if spec.tty == Some(true) {
         c.tty = Some(true);
         c.stdin = Some(true);
     }
-    if let Some(linux) = spec.container.as_ref().and_then(|c| c.linux_info.as_ref()) {
-        if let Some(seccomp) = &linux.seccomp {
-            if seccomp.unconfined == Some(true) {
-                sc.seccomp_profile =
-                    Some(SeccompProfile { type_: "Unconfined".into(), localhost_profile: None });
-            } else if let Some(name) = &seccomp.profile_name {
-                sc.seccomp_profile = Some(SeccompProfile {
-                    type_: "Localhost".into(),
-                    localhost_profile: Some(name.clone()),
-                });
-                warnings.push(
-                    "container.linuxInfo.seccomp.profileName",
-                    "must exist as a Localhost profile on every node",
-                );
-            }
-        }
-        if linux.ipc_info.is_some() {
-            warnings
-                .push("container.linuxInfo.ipcInfo", "IPC namespace settings are not translated");
-        }
-    }
+    apply_linux_info(&mut sc, spec, warnings);
     if sc != SecurityContext::default() {
         c.security_context = Some(sc);
     }
@@ -313,6 +261,76 @@ pub(crate) fn build_container(
     }
     c.resources = Some(resources(spec, policy, warnings));
     c
+}
+
+/// `cmd` (through a shell) or `args` (after the image's entrypoint, or as the program when
+/// the app has no image).
+fn set_command(c: &mut Container, spec: &MarathonAppSpec, from_app: bool, warnings: &mut Warnings) {
+    // `cmd: null` or "" is absent (dcos-migrate bug 1).
+    let cmd = spec.cmd.as_deref().filter(|c| !c.trim().is_empty());
+    let args = spec.args.as_ref().filter(|a| !a.is_empty());
+    let escaped = |list: &[String]| list.iter().map(|a| escape_dollars(a)).collect::<Vec<_>>();
+    match (cmd, args) {
+        (Some(cmd), maybe_args) => {
+            c.command = Some(shell_command(cmd, spec.task_kill_grace_period_seconds, warnings));
+            if maybe_args.is_some() {
+                warnings.push("args", "Marathon rejects cmd together with args; args ignored");
+            }
+        }
+        // Without an image there is no entrypoint: args[0] is the program.
+        (None, Some(args)) if !from_app => c.command = Some(escaped(args)),
+        (None, Some(args)) => c.args = Some(escaped(args)),
+        (None, None) => {}
+    }
+}
+
+/// `container.docker`: privileged, forcePullImage, `docker run` parameters, credential.
+fn apply_docker(
+    c: &mut Container,
+    sc: &mut SecurityContext,
+    spec: &MarathonAppSpec,
+    extras: &mut PodExtras,
+    warnings: &mut Warnings,
+) {
+    let Some(d) = spec.container.as_ref().and_then(|c| c.docker.as_ref()) else { return };
+    if d.privileged == Some(true) {
+        sc.privileged = Some(true);
+    }
+    if d.force_pull_image == Some(true) {
+        c.image_pull_policy = Some("Always".into());
+    }
+    for (i, p) in d.parameters.iter().flatten().enumerate() {
+        docker_parameter(&p.key, &p.value, i, c, sc, extras, warnings);
+    }
+    if d.credential.is_some() {
+        warnings
+            .push("container.docker.credential", "deprecated registry credential; use pullConfig");
+    }
+}
+
+/// `container.linuxInfo`: the seccomp profile; IPC settings are reported.
+fn apply_linux_info(sc: &mut SecurityContext, spec: &MarathonAppSpec, warnings: &mut Warnings) {
+    let Some(linux) = spec.container.as_ref().and_then(|c| c.linux_info.as_ref()) else {
+        return;
+    };
+    if let Some(seccomp) = &linux.seccomp {
+        if seccomp.unconfined == Some(true) {
+            sc.seccomp_profile =
+                Some(SeccompProfile { type_: "Unconfined".into(), localhost_profile: None });
+        } else if let Some(name) = &seccomp.profile_name {
+            sc.seccomp_profile = Some(SeccompProfile {
+                type_: "Localhost".into(),
+                localhost_profile: Some(name.clone()),
+            });
+            warnings.push(
+                "container.linuxInfo.seccomp.profileName",
+                "must exist as a Localhost profile on every node",
+            );
+        }
+    }
+    if linux.ipc_info.is_some() {
+        warnings.push("container.linuxInfo.ipcInfo", "IPC namespace settings are not translated");
+    }
 }
 
 /// Maps one `docker run --key=value` parameter; the rest are reported.

@@ -1,4 +1,4 @@
-//! The environment Marathon gives tasks (marathon-api.md 3.4, task-environment-vars), plus the
+//! The environment Marathon gives tasks (docs/mapping.md, "Environment"), plus the
 //! app's own `env`, with secrets as `secretKeyRef`s, never values.
 //!
 //! Built-in variables come first; a variable of the same name in the app's `env` replaces the

@@ -55,6 +55,31 @@ pub(crate) fn build_ingress(
     classes: &BTreeMap<String, String>,
     warnings: &mut Warnings,
 ) -> Option<Ingress> {
+    let (ports, app_group) = read_labels(labels, warnings);
+    let mut rules = Rules {
+        service,
+        classes,
+        app_group,
+        rules: Vec::new(),
+        tls_hosts: Vec::new(),
+        redirect: false,
+        class: None,
+    };
+    for (index, lb) in &ports {
+        let Some(vhost) = lb.vhost else { continue };
+        if let Some(port) = rules.routed_port(*index, lb, port_names, warnings) {
+            rules.add_port(*index, lb, vhost, port, warnings);
+        }
+    }
+    rules.into_ingress(meta)
+}
+
+/// The marathon-lb settings of each port (by index) and the app's `HAPROXY_GROUP`; other
+/// `HAPROXY_*` labels are reported.
+fn read_labels<'a>(
+    labels: &'a BTreeMap<String, String>,
+    warnings: &mut Warnings,
+) -> (BTreeMap<usize, PortLb<'a>>, Option<&'a str>) {
     let mut ports: BTreeMap<usize, PortLb<'_>> = BTreeMap::new();
     let mut app_group = None;
     for (key, value) in labels {
@@ -87,51 +112,62 @@ pub(crate) fn build_ingress(
             ),
         }
     }
-    let mut rules: Vec<IngressRule> = Vec::new();
-    let mut tls_hosts = Vec::new();
-    let mut redirect = false;
-    let mut class = None;
-    for (index, lb) in &ports {
-        let Some(vhost) = lb.vhost else { continue };
+    (ports, app_group)
+}
+
+/// The Ingress as its ports' settings build it.
+struct Rules<'a> {
+    service: &'a str,
+    classes: &'a BTreeMap<String, String>,
+    app_group: Option<&'a str>,
+    rules: Vec<IngressRule>,
+    tls_hosts: Vec<String>,
+    redirect: bool,
+    class: Option<String>,
+}
+
+impl Rules<'_> {
+    /// The Service port a virtual host of Marathon port `index` routes to; `None` (said why
+    /// unless disabled) when it gets no rule.
+    fn routed_port<'p>(
+        &self,
+        index: usize,
+        lb: &PortLb,
+        port_names: &'p [String],
+        warnings: &mut Warnings,
+    ) -> Option<&'p String> {
         let vhost_key = format!("HAPROXY_{index}_VHOST");
         if lb.disabled {
-            continue;
+            return None;
         }
         if lb.tcp {
             warnings.push(
                 label_path(&vhost_key),
                 "TCP mode cannot be an HTTP Ingress; use the Service",
             );
-            continue;
+            return None;
         }
-        let Some(port) = port_names.get(*index) else {
+        let port = port_names.get(index);
+        if port.is_none() {
             warnings.push(
                 label_path(&vhost_key),
                 format!("the app has no port {index}; no Ingress rule"),
             );
-            continue;
-        };
-        let group = lb.group.or(app_group);
-        if group.is_none() {
-            warnings.push(
-                label_path(&vhost_key),
-                "no HAPROXY_GROUP: marathon-lb served this app only when it ran with --group '*'; the Ingress exposes it through the cluster's default ingress class",
-            );
         }
-        if let Some(group) = group {
-            match classes.get(group) {
-                Some(c) if class.is_none() => class = Some(c.clone()),
-                Some(c) if class.as_ref() != Some(c) => warnings.push(
-                    label_path(&format!("HAPROXY_{index}_GROUP")),
-                    "one Ingress has one class; this port uses the first port's class",
-                ),
-                Some(_) => {}
-                None => warnings.push(
-                    label_path("HAPROXY_GROUP"),
-                    format!("marathon-lb group {group:?} has no ingress class mapping; the cluster default class is used"),
-                ),
-            }
-        }
+        port
+    }
+
+    /// The rules of one port's virtual hosts, its TLS hosts and redirect.
+    fn add_port(
+        &mut self,
+        index: usize,
+        lb: &PortLb,
+        vhost: &str,
+        port: &str,
+        warnings: &mut Warnings,
+    ) {
+        self.choose_class(index, lb.group.or(self.app_group), warnings);
+        let vhost_key = format!("HAPROXY_{index}_VHOST");
         let path = lb.path.unwrap_or("/");
         let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
         for host in
@@ -145,29 +181,11 @@ pub(crate) fn build_ingress(
                 continue;
             }
             if lb.tls || lb.redirect {
-                tls_hosts.push(host.clone());
+                self.tls_hosts.push(host.clone());
             }
-            rules.push(IngressRule {
-                host: Some(host),
-                http: Some(HTTPIngressRuleValue {
-                    paths: vec![HTTPIngressPath {
-                        path: Some(path.clone()),
-                        path_type: "Prefix".into(),
-                        backend: IngressBackend {
-                            service: Some(IngressServiceBackend {
-                                name: service.to_string(),
-                                port: Some(ServiceBackendPort {
-                                    name: Some(port.clone()),
-                                    number: None,
-                                }),
-                            }),
-                            resource: None,
-                        },
-                    }],
-                }),
-            });
+            self.rules.push(rule(host, path.clone(), self.service, port));
         }
-        redirect |= lb.redirect;
+        self.redirect |= lb.redirect;
         if lb.tls {
             warnings.push(
                 label_path(&format!("HAPROXY_{index}_SSL_CERT")),
@@ -175,31 +193,81 @@ pub(crate) fn build_ingress(
             );
         }
     }
-    if rules.is_empty() {
-        return None;
+
+    /// The ingress class of a port's marathon-lb group: the first port's decides.
+    fn choose_class(&mut self, index: usize, group: Option<&str>, warnings: &mut Warnings) {
+        let Some(group) = group else {
+            warnings.push(
+                label_path(&format!("HAPROXY_{index}_VHOST")),
+                "no HAPROXY_GROUP: marathon-lb served this app only when it ran with --group '*'; the Ingress exposes it through the cluster's default ingress class",
+            );
+            return;
+        };
+        match self.classes.get(group) {
+            Some(c) if self.class.is_none() => self.class = Some(c.clone()),
+            Some(c) if self.class.as_ref() != Some(c) => warnings.push(
+                label_path(&format!("HAPROXY_{index}_GROUP")),
+                "one Ingress has one class; this port uses the first port's class",
+            ),
+            Some(_) => {}
+            None => warnings.push(
+                label_path("HAPROXY_GROUP"),
+                format!("marathon-lb group {group:?} has no ingress class mapping; the cluster default class is used"),
+            ),
+        }
     }
-    tls_hosts.sort();
-    tls_hosts.dedup();
-    let mut meta = meta;
-    if redirect {
-        meta.annotations.get_or_insert_default().insert(SSL_REDIRECT.into(), "true".into());
+
+    /// The Ingress, or `None` when no port has a rule.
+    fn into_ingress(self, mut meta: ObjectMeta) -> Option<Ingress> {
+        let Self { service, rules, mut tls_hosts, redirect, class, .. } = self;
+        if rules.is_empty() {
+            return None;
+        }
+        tls_hosts.sort();
+        tls_hosts.dedup();
+        if redirect {
+            meta.annotations.get_or_insert_default().insert(SSL_REDIRECT.into(), "true".into());
+        }
+        let tls = (!tls_hosts.is_empty()).then(|| {
+            vec![IngressTLS {
+                hosts: Some(tls_hosts),
+                secret_name: Some(child_name(service, "tls", MAX_LABEL)),
+            }]
+        });
+        Some(Ingress {
+            metadata: meta,
+            spec: Some(IngressSpec {
+                ingress_class_name: class,
+                rules: Some(rules),
+                tls,
+                default_backend: None,
+            }),
+            status: None,
+        })
     }
-    let tls = (!tls_hosts.is_empty()).then(|| {
-        vec![IngressTLS {
-            hosts: Some(tls_hosts),
-            secret_name: Some(child_name(service, "tls", MAX_LABEL)),
-        }]
-    });
-    Some(Ingress {
-        metadata: meta,
-        spec: Some(IngressSpec {
-            ingress_class_name: class,
-            rules: Some(rules),
-            tls,
-            default_backend: None,
+}
+
+/// A rule routing `host` and paths under `path` to the Service port named `port`.
+fn rule(host: String, path: String, service: &str, port: &str) -> IngressRule {
+    IngressRule {
+        host: Some(host),
+        http: Some(HTTPIngressRuleValue {
+            paths: vec![HTTPIngressPath {
+                path: Some(path),
+                path_type: "Prefix".into(),
+                backend: IngressBackend {
+                    service: Some(IngressServiceBackend {
+                        name: service.to_string(),
+                        port: Some(ServiceBackendPort {
+                            name: Some(port.to_owned()),
+                            number: None,
+                        }),
+                    }),
+                    resource: None,
+                },
+            }],
         }),
-        status: None,
-    })
+    }
 }
 
 #[cfg(test)]

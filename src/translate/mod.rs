@@ -2,7 +2,9 @@
 //!
 //! No client, no `async`, no tokio: the same input gives the same bytes out (maps are
 //! `BTreeMap`s, lists are built in a fixed order, warnings are sorted). Used by the
-//! controllers, the Marathon API's validation and the offline `convert` CLI.
+//! controllers (which apply what it gives), the web UI's previews (the create form, an app's
+//! page, the migration report) and the offline `convert` CLI. The Marathon API's validation
+//! does not translate (`marathon::validation`): an app it accepts can still be refused here.
 //! `docs/mapping.md` is the field-by-field table of what each Marathon field becomes.
 
 mod container;

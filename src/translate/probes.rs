@@ -1,5 +1,5 @@
 //! Health checks -> startup, liveness and readiness probes with Marathon's meaning
-//! (marathon-api.md 3.5):
+//! (docs/mapping.md, "Health"):
 //!
 //! * `gracePeriodSeconds`: failures are ignored until the first success or the grace expires,
 //!   which is what a startup probe does. It gets `ceil(grace / interval) + failures` attempts,
@@ -26,7 +26,7 @@ pub(crate) struct Probes {
     pub readiness: Option<Probe>,
 }
 
-/// Marathon's defaults (marathon-api.md 3.5).
+/// Marathon's defaults (docs/mapping.md, "Health").
 const GRACE: i64 = 300;
 const INTERVAL: i64 = 60;
 const TIMEOUT: i64 = 20;
@@ -81,86 +81,10 @@ pub(crate) fn build(
             );
             continue;
         }
-        let protocol = hc.protocol.unwrap_or(HealthCheckProtocol::Http);
-        use HealthCheckProtocol as P;
-        let mesos_level =
-            matches!(protocol, P::MesosHttp | P::MesosHttps | P::MesosTcp | P::Command);
-        let handler = if protocol == P::Command {
-            let Some(cmd) = hc.command.as_ref().filter(|c| !c.value.is_empty()) else {
-                warnings.push(
-                    format!("{path}.command"),
-                    "COMMAND check without a command; not translated",
-                );
-                continue;
-            };
-            Probe {
-                exec: Some(ExecAction {
-                    command: Some(vec!["/bin/sh".into(), "-c".into(), cmd.value.clone()]),
-                }),
-                ..Probe::default()
-            }
-        } else {
-            let Some(port) = target_port(hc.port, hc.port_index, ports) else {
-                warnings.push(
-                    format!("{path}.portIndex"),
-                    "the check names no existing port; not translated",
-                );
-                continue;
-            };
-            match protocol {
-                P::Tcp | P::MesosTcp => Probe {
-                    tcp_socket: Some(TCPSocketAction { port, host: None }),
-                    ..Probe::default()
-                },
-                _ => http(hc.path.as_deref(), port, matches!(protocol, P::Https | P::MesosHttps)),
-            }
-        };
-        if hc.ignore_http1xx == Some(true) {
-            warnings.push(
-                format!("{path}.ignoreHttp1xx"),
-                "kept as Kubernetes behaves: its HTTP prober skips 1xx interim responses and judges the final status (200-399 healthy)",
-            );
+        if let Some(probes) = health_probes(hc, &path, ports, warnings) {
+            out = probes;
+            used = true;
         }
-        if hc.ip_protocol == Some(IpProtocol::IPv6) {
-            warnings.push(
-                format!("{path}.ipProtocol"),
-                "probes use the pod IP of the cluster's address family",
-            );
-        }
-        used = true;
-        let interval = hc.interval_seconds.unwrap_or(INTERVAL).max(1);
-        let timeout = secs(hc.timeout_seconds.unwrap_or(TIMEOUT).max(1));
-        let grace = hc.grace_period_seconds.unwrap_or(GRACE).max(0);
-        let delay = secs(hc.delay_seconds.unwrap_or(DELAY));
-        let failures = match (hc.max_consecutive_failures.unwrap_or(FAILURES), mesos_level) {
-            (0, true) => Some(1),
-            (0, false) => {
-                warnings.push(
-                    format!("{path}.maxConsecutiveFailures"),
-                    "0 means never kill: no liveness probe, the check only gates readiness",
-                );
-                None
-            }
-            (n, _) => Some(n.max(1)),
-        };
-        let timing = |p: &Probe, threshold: i64| Probe {
-            period_seconds: Some(secs(interval)),
-            timeout_seconds: Some(timeout),
-            failure_threshold: Some(secs(threshold)),
-            ..p.clone()
-        };
-        if let Some(failures) = failures {
-            if grace > 0 {
-                let attempts = (grace + interval - 1) / interval + failures;
-                out.startup = Some(Probe {
-                    initial_delay_seconds: mesos_level.then_some(delay),
-                    ..timing(&handler, attempts)
-                });
-            }
-            out.liveness =
-                Some(Probe { initial_delay_seconds: Some(delay), ..timing(&handler, failures) });
-        }
-        out.readiness = Some(timing(&handler, 1));
     }
     for (i, rc) in readiness.iter().enumerate() {
         let path = format!("readinessChecks[{i}]");
@@ -168,33 +92,149 @@ pub(crate) fn build(
             warnings.push(path, "Marathon allows one readiness check; ignored");
             continue;
         }
-        let wanted = rc.port_name.as_deref().unwrap_or("http-api");
-        let Some(port) = ports.iter().find(|p| p.marathon_name.as_deref() == Some(wanted)) else {
-            warnings.push(
-                format!("{path}.portName"),
-                format!("no port named {wanted:?}; not translated"),
-            );
-            continue;
-        };
-        if let Some(codes) = &rc.http_status_codes_for_ready
-            && codes.iter().any(|c| !(200..400).contains(c))
-        {
-            warnings.push(
-                format!("{path}.httpStatusCodesForReady"),
-                "Kubernetes treats 200-399 as ready; other codes cannot be selected",
-            );
+        if let Some(probe) = readiness_probe(rc, &path, ports, out.readiness.is_some(), warnings) {
+            out.readiness = Some(probe);
         }
-        if out.readiness.is_some() {
-            warnings
-                .push(path.clone(), "replaces the readiness probe derived from the health check");
-        }
-        let https = rc.protocol == Some(ReadinessProtocol::Https);
-        out.readiness = Some(Probe {
-            period_seconds: Some(secs(rc.interval_seconds.unwrap_or(30).max(1))),
-            timeout_seconds: Some(secs(rc.timeout_seconds.unwrap_or(10).max(1))),
-            failure_threshold: Some(1),
-            ..http(rc.path.as_deref(), IntOrString::String(port.name.clone()), https)
-        });
     }
     out
+}
+
+/// The probes of one health check; `None` (said why) when it cannot be translated.
+fn health_probes(
+    hc: &HealthCheck,
+    path: &str,
+    ports: &[AppPort],
+    warnings: &mut Warnings,
+) -> Option<Probes> {
+    use HealthCheckProtocol as P;
+    let protocol = hc.protocol.unwrap_or(P::Http);
+    let mesos_level = matches!(protocol, P::MesosHttp | P::MesosHttps | P::MesosTcp | P::Command);
+    let handler = handler(hc, protocol, path, ports, warnings)?;
+    if hc.ignore_http1xx == Some(true) {
+        warnings.push(
+            format!("{path}.ignoreHttp1xx"),
+            "kept as Kubernetes behaves: its HTTP prober skips 1xx interim responses and judges the final status (200-399 healthy)",
+        );
+    }
+    if hc.ip_protocol == Some(IpProtocol::IPv6) {
+        warnings.push(
+            format!("{path}.ipProtocol"),
+            "probes use the pod IP of the cluster's address family",
+        );
+    }
+    Some(timed(&handler, hc, mesos_level, path, warnings))
+}
+
+/// What a check runs: a shell command, a TCP connect or an HTTP(S) GET.
+fn handler(
+    hc: &HealthCheck,
+    protocol: HealthCheckProtocol,
+    path: &str,
+    ports: &[AppPort],
+    warnings: &mut Warnings,
+) -> Option<Probe> {
+    use HealthCheckProtocol as P;
+    if protocol == P::Command {
+        let Some(cmd) = hc.command.as_ref().filter(|c| !c.value.is_empty()) else {
+            warnings
+                .push(format!("{path}.command"), "COMMAND check without a command; not translated");
+            return None;
+        };
+        return Some(Probe {
+            exec: Some(ExecAction {
+                command: Some(vec!["/bin/sh".into(), "-c".into(), cmd.value.clone()]),
+            }),
+            ..Probe::default()
+        });
+    }
+    let Some(port) = target_port(hc.port, hc.port_index, ports) else {
+        warnings
+            .push(format!("{path}.portIndex"), "the check names no existing port; not translated");
+        return None;
+    };
+    Some(match protocol {
+        P::Tcp | P::MesosTcp => {
+            Probe { tcp_socket: Some(TCPSocketAction { port, host: None }), ..Probe::default() }
+        }
+        _ => http(hc.path.as_deref(), port, matches!(protocol, P::Https | P::MesosHttps)),
+    })
+}
+
+/// Startup, liveness and readiness probes of `handler` with the check's timing (module doc).
+fn timed(
+    handler: &Probe,
+    hc: &HealthCheck,
+    mesos_level: bool,
+    path: &str,
+    warnings: &mut Warnings,
+) -> Probes {
+    let interval = hc.interval_seconds.unwrap_or(INTERVAL).max(1);
+    let timeout = secs(hc.timeout_seconds.unwrap_or(TIMEOUT).max(1));
+    let grace = hc.grace_period_seconds.unwrap_or(GRACE).max(0);
+    let delay = secs(hc.delay_seconds.unwrap_or(DELAY));
+    let failures = match (hc.max_consecutive_failures.unwrap_or(FAILURES), mesos_level) {
+        (0, true) => Some(1),
+        (0, false) => {
+            warnings.push(
+                format!("{path}.maxConsecutiveFailures"),
+                "0 means never kill: no liveness probe, the check only gates readiness",
+            );
+            None
+        }
+        (n, _) => Some(n.max(1)),
+    };
+    let timing = |threshold: i64| Probe {
+        period_seconds: Some(secs(interval)),
+        timeout_seconds: Some(timeout),
+        failure_threshold: Some(secs(threshold)),
+        ..handler.clone()
+    };
+    let mut out = Probes::default();
+    if let Some(failures) = failures {
+        if grace > 0 {
+            let attempts = (grace + interval - 1) / interval + failures;
+            out.startup = Some(Probe {
+                initial_delay_seconds: mesos_level.then_some(delay),
+                ..timing(attempts)
+            });
+        }
+        out.liveness = Some(Probe { initial_delay_seconds: Some(delay), ..timing(failures) });
+    }
+    out.readiness = Some(timing(1));
+    out
+}
+
+/// The readiness probe of a readiness check: HTTP(S) on the named port; `None` (said why)
+/// when that port does not exist.
+fn readiness_probe(
+    rc: &ReadinessCheck,
+    path: &str,
+    ports: &[AppPort],
+    replaces: bool,
+    warnings: &mut Warnings,
+) -> Option<Probe> {
+    let wanted = rc.port_name.as_deref().unwrap_or("http-api");
+    let Some(port) = ports.iter().find(|p| p.marathon_name.as_deref() == Some(wanted)) else {
+        warnings
+            .push(format!("{path}.portName"), format!("no port named {wanted:?}; not translated"));
+        return None;
+    };
+    if let Some(codes) = &rc.http_status_codes_for_ready
+        && codes.iter().any(|c| !(200..400).contains(c))
+    {
+        warnings.push(
+            format!("{path}.httpStatusCodesForReady"),
+            "Kubernetes treats 200-399 as ready; other codes cannot be selected",
+        );
+    }
+    if replaces {
+        warnings.push(path, "replaces the readiness probe derived from the health check");
+    }
+    let https = rc.protocol == Some(ReadinessProtocol::Https);
+    Some(Probe {
+        period_seconds: Some(secs(rc.interval_seconds.unwrap_or(30).max(1))),
+        timeout_seconds: Some(secs(rc.timeout_seconds.unwrap_or(10).max(1))),
+        failure_threshold: Some(1),
+        ..http(rc.path.as_deref(), IntOrString::String(port.name.clone()), https)
+    })
 }

@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::env::{escape_dollars, secret_ref};
 use super::names::{MAX_LABEL, child_name};
 use super::warnings::Warnings;
-use crate::crd::{HostVolume, MarathonAppSpec, VolumeKind, VolumeMode};
+use crate::crd::{HostVolume, MarathonAppSpec, Volume as AppVolume, VolumeKind, VolumeMode};
 
 /// Name of the sandbox volume.
 pub(crate) const SANDBOX: &str = "sandbox";
@@ -104,168 +104,213 @@ pub(crate) fn build(
     warnings: &mut Warnings,
 ) -> Storage {
     let mut s = Storage::default();
-    s.volumes.push(Volume {
-        name: SANDBOX.into(),
-        empty_dir: Some(EmptyDirVolumeSource {
-            medium: None,
-            mode: None,
-            size_limit: (disk_mib > 0.0).then(|| Quantity(format!("{}Mi", disk_mib.ceil() as i64))),
-        }),
-        ..Volume::default()
-    });
-    s.mounts.push(mount(SANDBOX, sandbox.to_string(), false));
+    s.add_sandbox(sandbox, disk_mib);
     let volumes = spec.container.as_ref().and_then(|c| c.volumes.as_ref());
     // Persistent volumes first: a relative hostPath may refer to one by its containerPath.
-    let persistent: BTreeMap<&str, String> = volumes
+    let persistent = volumes
         .into_iter()
         .flatten()
         .filter(|v| v.persistent.is_some())
         .map(|v| (v.container_path.as_str(), volume_name(&v.container_path)))
         .collect();
+    let app = AppVolumes { spec, host_volumes, sandbox, external_class, pvc_meta, persistent };
     for (i, v) in volumes.into_iter().flatten().enumerate() {
         let path = format!("container.volumes[{i}]");
-        let read_only = v.mode == Some(VolumeMode::ReadOnly);
         match v.kind() {
-            VolumeKind::Persistent => {
-                let Some(p) = &v.persistent else { continue };
-                let name = volume_name(&v.container_path);
-                let class = p.profile_name.clone();
-                if let Some(profile) = class.as_deref().filter(|c| !is_dns_subdomain(c)) {
-                    warnings.push(
-                        format!("{path}.persistent.profileName"),
-                        format!("{profile:?} is not a valid StorageClass name; the claim will not bind until the class name is fixed"),
-                    );
-                }
-                if p.max_size.is_some() {
-                    warnings.push(
-                        format!("{path}.persistent.maxSize"),
-                        "not enforced; the claim requests size",
-                    );
-                }
-                if p.constraints.as_ref().is_some_and(|c| !c.is_empty()) {
-                    warnings.push(
-                        format!("{path}.persistent.constraints"),
-                        "disk constraints are not translated; choose a storage class",
-                    );
-                }
-                s.claim_templates.push(PersistentVolumeClaim {
-                    metadata: ObjectMeta { name: Some(name.clone()), ..ObjectMeta::default() },
-                    spec: Some(claim_spec(mib(p.size), class, "ReadWriteOnce")),
-                    status: None,
-                });
-                s.mounts.push(mount(&name, mount_path(&v.container_path, sandbox), false));
-            }
-            VolumeKind::External => {
-                let Some(e) = &v.external else { continue };
-                let ext_name = e.name.clone().unwrap_or_else(|| v.container_path.clone());
-                let name = volume_name(&format!("ext-{ext_name}"));
-                let shared = e.shared == Some(true);
-                s.external.push(path.clone());
-                if !shared {
-                    s.single_writer.push(path.clone());
-                }
-                let size = Quantity(format!("{}Gi", e.size.unwrap_or(1).max(1)));
-                warnings.push(
-                    format!("{path}.external"),
-                    format!(
-                        "external volume {ext_name:?} becomes a new claim; its data must be copied"
-                    ),
-                );
-                s.pvcs.push(PersistentVolumeClaim {
-                    metadata: pvc_meta(&name),
-                    spec: Some(claim_spec(
-                        size,
-                        external_class.map(str::to_string),
-                        if shared { "ReadWriteMany" } else { "ReadWriteOnce" },
-                    )),
-                    status: None,
-                });
-                s.volumes.push(Volume {
-                    name: name.clone(),
-                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                        claim_name: name.clone(),
-                        read_only: None,
-                    }),
-                    ..Volume::default()
-                });
-                s.mounts.push(mount(&name, mount_path(&v.container_path, sandbox), read_only));
-            }
-            VolumeKind::Secret => {
-                let secret = v.secret.as_deref().unwrap_or_default();
-                let Some((secret_name, key)) = spec
-                    .secrets
-                    .as_ref()
-                    .and_then(|m| m.get(secret))
-                    .and_then(|src| secret_ref(&src.source))
-                else {
-                    warnings.push(
-                        format!("{path}.secret"),
-                        format!("secret {secret:?} is not declared in secrets; not mounted"),
-                    );
-                    continue;
-                };
-                let name = child_name("secret", &i.to_string(), MAX_LABEL);
-                let file = v.container_path.rsplit('/').next().unwrap_or("secret").to_string();
-                s.volumes.push(Volume {
-                    name: name.clone(),
-                    secret: Some(SecretVolumeSource {
-                        secret_name: Some(secret_name),
-                        items: Some(vec![KeyToPath {
-                            key,
-                            path: file.clone(),
-                            ..KeyToPath::default()
-                        }]),
-                        default_mode: Some(SECRET_MODE),
-                        ..SecretVolumeSource::default()
-                    }),
-                    ..Volume::default()
-                });
-                s.mounts.push(VolumeMount {
-                    sub_path: Some(file),
-                    read_only: Some(true),
-                    ..mount(&name, mount_path(&v.container_path, sandbox), true)
-                });
-            }
-            VolumeKind::HostPath => {
-                let host = v.host_path.as_deref().unwrap_or_default();
-                let target = mount_path(&v.container_path, sandbox);
-                if let Some(claim) = persistent.get(host) {
-                    s.mounts.push(mount(claim, target, read_only));
-                } else if let Some(hv) = host_volumes.iter().find(|hv| hv.spec.host_path == host) {
-                    let claim = hv.claim_name();
-                    let name = child_name("hostvol", &i.to_string(), MAX_LABEL);
-                    s.volumes.push(Volume {
-                        name: name.clone(),
-                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                            claim_name: claim,
-                            read_only: read_only.then_some(true),
-                        }),
-                        ..Volume::default()
-                    });
-                    s.mounts.push(mount(&name, target, read_only));
-                } else if host.starts_with('/') {
-                    let name = child_name("host", &i.to_string(), MAX_LABEL);
-                    s.volumes.push(Volume {
-                        name: name.clone(),
-                        host_path: Some(HostPathVolumeSource {
-                            path: host.to_string(),
-                            type_: None,
-                        }),
-                        ..Volume::default()
-                    });
-                    s.mounts.push(mount(&name, target, read_only));
-                } else {
-                    // A relative host path is a directory of the sandbox.
-                    s.mounts.push(VolumeMount {
-                        sub_path: Some(host.to_string()),
-                        ..mount(SANDBOX, target, read_only)
-                    });
-                }
-            }
+            VolumeKind::Persistent => s.add_persistent(&app, v, &path, warnings),
+            VolumeKind::External => s.add_external(&app, v, &path, warnings),
+            VolumeKind::Secret => s.add_secret(&app, v, i, &path, warnings),
+            VolumeKind::HostPath => s.add_host_path(&app, v, i),
             VolumeKind::Unknown => warnings.push(path, "volume of unknown kind; not translated"),
         }
     }
     s
+}
+
+/// What each of an app's volumes is translated with.
+struct AppVolumes<'a> {
+    spec: &'a MarathonAppSpec,
+    host_volumes: &'a [HostVolume],
+    sandbox: &'a str,
+    external_class: Option<&'a str>,
+    pvc_meta: &'a dyn Fn(&str) -> ObjectMeta,
+    /// Claim template names of the persistent volumes, by containerPath.
+    persistent: BTreeMap<&'a str, String>,
+}
+
+impl AppVolumes<'_> {
+    fn mount_path(&self, volume: &AppVolume) -> String {
+        mount_path(&volume.container_path, self.sandbox)
+    }
+}
+
+impl Storage {
+    /// The sandbox: an emptyDir limited to the app's disk, mounted where Mesos put it.
+    fn add_sandbox(&mut self, sandbox: &str, disk_mib: f64) {
+        self.volumes.push(Volume {
+            name: SANDBOX.into(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                medium: None,
+                mode: None,
+                size_limit: (disk_mib > 0.0)
+                    .then(|| Quantity(format!("{}Mi", disk_mib.ceil() as i64))),
+            }),
+            ..Volume::default()
+        });
+        self.mounts.push(mount(SANDBOX, sandbox.to_string(), false));
+    }
+
+    /// A persistent local volume: a StatefulSet claim template, mounted read-write.
+    fn add_persistent(
+        &mut self,
+        app: &AppVolumes,
+        v: &AppVolume,
+        path: &str,
+        warnings: &mut Warnings,
+    ) {
+        let Some(p) = &v.persistent else { return };
+        let name = volume_name(&v.container_path);
+        let class = p.profile_name.clone();
+        if let Some(profile) = class.as_deref().filter(|c| !is_dns_subdomain(c)) {
+            warnings.push(
+                format!("{path}.persistent.profileName"),
+                format!("{profile:?} is not a valid StorageClass name; the claim will not bind until the class name is fixed"),
+            );
+        }
+        if p.max_size.is_some() {
+            warnings.push(
+                format!("{path}.persistent.maxSize"),
+                "not enforced; the claim requests size",
+            );
+        }
+        if p.constraints.as_ref().is_some_and(|c| !c.is_empty()) {
+            warnings.push(
+                format!("{path}.persistent.constraints"),
+                "disk constraints are not translated; choose a storage class",
+            );
+        }
+        self.claim_templates.push(PersistentVolumeClaim {
+            metadata: ObjectMeta { name: Some(name.clone()), ..ObjectMeta::default() },
+            spec: Some(claim_spec(mib(p.size), class, "ReadWriteOnce")),
+            status: None,
+        });
+        self.mounts.push(mount(&name, app.mount_path(v), false));
+    }
+
+    /// An external volume: a claim of the app's own (ReadWriteMany when shared), mounted.
+    fn add_external(
+        &mut self,
+        app: &AppVolumes,
+        v: &AppVolume,
+        path: &str,
+        warnings: &mut Warnings,
+    ) {
+        let Some(e) = &v.external else { return };
+        let ext_name = e.name.clone().unwrap_or_else(|| v.container_path.clone());
+        let name = volume_name(&format!("ext-{ext_name}"));
+        let shared = e.shared == Some(true);
+        self.external.push(path.to_owned());
+        if !shared {
+            self.single_writer.push(path.to_owned());
+        }
+        let size = Quantity(format!("{}Gi", e.size.unwrap_or(1).max(1)));
+        warnings.push(
+            format!("{path}.external"),
+            format!("external volume {ext_name:?} becomes a new claim; its data must be copied"),
+        );
+        self.pvcs.push(PersistentVolumeClaim {
+            metadata: (app.pvc_meta)(&name),
+            spec: Some(claim_spec(
+                size,
+                app.external_class.map(str::to_string),
+                if shared { "ReadWriteMany" } else { "ReadWriteOnce" },
+            )),
+            status: None,
+        });
+        self.volumes.push(claim_volume(&name, name.clone(), None));
+        let read_only = v.mode == Some(VolumeMode::ReadOnly);
+        self.mounts.push(mount(&name, app.mount_path(v), read_only));
+    }
+
+    /// A secret file: one key of a declared secret, mounted read-only at the file's path.
+    fn add_secret(
+        &mut self,
+        app: &AppVolumes,
+        v: &AppVolume,
+        index: usize,
+        path: &str,
+        warnings: &mut Warnings,
+    ) {
+        let secret = v.secret.as_deref().unwrap_or_default();
+        let Some((secret_name, key)) = app
+            .spec
+            .secrets
+            .as_ref()
+            .and_then(|m| m.get(secret))
+            .and_then(|src| secret_ref(&src.source))
+        else {
+            warnings.push(
+                format!("{path}.secret"),
+                format!("secret {secret:?} is not declared in secrets; not mounted"),
+            );
+            return;
+        };
+        let name = child_name("secret", &index.to_string(), MAX_LABEL);
+        let file = v.container_path.rsplit('/').next().unwrap_or("secret").to_string();
+        self.volumes.push(Volume {
+            name: name.clone(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret_name),
+                items: Some(vec![KeyToPath { key, path: file.clone(), ..KeyToPath::default() }]),
+                default_mode: Some(SECRET_MODE),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+        self.mounts.push(VolumeMount {
+            sub_path: Some(file),
+            read_only: Some(true),
+            ..mount(&name, app.mount_path(v), true)
+        });
+    }
+
+    /// A host path: a persistent volume's claim it names, a HostVolume's claim, the node's
+    /// directory, or (relative) a directory of the sandbox.
+    fn add_host_path(&mut self, app: &AppVolumes, v: &AppVolume, index: usize) {
+        let host = v.host_path.as_deref().unwrap_or_default();
+        let target = app.mount_path(v);
+        let read_only = v.mode == Some(VolumeMode::ReadOnly);
+        if let Some(claim) = app.persistent.get(host) {
+            self.mounts.push(mount(claim, target, read_only));
+        } else if let Some(hv) = app.host_volumes.iter().find(|hv| hv.spec.host_path == host) {
+            let name = child_name("hostvol", &index.to_string(), MAX_LABEL);
+            self.volumes.push(claim_volume(&name, hv.claim_name(), read_only.then_some(true)));
+            self.mounts.push(mount(&name, target, read_only));
+        } else if host.starts_with('/') {
+            let name = child_name("host", &index.to_string(), MAX_LABEL);
+            self.volumes.push(Volume {
+                name: name.clone(),
+                host_path: Some(HostPathVolumeSource { path: host.to_string(), type_: None }),
+                ..Volume::default()
+            });
+            self.mounts.push(mount(&name, target, read_only));
+        } else {
+            // A relative host path is a directory of the sandbox.
+            self.mounts.push(VolumeMount {
+                sub_path: Some(host.to_string()),
+                ..mount(SANDBOX, target, read_only)
+            });
+        }
+    }
+}
+
+/// A pod volume `name` of the claim `claim_name`.
+fn claim_volume(name: &str, claim_name: String, read_only: Option<bool>) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name, read_only }),
+        ..Volume::default()
+    }
 }
 
 /// Single-quotes `s` for `/bin/sh`.

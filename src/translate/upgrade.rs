@@ -1,5 +1,5 @@
 //! `upgradeStrategy` -> the workload's update strategy, with Marathon's arithmetic
-//! (marathon-api.md 3.6): `minHealthy = ceil(n * minimumHealthCapacity)`,
+//! (docs/mapping.md, "Upgrades"): `minHealthy = ceil(n * minimumHealthCapacity)`,
 //! `maxCapacity = floor(n * (1 + maximumOverCapacity))`.
 
 use k8s_openapi::api::apps::v1::{

@@ -154,8 +154,8 @@ pub(crate) fn build_deployment(
 }
 
 /// A StatefulSet governed by the headless Service `service`. Claims are retained on scale-down
-/// (Marathon keeps reservations) and on delete (DESIGN decision 10: data is never deleted by
-/// surprise).
+/// (Marathon keeps reservations) and on delete: data is never deleted by surprise
+/// (docs/mapping.md, "Workload").
 pub(crate) fn build_stateful_set(
     owner: &Owner,
     name: &str,

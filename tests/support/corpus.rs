@@ -5,7 +5,8 @@
 //! dumps). Outside CI a missing `../shared` skips (with a line saying so); in CI (`CI=true`) it
 //! fails. A file that does not parse fails too: nothing is skipped silently.
 //!
-//! Benchmarks include this file with `#[path]`, so it depends on nothing else in `support`.
+//! `benches/translate.rs` and `tests/fuzz_replay.rs` include this file with `#[path]`, so it
+//! depends on nothing else in `support`.
 
 #![allow(dead_code)]
 
@@ -53,8 +54,33 @@ pub fn app_files(shared: &Path) -> Vec<PathBuf> {
 
 /// Every app of the corpora, named by file and JSON pointer.
 pub fn apps(shared: &Path) -> Vec<CorpusApp> {
+    apps_of(app_files(shared))
+}
+
+/// The Marathon inputs of this repository's golden tests (`tests/golden/<case>.json`, not
+/// their expectations or HostVolume companions) and its dumps (`tests/golden/dumps/`).
+pub fn golden_files() -> Vec<PathBuf> {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut files: Vec<PathBuf> = listed(&golden)
+        .into_iter()
+        .chain(listed(&golden.join("dumps")))
+        .filter(|(_, name)| {
+            name.ends_with(".json")
+                && !name.ends_with(".expected.json")
+                && !name.ends_with(".hostvolumes.json")
+        })
+        .map(|(dir, name)| dir.join(name))
+        .collect();
+    files.sort();
+    assert!(files.len() > 5, "tests/golden holds only {} inputs", files.len());
+    files
+}
+
+/// Every app of `files`, found by the CLI's reader and named by file and JSON pointer; a
+/// file the reader refuses fails.
+pub fn apps_of(files: Vec<PathBuf>) -> Vec<CorpusApp> {
     let mut apps = Vec::new();
-    for file in app_files(shared) {
+    for file in files {
         let mut collected = Collected::default();
         collected.read_path(&file);
         assert!(

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod clients;
 pub mod corpus;
 pub mod facade;
 pub mod faults;

@@ -1,41 +1,40 @@
 //! One app: its tasks (refreshed on the app's events), versions with rollback, scale, restart, suspend and delete,
 //! and its Marathon JSON beside the Kubernetes objects it becomes. Every action runs the
-//! `/v2/apps` code (`apps::update`, `apps::rollback`, `FacadeState::remove`).
+//! `/v2/apps` code (`apps::change_app`, `apps::restart`, `apps::restore_version`,
+//! `FacadeState::remove`).
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use k8s_openapi::jiff::Timestamp;
+use axum::routing::{get, post};
 use kube::ResourceExt;
 use serde_json::json;
 
 use super::super::FacadeState;
-use super::super::apps::{rollback, update, updated_spec};
+use super::super::apps;
 use super::super::auth::Caller;
 use super::super::error::ApiError;
 use super::super::query::Query;
-use super::super::write::{Desired, Request};
-use super::form::Fields;
+use super::super::write::Request;
+use super::form::{Fields, WriteForm};
 use super::list::AppRow;
-use super::{Nav, UiError, app_href, same_origin};
+use super::{Nav, UiError, app_href};
 use crate::crd::MarathonApp;
 use crate::marathon::app_json::definition;
 use crate::marathon::deployments::current_deployment;
-use crate::marathon::versions::{format_version, stored_version};
+use crate::marathon::versions::stored_version;
 use crate::translate::{TranslateOptions, Translation, translate};
 
 pub fn router() -> Router<FacadeState> {
     Router::new()
         .route("/ui/app", get(page))
         .route("/ui/app/live", get(live))
-        .route("/ui/app/scale", axum::routing::post(scale))
-        .route("/ui/app/restart", axum::routing::post(restart))
-        .route("/ui/app/rollback", axum::routing::post(roll_back))
+        .route("/ui/app/scale", post(act))
+        .route("/ui/app/restart", post(act))
+        .route("/ui/app/rollback", post(act))
         .route("/ui/app/delete", get(confirm_delete).post(delete))
 }
 
@@ -266,67 +265,83 @@ fn outcome(
     }
 }
 
-/// The fields every action form sends: the app id and whether to override a deployment.
-fn action_fields(headers: &HeaderMap, body: &Bytes) -> Result<(Fields, String, bool), UiError> {
-    same_origin(headers)?;
-    let fields = Fields::parse(body);
+/// What every action form sends: the app id and whether to override a deployment.
+fn id_and_force(fields: &Fields) -> Result<(String, bool), UiError> {
     let id = crate::marathon::ids::canonical(fields.required("id")?, "/");
-    let force = fields.ticked("force");
-    Ok((fields, id, force))
+    Ok((id, fields.ticked("force")))
 }
 
-async fn scale(
-    State(state): State<FacadeState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, UiError> {
-    let (fields, id, force) = action_fields(&headers, &body)?;
-    let instances: i64 = fields
-        .required("instances")?
-        .trim()
-        .parse()
-        .map_err(|_| UiError::BadForm("instances must be a whole number".into()))?;
-    // The same change as `PATCH /v2/apps/{id}` with `{"instances": n}`.
-    let change = json!({ "instances": instances });
-    let result = update(&state, &id, force, Request { caller: &caller, what: "scaled" }, |app| {
-        updated_spec(app, &change, true).map(Desired::from)
-    })
-    .await;
-    outcome(&state, &id, "scaled", result.map(|_| ()))
+/// What an action form of the page asks for; each runs the `/v2/apps` code of the same
+/// request.
+#[derive(Clone, Copy)]
+enum Action {
+    /// `PATCH /v2/apps/{id}` with `{"instances": n}`.
+    Scale,
+    /// `POST /v2/apps/{id}/restart`.
+    Restart,
+    /// `PUT /v2/apps/{id}` with `{"version": V}`.
+    RollBack,
 }
 
-async fn restart(
-    State(state): State<FacadeState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, UiError> {
-    let (_, id, force) = action_fields(&headers, &body)?;
-    // The same write as `POST /v2/apps/{id}/restart`.
-    let token = format_version(Timestamp::now());
-    let result =
-        update(&state, &id, force, Request { caller: &caller, what: "restarted" }, |app| {
-            let mut spec = app.spec.clone();
-            spec.kubernetes.get_or_insert_with(Default::default).restart = Some(token.clone());
-            Ok(spec.into())
-        })
-        .await;
-    outcome(&state, &id, "restarted", result.map(|_| ()))
+impl Action {
+    /// The notice the page shows once it is done (`done=`).
+    fn done(self) -> &'static str {
+        match self {
+            Action::Scale => "scaled",
+            Action::Restart => "restarted",
+            Action::RollBack => "rolled-back",
+        }
+    }
+
+    /// The action a form's URL names (`/ui/app/scale`, ...).
+    fn of_path(path: &str) -> Option<Self> {
+        match path.rsplit('/').next()? {
+            "scale" => Some(Action::Scale),
+            "restart" => Some(Action::Restart),
+            "rollback" => Some(Action::RollBack),
+            _ => None,
+        }
+    }
 }
 
-async fn roll_back(
+impl<S: Send + Sync> FromRequestParts<S> for Action {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, UiError> {
+        let path = parts.uri.path();
+        Action::of_path(path)
+            .ok_or_else(|| UiError::Api(ApiError::NotFound(format!("no action at {path}"))))
+    }
+}
+
+/// The handler of every action form: the action, then back to the page.
+async fn act(
+    action: Action,
     State(state): State<FacadeState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteForm(fields): WriteForm,
 ) -> Result<Response, UiError> {
-    let (fields, id, force) = action_fields(&headers, &body)?;
-    let version = fields.required("version")?.to_owned();
-    // `PUT /v2/apps/{id}` with `{"version": V}`.
-    let request = json!({ "version": version });
-    let result = rollback(&state, &id, &request, &request["version"], force, &caller).await;
-    outcome(&state, &id, "rolled-back", result.map(|_| ()))
+    let (id, force) = id_and_force(&fields)?;
+    let state = &state;
+    let caller = &caller;
+    let result = match action {
+        Action::Scale => {
+            let instances: i64 = fields
+                .required("instances")?
+                .trim()
+                .parse()
+                .map_err(|_| UiError::BadForm("instances must be a whole number".into()))?;
+            let change = json!({ "instances": instances });
+            let request = Request { caller, what: "scaled" };
+            apps::change_app(state, &id, &change, true, force, request).await
+        }
+        Action::Restart => apps::restart(state, &id, force, caller).await,
+        Action::RollBack => {
+            let version = fields.required("version")?;
+            apps::restore_version(state, &id, version, force, caller).await
+        }
+    };
+    outcome(state, &id, action.done(), result.map(|_| ()))
 }
 
 /// What deleting the app keeps: claims of persistent and external volumes, host paths.
@@ -387,10 +402,9 @@ async fn confirm_delete(
 async fn delete(
     State(state): State<FacadeState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteForm(fields): WriteForm,
 ) -> Result<Response, UiError> {
-    let (_, id, _) = action_fields(&headers, &body)?;
+    let (id, _) = id_and_force(&fields)?;
     let app = app_of(&state, &id)?;
     state.remove(&app, Request { caller: &caller, what: "deleted" }).await?;
     Ok(Redirect::to("/ui/").into_response())

@@ -21,8 +21,8 @@ use super::super::error::ApiError;
 use super::annotate::{Line, Placed, annotate, annotate_syntax};
 use super::app::objects_yaml;
 use super::diff::{Change, field_changes};
-use super::form::Fields;
-use super::{Nav, UiError, app_href, same_origin};
+use super::form::{Fields, WriteForm};
+use super::{Nav, UiError, app_href};
 use crate::crd::{MarathonApp, MarathonAppSpec};
 use crate::marathon::app_json::definition as app_definition;
 use crate::marathon::ids::canonical;
@@ -256,11 +256,8 @@ pub fn not_stored(
 async fn submit(
     State(state): State<FacadeState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteForm(fields): WriteForm,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let fields = Fields::parse(&body);
     let text = fields.required("definition")?;
     let spec = match check(&state, text, None) {
         Checked::Accepted(accepted) => accepted.spec,

@@ -3,9 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -14,8 +12,8 @@ use super::super::auth::Caller;
 use super::super::deployments::cancel;
 use super::super::query::{Query, RestPath};
 use super::super::read::valid;
-use super::form::Fields;
-use super::{Nav, UiError, app_href, same_origin};
+use super::form::WriteForm;
+use super::{Nav, UiError, app_href};
 use crate::marathon::deployments::current_deployment;
 
 pub fn router() -> Router<FacadeState> {
@@ -70,11 +68,8 @@ async fn page(State(state): State<FacadeState>) -> Page {
 async fn roll_back(
     State(state): State<FacadeState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteForm(fields): WriteForm,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let fields = Fields::parse(&body);
     let id = fields.required("deployment")?.to_owned();
     cancel(State(state), caller, RestPath(id), Query::parse("")).await?;
     Ok(Redirect::to("/ui/deployments").into_response())

@@ -11,15 +11,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::super::FacadeState;
-use super::super::apps::{update, updated_spec};
+use super::super::apps::change_app;
 use super::super::auth::Caller;
 use super::super::error::ApiError;
 use super::super::query::Query;
-use super::super::write::{Desired, Request};
+use super::super::write::Request;
 use super::app::{app_of, id_of};
 use super::create::{Checked, PastePage, check, not_stored, preview_response};
-use super::form::Fields;
-use super::{UiError, app_href, same_origin};
+use super::form::{Fields, WriteForm};
+use super::{UiError, app_href};
 use crate::marathon::app_json::definition;
 
 pub fn router() -> Router<FacadeState> {
@@ -57,11 +57,9 @@ async fn preview(
 async fn submit(
     State(state): State<FacadeState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    WriteForm(fields): WriteForm,
 ) -> Result<Response, UiError> {
-    same_origin(&headers)?;
-    let (fields, id) = form_of(&body)?;
+    let id = crate::marathon::ids::canonical(fields.required("id")?, "/");
     let text = fields.required("definition")?;
     let app = app_of(&state, &id)?;
     let accepted = match check(&state, text, Some(&app)) {
@@ -71,10 +69,7 @@ async fn submit(
     let force = fields.ticked("force");
     let request = Request { caller: &caller, what: "updated" };
     // `PUT /v2/apps/{id}?partialUpdate=false`, applied to the freshest stored app.
-    let written = update(&state, &id, force, request, |app| {
-        updated_spec(app, &accepted.definition, false).map(Desired::from)
-    })
-    .await;
+    let written = change_app(&state, &id, &accepted.definition, false, force, request).await;
     match written {
         Ok(_) => Ok(Redirect::to(&format!("{}&done=updated", app_href(&id))).into_response()),
         Err(error) => {

@@ -1,12 +1,31 @@
 //! Form bodies (`application/x-www-form-urlencoded`) of the UI's POSTs.
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
 
-use super::UiError;
+use super::{UiError, same_origin};
 
 /// The fields of a submitted form.
 #[derive(Debug, Default)]
 pub struct Fields(Vec<(String, String)>);
+
+/// The fields of a form that changes something: refused (403) when another site sent it
+/// ([`same_origin`]).
+pub struct WriteForm(pub Fields);
+
+impl<S: Send + Sync> FromRequest<S> for WriteForm {
+    /// The UI's error page for another site's form; axum's own answer for a body it could
+    /// not read (413 over the limit), as when a handler took the body itself.
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        same_origin(request.headers()).map_err(IntoResponse::into_response)?;
+        let body =
+            Bytes::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+        Ok(WriteForm(Fields::parse(&body)))
+    }
+}
 
 impl Fields {
     pub fn parse(body: &Bytes) -> Self {

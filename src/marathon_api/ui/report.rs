@@ -346,6 +346,14 @@ mod tests {
     }
 
     #[test]
+    fn the_page_title_is_the_reports_name_alone() {
+        let page = Page { nav: Nav::Report, report: Report::default(), pasted: None, error: None };
+        let html = page.render().unwrap();
+        assert!(html.contains("<title>Migration report · marathon-operator</title>"), "{html}");
+        assert_eq!(html.matches("id=\"plan\"").count(), 1, "one plan form");
+    }
+
+    #[test]
     fn definitions_are_found_in_apps_groups_and_lists() {
         let pasted = serde_json::json!({
             "id": "/",

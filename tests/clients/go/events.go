@@ -54,15 +54,7 @@ func (e *eventCheck) statusUpdate(state string) func(*marathon.Event) bool {
 }
 
 func (e *eventCheck) run() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(failure)
-			if !ok {
-				panic(r)
-			}
-			err = f
-		}
-	}()
+	defer asFailure(&err)
 	instances := 1
 	app := marathon.NewDockerApplication().Name(e.appID).CPU(0.01).Memory(16).Count(instances)
 	app.Container.Docker.Container("docker.io/library/nginx:1.25-alpine")

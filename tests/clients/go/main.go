@@ -34,6 +34,18 @@ type failure struct{ msg string }
 
 func (f failure) Error() string { return f.msg }
 
+// asFailure, deferred by a run, makes a failure raised by fail or expect the run's error
+// (any other panic goes on).
+func asFailure(err *error) {
+	if r := recover(); r != nil {
+		f, ok := r.(failure)
+		if !ok {
+			panic(r)
+		}
+		*err = f
+	}
+}
+
 func fail(format string, args ...interface{}) { panic(failure{fmt.Sprintf(format, args...)}) }
 
 func expect(ok bool, format string, args ...interface{}) {
@@ -130,15 +142,7 @@ func main() {
 }
 
 func (c *cycle) run() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(failure)
-			if !ok {
-				panic(r)
-			}
-			err = f
-		}
-	}()
+	defer asFailure(&err)
 	c.absent()
 	c.create()
 	c.listAndGet()

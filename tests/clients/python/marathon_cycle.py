@@ -9,18 +9,13 @@ deployment gone from GET /v2/deployments and the app's tasks running), never on 
 """
 
 import argparse
-import collections
-import collections.abc
 import importlib.metadata
 import re
 import sys
 import time
 import traceback
 
-# marathon 0.13.0 still uses the aliases removed from `collections` in Python 3.10.
-for _name in ("Iterable", "Mapping", "MutableMapping", "Sequence"):
-    if not hasattr(collections, _name):
-        setattr(collections, _name, getattr(collections.abc, _name))
+from marathon_support import step  # first: it lets marathon 0.13.0 import
 
 from marathon import MarathonClient, MarathonApp  # noqa: E402  (after the shim on purpose)
 from marathon.exceptions import ConflictError, MarathonError, NotFoundError  # noqa: E402
@@ -47,10 +42,6 @@ class CycleFailure(Exception):
 def expect(condition, message):
     if not condition:
         raise CycleFailure(message)
-
-
-def step(name, detail=""):
-    print(f"ok   {name}{': ' + detail if detail else ''}", flush=True)
 
 
 class Cycle:

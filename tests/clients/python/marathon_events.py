@@ -7,18 +7,10 @@ created, scaled and deleted, and checks the events arrive, parse into the client
 """
 
 import argparse
-import collections
-import collections.abc
-import queue
 import sys
-import threading
-import time
 import traceback
 
-# marathon 0.13.0 still uses the aliases removed from `collections` in Python 3.10.
-for _name in ("Iterable", "Mapping", "MutableMapping", "Sequence"):
-    if not hasattr(collections, _name):
-        setattr(collections, _name, getattr(collections.abc, _name))
+from marathon_support import EventFollower  # first: it lets marathon 0.13.0 import
 
 from marathon import MarathonApp, MarathonClient  # noqa: E402  (after the shim on purpose)
 from marathon.exceptions import MarathonError  # noqa: E402
@@ -31,45 +23,10 @@ class EventFailure(Exception):
     """A missing, misshaped or misordered event."""
 
 
-def step(name, detail=""):
-    print(f"ok   {name}{': ' + detail if detail else ''}", flush=True)
-
-
-def follow(client, events, errors):
-    """Pushes every event of the stream onto `events` (runs in a thread)."""
-    try:
-        for event in client.event_stream():
-            events.put(event)
-    except Exception as e:  # the stream ended or an event did not parse: the check fails
-        errors.put(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
-
-
 class EventCheck:
-    def __init__(self, client, events, errors, app_id, timeout):
-        self.client, self.events, self.errors = client, events, errors
-        self.app_id, self.timeout = app_id, timeout
-        self.seen = []  # (eventType, detail) of every event, in order
-
-    def next_event(self, deadline):
-        while time.monotonic() < deadline:
-            if not self.errors.empty():
-                raise EventFailure(f"the event stream failed: {self.errors.get()}")
-            try:
-                event = self.events.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            self.seen.append(event.event_type)
-            return event
-        raise EventFailure(f"no event within {self.timeout}s; seen so far: {self.seen[-30:]}")
-
-    def await_event(self, what, match):
-        """Reads events until `match` accepts one; returns it."""
-        deadline = time.monotonic() + self.timeout
-        while True:
-            event = self.next_event(deadline)
-            if match(event):
-                step(what, event.event_type)
-                return event
+    def __init__(self, client, events, app_id):
+        self.client, self.events, self.app_id = client, events, app_id
+        self.await_event = events.await_event
 
     def ours(self, event):
         return getattr(event, "app_id", None) == self.app_id
@@ -129,10 +86,9 @@ def main():
                         help="seconds each awaited event may take")
     args = parser.parse_args()
     client = MarathonClient(args.url, timeout=10)
-    events, errors = queue.Queue(), queue.Queue()
-    threading.Thread(target=follow, args=(client, events, errors), daemon=True).start()
+    events = EventFollower(client, args.timeout, EventFailure)
     try:
-        EventCheck(client, events, errors, args.app_id, args.timeout).run()
+        EventCheck(client, events, args.app_id).run()
     except (EventFailure, MarathonError, TypeError, ValueError, KeyError, AttributeError) as e:
         print(f"FAIL {type(e).__name__}: {e}", flush=True)
         traceback.print_exc(file=sys.stdout)

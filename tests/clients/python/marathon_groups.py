@@ -8,18 +8,11 @@ delete it; `event_stream()` must show the deployments and task updates of those 
 """
 
 import argparse
-import collections
-import collections.abc
-import queue
 import sys
-import threading
 import time
 import traceback
 
-# marathon 0.13.0 still uses the aliases removed from `collections` in Python 3.10.
-for _name in ("Iterable", "Mapping", "MutableMapping", "Sequence"):
-    if not hasattr(collections, _name):
-        setattr(collections, _name, getattr(collections.abc, _name))
+from marathon_support import EventFollower, step  # first: it lets marathon 0.13.0 import
 
 from marathon import MarathonApp, MarathonClient  # noqa: E402  (after the shim on purpose)
 from marathon.exceptions import MarathonError, NotFoundError  # noqa: E402
@@ -38,18 +31,6 @@ def expect(condition, message):
         raise GroupFailure(message)
 
 
-def step(name, detail=""):
-    print(f"ok   {name}{': ' + detail if detail else ''}", flush=True)
-
-
-def follow(client, events, errors):
-    try:
-        for event in client.event_stream():
-            events.put(event)
-    except Exception as e:  # the stream ended or an event did not parse: the check fails
-        errors.put(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
-
-
 def app(app_id, dependencies=None):
     return MarathonApp(
         id=app_id, instances=1, cpus=0.01, mem=16, cmd="sleep 100000", dependencies=dependencies,
@@ -58,27 +39,11 @@ def app(app_id, dependencies=None):
 
 
 class GroupCheck:
-    def __init__(self, client, events, errors, group, timeout):
-        self.client, self.events, self.errors = client, events, errors
-        self.group, self.timeout = group, timeout
+    def __init__(self, client, events, group, timeout):
+        self.client, self.timeout = client, timeout
+        self.await_event = events.await_event
+        self.group = group
         self.db, self.web = f"{group}/db", f"{group}/web"
-
-    def await_event(self, what, match):
-        """Reads events until `match` accepts one (so events must come in the awaited order)."""
-        deadline = time.monotonic() + self.timeout
-        seen = []
-        while time.monotonic() < deadline:
-            if not self.errors.empty():
-                raise GroupFailure(f"the event stream failed: {self.errors.get()}")
-            try:
-                event = self.events.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            seen.append(event.event_type)
-            if match(event):
-                step(f"event {what}")
-                return event
-        raise GroupFailure(f"no {what} within {self.timeout}s; seen {seen[-30:]}")
 
     def success_of(self, result):
         deployment = result["deploymentId"]
@@ -164,10 +129,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=180.0)
     args = parser.parse_args()
     client = MarathonClient(args.url, timeout=10)
-    events, errors = queue.Queue(), queue.Queue()
-    threading.Thread(target=follow, args=(client, events, errors), daemon=True).start()
+    events = EventFollower(client, args.timeout, GroupFailure)
     try:
-        GroupCheck(client, events, errors, args.group, args.timeout).run()
+        GroupCheck(client, events, args.group, args.timeout).run()
     except (GroupFailure, MarathonError, TypeError, ValueError, KeyError, AttributeError) as e:
         print(f"FAIL {type(e).__name__}: {e}", flush=True)
         traceback.print_exc(file=sys.stdout)
