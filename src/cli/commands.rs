@@ -81,15 +81,22 @@ fn report_inputs(batch: &Batch) {
 
 /// Prints an app's warnings with where the app came from and the field path.
 fn report_warnings(app: &App, warnings: &[Warning]) {
+    // A failed write to stderr has nowhere to be reported.
+    let _ = write_warnings(&mut std::io::stderr().lock(), app, warnings);
+}
+
+fn write_warnings(out: &mut impl Write, app: &App, warnings: &[Warning]) -> std::io::Result<()> {
     for warning in warnings {
-        eprintln!(
+        writeln!(
+            out,
             "warning: {}: app {}: {}: {}",
             app.origin,
             app.id(),
             warning.path,
             warning.reason
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
@@ -105,18 +112,20 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    // Messages are buffered too: a large dump has tens of thousands of warning lines.
+    let mut messages = std::io::BufWriter::new(std::io::stderr());
     let (mut errors, mut warnings, mut converted) = (batch.errors.len(), batch.notes.len(), 0);
     render_in_order(&batch.apps, args.output, &options, |app, result| {
         let rendered = match result {
             Ok(rendered) => rendered,
             Err(ConvertError::Translate(message)) => {
-                eprintln!("error: {}: {message}", app.origin);
+                let _ = writeln!(messages, "error: {}: {message}", app.origin);
                 errors += 1;
                 return Ok(());
             }
             Err(ConvertError::Write(err)) => return Err(write_failed("stdout", err)),
         };
-        report_warnings(app, &rendered.warnings);
+        let _ = write_warnings(&mut messages, app, &rendered.warnings);
         warnings += rendered.warnings.len();
         match &args.out_dir {
             Some(dir) => write_file(&dir.join(format!("{}.yaml", app.name)), &rendered.yaml)?,
@@ -128,6 +137,8 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
         Ok(())
     })?;
     out.flush().map_err(|source| write_error(&PathBuf::from("stdout"), source))?;
+    let _ = messages.flush();
+    drop(messages);
     eprintln!("converted {converted} app(s): {warnings} warning(s), {errors} invalid input(s)");
     if errors > 0 {
         return Err(CliError::Invalid { count: errors });
