@@ -10,7 +10,7 @@ use std::path::Path;
 
 use marathon_operator::cli::OutputKind;
 use marathon_operator::cli::app::Batch;
-use marathon_operator::cli::convert::convert_app;
+use marathon_operator::cli::convert::{convert_app, render_in_order};
 use marathon_operator::cli::input::Collected;
 use marathon_operator::crd::MarathonApp;
 use marathon_operator::translate::TranslateOptions;
@@ -191,4 +191,139 @@ fn a_directory_converts_in_one_batch() {
     // Non-app files are errors with their file named; apps still come through.
     assert!(collected.errors.iter().any(|e| e.origin.source.ends_with("docs-api-pod.json")));
     assert!(collected.apps.len() > 40);
+}
+
+/// Reads a YAML stream back (libyaml, a YAML 1.1 reader like kubectl's go-yaml): one JSON value
+/// per document.
+fn read_back(yaml: &str) -> Vec<serde_json::Value> {
+    serde_norway::Deserializer::from_str(yaml)
+        .map(|d| serde::Deserialize::deserialize(d).expect("YAML reads back"))
+        .collect()
+}
+
+/// Strings a YAML writer must quote or escape to keep them strings (and the same strings).
+const TRICKY: &[&str] = &[
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "Yes",
+    "ON",
+    "true",
+    "False",
+    "null",
+    "Null",
+    "~",
+    "",
+    "1.0",
+    "1e3",
+    "0755",
+    "0x1F",
+    "0o17",
+    "007",
+    "1_000",
+    ".inf",
+    "-.nan",
+    "12:30:45",
+    "2001-12-14",
+    "- item",
+    "key: value",
+    "#comment",
+    "a #b",
+    "trailing ",
+    " leading",
+    "tab\there",
+    "line one\nline two",
+    "ends with newline\n",
+    "\n starts with a newline",
+    "back\\slash",
+    "'single'",
+    "\"double\"",
+    "{flow}",
+    "[list]",
+    "*alias",
+    "&anchor",
+    "!tag",
+    "%directive",
+    "@at",
+    "`tick",
+    "|pipe",
+    ">fold",
+    "?query",
+    "caf\u{e9} \u{1f680}",
+    "bell\u{7}",
+    "---",
+    "...",
+    "$(VAR) and $$",
+];
+
+#[test]
+fn tricky_strings_survive_the_yaml_round_trip() {
+    let long = "python3 -m http.server 8080 --bind 0.0.0.0 ".repeat(4);
+    let mut env: serde_json::Map<String, serde_json::Value> = TRICKY
+        .iter()
+        .enumerate()
+        .map(|(i, value)| (format!("V{i}"), serde_json::Value::from(*value)))
+        .collect();
+    env.insert("LONG".into(), long.trim_end().into());
+    let labels: serde_json::Map<String, serde_json::Value> = TRICKY
+        .iter()
+        .enumerate()
+        .map(|(i, value)| (format!("label-{i}"), serde_json::Value::from(*value)))
+        .collect();
+    let app = serde_json::json!({
+        "id": "/tricky", "cmd": format!("{long}\n  indented second line\n\nafter a blank line"),
+        "env": env, "labels": labels, "cpus": 0.1, "mem": 32,
+    });
+    let app = marathon_operator::cli::app::check_app(app).expect("valid");
+    let options = TranslateOptions { namespace: Some("migrated".into()), ..Default::default() };
+    for kind in [OutputKind::Marathonapp, OutputKind::K8s] {
+        let converted = convert_app(&app, kind, &options).expect("converts");
+        let yaml = converted.to_yaml().expect("yaml");
+        assert_eq!(read_back(&yaml), converted.documents().expect("documents"), "{yaml}");
+        // YAML 1.1 booleans stay strings for go-yaml too: never written plain.
+        for word in ["yes", "no", "on", "off", "y", "n", "Yes", "ON"] {
+            assert!(!yaml.contains(&format!(": {word}\n")), "{word} is plain in {yaml}");
+        }
+        // Readable: a long one-line string stays on one line, a multi-line one is a block.
+        assert!(yaml.contains(long.trim_end()), "{yaml}");
+        let literal_block =
+            |line: &str| line.rsplit_once(' ').is_some_and(|(_, last)| last.starts_with('|'));
+        assert!(yaml.lines().any(literal_block), "{yaml}");
+    }
+}
+
+#[test]
+fn parallel_conversion_writes_what_one_app_after_the_other_writes() {
+    let Some(shared) = corpus::shared_dir() else { return };
+    let mut collected = Collected::default();
+    collected.read_path(&shared.join("marathon-examples"));
+    let batch = Batch::check(collected);
+    // Several copies of the corpus, each app named after its place: more apps than one
+    // parallel chunk holds, and any reordering shows.
+    let mut apps: Vec<_> = (0..8).flat_map(|_| batch.apps.iter().cloned()).collect();
+    for (i, app) in apps.iter_mut().enumerate() {
+        app.name = format!("{}-{i}", app.name);
+    }
+    assert!(apps.len() > 300, "{} apps", apps.len());
+    let options = TranslateOptions { namespace: Some("migrated".into()), ..Default::default() };
+    for kind in [OutputKind::Marathonapp, OutputKind::K8s] {
+        let mut sequential = String::new();
+        for app in &apps {
+            if let Ok(converted) = convert_app(app, kind, &options) {
+                sequential.push_str(&converted.to_yaml().expect("yaml"));
+            }
+        }
+        let mut parallel = String::new();
+        render_in_order(&apps, kind, &options, |_, result| {
+            if let Ok(rendered) = result {
+                parallel.push_str(&rendered.yaml);
+            }
+            Ok::<(), ()>(())
+        })
+        .expect("renders");
+        assert!(sequential == parallel, "{kind:?}: parallel output differs");
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::input::{Collected, Message, Origin};
@@ -42,11 +43,14 @@ impl Batch {
     pub fn check(collected: Collected) -> Self {
         let Collected { apps, mut errors, notes } = collected;
         let mut batch = Self { apps: Vec::with_capacity(apps.len()), errors: Vec::new(), notes };
-        for raw in apps {
-            match check_app(raw.json) {
-                Ok(app) => batch.apps.push(App { origin: raw.origin, ..app }),
+        // Each app is checked on its own, on every core; results keep the input order.
+        let checked: Vec<(Origin, Result<App, Vec<String>>)> =
+            apps.into_par_iter().map(|raw| (raw.origin, check_app(raw.json))).collect();
+        for (origin, result) in checked {
+            match result {
+                Ok(app) => batch.apps.push(App { origin, ..app }),
                 Err(problems) => errors.extend(
-                    problems.into_iter().map(|text| Message { origin: raw.origin.clone(), text }),
+                    problems.into_iter().map(|text| Message { origin: origin.clone(), text }),
                 ),
             }
         }

@@ -12,7 +12,7 @@ use super::args::{
     AuthArgs, ConvertArgs, CutoverArgs, DiffArgs, ExportArgs, ImportArgs, NamespaceArg,
 };
 use super::cluster::{self, Outcome, Plan, Summary};
-use super::convert::{Converted, WriteError, convert_app};
+use super::convert::{ConvertError, WriteError, render_in_order};
 use super::cutover::{cut_over, scale_down_commands};
 use super::error::CliError;
 use super::follow::{Mirror, Selection, follow};
@@ -81,15 +81,22 @@ fn report_inputs(batch: &Batch) {
 
 /// Prints an app's warnings with where the app came from and the field path.
 fn report_warnings(app: &App, warnings: &[Warning]) {
+    // A failed write to stderr has nowhere to be reported.
+    let _ = write_warnings(&mut std::io::stderr().lock(), app, warnings);
+}
+
+fn write_warnings(out: &mut impl Write, app: &App, warnings: &[Warning]) -> std::io::Result<()> {
     for warning in warnings {
-        eprintln!(
+        writeln!(
+            out,
             "warning: {}: app {}: {}: {}",
             app.origin,
             app.id(),
             warning.path,
             warning.reason
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
@@ -105,25 +112,33 @@ fn run_convert(args: &ConvertArgs) -> Result<ExitCode, CliError> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    // Messages are buffered too: a large dump has tens of thousands of warning lines.
+    let mut messages = std::io::BufWriter::new(std::io::stderr());
     let (mut errors, mut warnings, mut converted) = (batch.errors.len(), batch.notes.len(), 0);
-    for app in &batch.apps {
-        let result = match convert_app(app, args.output, &options) {
-            Ok(result) => result,
-            Err(message) => {
-                eprintln!("error: {}: {message}", app.origin);
+    render_in_order(&batch.apps, args.output, &options, |app, result| {
+        let rendered = match result {
+            Ok(rendered) => rendered,
+            Err(ConvertError::Translate(message)) => {
+                let _ = writeln!(messages, "error: {}: {message}", app.origin);
                 errors += 1;
-                continue;
+                return Ok(());
             }
+            Err(ConvertError::Write(err)) => return Err(write_failed("stdout", err)),
         };
-        report_warnings(app, &result.warnings);
-        warnings += result.warnings.len();
+        let _ = write_warnings(&mut messages, app, &rendered.warnings);
+        warnings += rendered.warnings.len();
         match &args.out_dir {
-            Some(dir) => write_file(&dir.join(format!("{}.yaml", app.name)), &result)?,
-            None => result.write_yaml(&mut out).map_err(|err| write_failed("stdout", err))?,
+            Some(dir) => write_file(&dir.join(format!("{}.yaml", app.name)), &rendered.yaml)?,
+            None => out
+                .write_all(rendered.yaml.as_bytes())
+                .map_err(|source| write_error(&PathBuf::from("stdout"), source))?,
         }
         converted += 1;
-    }
+        Ok(())
+    })?;
     out.flush().map_err(|source| write_error(&PathBuf::from("stdout"), source))?;
+    let _ = messages.flush();
+    drop(messages);
     eprintln!("converted {converted} app(s): {warnings} warning(s), {errors} invalid input(s)");
     if errors > 0 {
         return Err(CliError::Invalid { count: errors });
@@ -146,13 +161,9 @@ fn write_failed(path: &str, err: WriteError) -> CliError {
     }
 }
 
-/// One app's output as its own file, written through a buffer.
-fn write_file(path: &std::path::Path, converted: &Converted) -> Result<(), CliError> {
-    let file = std::fs::File::create(path).map_err(|source| write_error(path, source))?;
-    let mut out = std::io::BufWriter::new(file);
-    let shown = path.display().to_string();
-    converted.write_yaml(&mut out).map_err(|err| write_failed(&shown, err))?;
-    out.flush().map_err(|source| write_error(path, source))
+/// One app's output as its own file.
+fn write_file(path: &std::path::Path, yaml: &str) -> Result<(), CliError> {
+    std::fs::write(path, yaml).map_err(|source| write_error(path, source))
 }
 
 /// Reads `--from`: a live Marathon when it is a URL, else a file, directory or `-`.

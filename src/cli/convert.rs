@@ -1,12 +1,15 @@
 //! Offline conversion of checked apps to MarathonApp resources or plain Kubernetes objects.
 //! Pure but for the writer the YAML goes to: no client.
 //!
-//! Objects are serialised straight from their typed form into the writer (no JSON values and
-//! no intermediate strings in between): on a large dump, rendering dominates the translation.
+//! Objects are serialised straight from their typed form (no JSON values in between) by
+//! serde-saphyr, a pure-Rust YAML serialiser: on a large dump, rendering dominates the
+//! translation, and libyaml's event emitter cost several times the translation itself. Apps
+//! convert on every core, in chunks, and their output is written in input order.
 
 use std::io::Write;
 
 use kube::ResourceExt;
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -14,6 +17,10 @@ use super::app::App;
 use super::args::OutputKind;
 use crate::crd::MarathonApp;
 use crate::translate::{DesiredObjects, TranslateOptions, Warning, translate};
+
+/// Apps converted in parallel before their output is written: bounds the memory the rendered
+/// YAML of a huge dump takes while keeping every core busy.
+const CHUNK: usize = 256;
 
 /// What one app becomes.
 #[derive(Clone, Debug)]
@@ -36,7 +43,7 @@ pub struct Converted {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("cannot render YAML: {0}")]
-    Yaml(#[from] serde_norway::Error),
+    Yaml(#[from] serde_saphyr::SerializeError),
     #[error("cannot write: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -72,17 +79,25 @@ pub fn convert_app(
     Ok(Converted { output, warnings })
 }
 
-/// Writes `document` as one YAML document (`---` first) straight into `out`.
-fn write_document<W: Write, T: Serialize>(out: &mut W, document: &T) -> Result<(), WriteError> {
-    out.write_all(b"---\n")?;
-    serde_norway::to_writer(&mut *out, document)?;
+/// YAML as kubectl (go-yaml, YAML 1.1) reads it: strings a YAML 1.1 reader would take for
+/// something else (`yes`, `on`, `1.0`, `0755`, `null`, `~`) are quoted; multi-line strings are
+/// literal blocks; long single-line strings stay on one line (no folding, which would make
+/// commands hard to read and to copy).
+fn yaml_options() -> serde_saphyr::SerializerOptions {
+    serde_saphyr::ser_options! { folded_wrap_chars: usize::MAX }
+}
+
+/// Appends `document` as one YAML document (`---` first) to `out`.
+fn write_document<T: Serialize>(out: &mut String, document: &T) -> Result<(), WriteError> {
+    out.push_str("---\n");
+    serde_saphyr::to_fmt_writer_with_options(out, document, yaml_options())?;
     Ok(())
 }
 
 impl Converted {
-    /// Writes the output as a multi-document YAML stream, objects in apply order: claims,
-    /// Services, workload, HPA, Ingress.
-    pub fn write_yaml<W: Write>(&self, out: &mut W) -> Result<(), WriteError> {
+    /// Appends the output as a multi-document YAML stream to `out`, objects in apply order:
+    /// claims, Services, workload, HPA, Ingress.
+    pub fn render_yaml(&self, out: &mut String) -> Result<(), WriteError> {
         let objects = match &self.output {
             Output::Resource(resource) => return write_document(out, resource),
             Output::Objects(objects) => objects,
@@ -97,12 +112,17 @@ impl Converted {
         ingress.iter().try_for_each(|i| write_document(out, i))
     }
 
+    /// Writes the output as a multi-document YAML stream (see [`Self::render_yaml`]).
+    pub fn write_yaml<W: Write>(&self, out: &mut W) -> Result<(), WriteError> {
+        out.write_all(self.to_yaml()?.as_bytes())?;
+        Ok(())
+    }
+
     /// The output as YAML text.
     pub fn to_yaml(&self) -> Result<String, WriteError> {
-        let mut out = Vec::with_capacity(8 * 1024);
-        self.write_yaml(&mut out)?;
-        // The emitter writes UTF-8 only.
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        let mut out = String::with_capacity(8 * 1024);
+        self.render_yaml(&mut out)?;
+        Ok(out)
     }
 
     /// The documents as JSON values, in the order [`Self::write_yaml`] writes them.
@@ -112,4 +132,50 @@ impl Converted {
             Output::Objects(objects) => objects.to_values(),
         }
     }
+}
+
+/// One app converted and rendered: its warnings and its YAML.
+#[derive(Debug)]
+pub struct Rendered {
+    pub warnings: Vec<Warning>,
+    pub yaml: String,
+}
+
+/// Why one app produced no output.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    /// The app cannot be translated (the message names the app).
+    #[error("{0}")]
+    Translate(String),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// Converts and renders one app.
+pub fn render_app(
+    app: &App,
+    kind: OutputKind,
+    options: &TranslateOptions,
+) -> Result<Rendered, ConvertError> {
+    let converted = convert_app(app, kind, options).map_err(ConvertError::Translate)?;
+    let yaml = converted.to_yaml()?;
+    Ok(Rendered { warnings: converted.warnings, yaml })
+}
+
+/// Converts every app on all cores and hands each result to `sink` in the order of `apps`,
+/// so the output is the same as one app after the other. Stops at the first error of `sink`.
+pub fn render_in_order<E>(
+    apps: &[App],
+    kind: OutputKind,
+    options: &TranslateOptions,
+    mut sink: impl FnMut(&App, Result<Rendered, ConvertError>) -> Result<(), E>,
+) -> Result<(), E> {
+    for chunk in apps.chunks(CHUNK) {
+        let results: Vec<Result<Rendered, ConvertError>> =
+            chunk.par_iter().map(|app| render_app(app, kind, options)).collect();
+        for (app, result) in chunk.iter().zip(results) {
+            sink(app, result)?;
+        }
+    }
+    Ok(())
 }

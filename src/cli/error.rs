@@ -22,7 +22,7 @@ pub enum CliError {
         source: std::io::Error,
     },
     #[error("failed to render YAML")]
-    Yaml(#[source] serde_norway::Error),
+    Yaml(#[source] serde_saphyr::SerializeError),
     #[error("failed to render JSON")]
     Json(#[source] serde_json::Error),
     #[error("cannot connect to the Kubernetes cluster (KUBECONFIG, ~/.kube/config or in-cluster)")]
