@@ -96,10 +96,7 @@ impl std::fmt::Display for Summary {
 
 /// Fails with [`ClusterError::CrdMissing`] when MarathonApps are not served.
 pub async fn ensure_served(client: &Client, namespace: Option<&str>) -> Result<(), ClusterError> {
-    let api: Api<MarathonApp> = match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
+    let api: Api<MarathonApp> = crate::watch::api(client, namespace);
     match api.list_metadata(&ListParams::default().limit(1)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.code == 404 => Err(ClusterError::CrdMissing),
@@ -213,10 +210,7 @@ fn describe(err: &kube::Error) -> String {
 /// `{"apps": [...]}`, sorted by id, each the spec without `spec.kubernetes`.
 pub async fn export_apps(client: &Client, namespace: Option<&str>) -> Result<Value, ClusterError> {
     ensure_served(client, namespace).await?;
-    let api: Api<MarathonApp> = match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
+    let api: Api<MarathonApp> = crate::watch::api(client, namespace);
     let mut resources = Vec::new();
     let mut params = ListParams::default().limit(500);
     loop {

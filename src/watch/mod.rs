@@ -282,7 +282,8 @@ impl Caches {
     }
 }
 
-pub(crate) fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+/// The API of `K` in `namespace`, or in every namespace when `None`.
+pub fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = NamespaceResourceScope>,
     K::DynamicType: Default,
