@@ -195,6 +195,7 @@ async fn operator_phase(
     let latencies = spec_change_latencies(client, ns, apps).await;
     // The restart below must find every app converged, the changed ones too.
     wait_converged(client, ns, &sampled(apps.len())).await;
+    operator.wait_quiet(Duration::from_secs(3)).await;
     let rss_mib = operator.peak_rss_mib();
     operator.stop().await;
     let (restart_ready, restart) = restart(kubeconfig, ns, apps.len()).await;

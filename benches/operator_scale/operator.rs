@@ -59,6 +59,20 @@ impl OperatorProcess {
         verbs
     }
 
+    /// Until the operator has written nothing for `quiet` (a status write for the last pod
+    /// change of a converged app may still be on its way).
+    pub async fn wait_quiet(&self, quiet: std::time::Duration) {
+        let mut last = writes(&self.requests_by_verb().await);
+        let mut since = std::time::Instant::now();
+        while since.elapsed() < quiet {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let now = writes(&self.requests_by_verb().await);
+            if now != last {
+                (last, since) = (now, std::time::Instant::now());
+            }
+        }
+    }
+
     /// One value of the metrics text (the first line starting with `prefix`).
     pub async fn value(&self, prefix: &str) -> f64 {
         let text = self.metrics().await;

@@ -201,7 +201,7 @@ impl Caches {
         let (revisions, d3) = reflect_with(
             api(client, ns),
             managed.clone(),
-            trim::revision,
+            trim::metadata,
             broadcast::channel(1).0,
             move |event| index.observe(event),
         );

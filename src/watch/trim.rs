@@ -1,9 +1,8 @@
 //! What each cache keeps of its objects: the parts its readers use, nothing more.
 
-use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Container, ContainerPort, Pod, PodSpec};
 use kube::Resource;
-use serde_json::{Map, Value};
 
 use crate::translate::names::ANNOTATION_APP_VERSION;
 
@@ -16,28 +15,6 @@ pub fn metadata<K: Resource>(object: &mut K) {
     meta.managed_fields = None;
     if let Some(annotations) = meta.annotations.as_mut() {
         annotations.remove(LAST_APPLIED);
-    }
-}
-
-/// A version keeps its recorded spec (the Marathon API serves old versions from the cache),
-/// rebuilt without the spare capacity parsing left in every map and list.
-pub fn revision(revision: &mut ControllerRevision) {
-    metadata(revision);
-    revision.data.0 = compact(std::mem::take(&mut revision.data.0));
-}
-
-/// `value` with every map and list sized to its contents.
-fn compact(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut compacted = Map::with_capacity(map.len());
-            for (key, value) in map {
-                compacted.insert(key, compact(value));
-            }
-            Value::Object(compacted)
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(compact).collect()),
-        other => other,
     }
 }
 
@@ -132,24 +109,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_compacted_revision_keeps_its_data() {
-        let data = serde_json::json!({
-            "spec": {"id": "/web", "env": {"A": "1"}, "ports": [1, 2, {"name": "http"}]},
-            "version": "2026-01-01T00:00:00.000Z",
-        });
-        let mut stored = ControllerRevision {
-            data: k8s_openapi::apimachinery::pkg::runtime::RawExtension(data.clone()),
-            ..ControllerRevision::default()
-        };
-        stored.metadata.annotations = Some(
+    fn kubectls_copy_of_the_object_is_dropped_and_other_annotations_kept() {
+        let mut service = k8s_openapi::api::core::v1::Service::default();
+        service.metadata.annotations = Some(
             [(LAST_APPLIED.to_owned(), "{}".to_owned()), ("kept".to_owned(), "1".to_owned())]
                 .into(),
         );
-        revision(&mut stored);
-        assert_eq!(stored.data.0, data);
-        let keys: Vec<&str> =
-            stored.data.0["spec"].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["id", "env", "ports"], "the order is kept");
-        assert_eq!(stored.metadata.annotations.unwrap().keys().collect::<Vec<_>>(), ["kept"]);
+        metadata(&mut service);
+        assert_eq!(service.metadata.annotations.unwrap().keys().collect::<Vec<_>>(), ["kept"]);
+    }
+
+    #[test]
+    fn a_trimmed_pod_keeps_what_tasks_read() {
+        let mut cached: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "ownerReferences": [{"apiVersion": "apps/v1",
+                "kind": "ReplicaSet", "name": "rs", "uid": "u"}]},
+            "spec": {"nodeName": "n1", "containers": [{"name": "main", "image": "nginx",
+                "ports": [{"containerPort": 80, "hostPort": 31000, "name": "http"}]}]},
+            "status": {"phase": "Running", "qosClass": "Guaranteed", "conditions": [
+                {"type": "Initialized", "status": "True"},
+                {"type": "Ready", "status": "True"},
+                {"type": "DisruptionTarget", "status": "True"}]},
+        }))
+        .unwrap();
+        pod(&mut cached);
+        let spec = cached.spec.as_ref().unwrap();
+        assert_eq!(spec.node_name.as_deref(), Some("n1"));
+        let port = &spec.containers[0].ports.as_ref().unwrap()[0];
+        assert_eq!((port.container_port, port.host_port), (80, Some(31000)));
+        let status = cached.status.as_ref().unwrap();
+        let types: Vec<&str> =
+            status.conditions.iter().flatten().map(|c| c.type_.as_str()).collect();
+        assert_eq!(types, ["Ready", "DisruptionTarget"]);
+        assert_eq!(status.phase.as_deref(), Some("Running"));
+        assert!(cached.metadata.owner_references.is_none() && status.qos_class.is_none());
     }
 }
