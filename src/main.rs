@@ -26,11 +26,6 @@ use marathon_operator::translate::TranslateOptions;
 use marathon_operator::watch::Watches;
 use marathon_operator::{crd, telemetry, testbed};
 
-/// mimalloc returns freed memory to the system where glibc's per-thread arenas kept it (the
-/// operator's RSS grew with every burst of list responses and rendered JSON).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Debug, thiserror::Error)]
 enum MainError {
     #[error(transparent)]
