@@ -227,6 +227,10 @@ async fn restart(kubeconfig: &str, ns: &str, count: usize) -> (Duration, BTreeMa
     let ready = restarted_at.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let requests = restarted.requests_by_verb().await;
+    let written = restarted.writes_by_resource().await;
+    if !written.is_empty() {
+        println!("  restart wrote: {written}");
+    }
     restarted.stop().await;
     (ready, requests)
 }

@@ -73,6 +73,22 @@ impl OperatorProcess {
         }
     }
 
+    /// The writes sent so far, as `verb resource count` lines joined with `; `.
+    pub async fn writes_by_resource(&self) -> String {
+        let text = self.metrics().await;
+        let label = |line: &str, name: &str| {
+            let start = format!("{name}=\"");
+            line.split(start.as_str()).nth(1).and_then(|r| r.split('"').next()).map(str::to_owned)
+        };
+        text.lines()
+            .filter(|l| l.starts_with("marathon_operator_kube_requests_total{"))
+            .filter_map(|l| Some((label(l, "verb")?, label(l, "resource")?, l.rsplit(' ').next()?)))
+            .filter(|(verb, _, _)| !["get", "list", "watch"].contains(&verb.as_str()))
+            .map(|(verb, resource, n)| format!("{verb} {resource} {n}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// One value of the metrics text (the first line starting with `prefix`).
     pub async fn value(&self, prefix: &str) -> f64 {
         let text = self.metrics().await;
