@@ -144,7 +144,7 @@ async fn plain_phase(
 ) -> PlainRun {
     cluster::create_namespace(client, ns).await;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let done = tokio::spawn(cluster::wait_all(deployments, apps.len(), available));
+    let done = tokio::spawn(cluster::wait_all(deployments, apps.len(), available, "plain"));
     let cpu = cluster::control_plane_cpu(kubeconfig);
     let started = Instant::now();
     let plain_writes = plain_apply(client, ns, apps).await;
@@ -180,17 +180,22 @@ async fn operator_phase(
     let operator = OperatorProcess::start(kubeconfig, ns, CONCURRENCY).await;
     let before = operator.requests_by_verb().await;
     let api: Api<MarathonApp> = Api::namespaced(client.clone(), ns);
-    let done = tokio::spawn(cluster::wait_all(api, apps.len(), converged));
+    let done = tokio::spawn(cluster::wait_all(api, apps.len(), converged, "operator"));
+    let memory = tokio::spawn(operator.report_memory(cluster::PROGRESS_EVERY));
     let cpu = cluster::control_plane_cpu(kubeconfig);
     let started = Instant::now();
     user_apply(client, ns, apps).await;
     let converged = done.await.expect("operator watch") - started;
+    memory.abort();
     let control_plane = cluster::cpu_since(&cpu, &cluster::control_plane_cpu(kubeconfig));
     // Let the last triggered reconciles finish before reading the counts.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = operator.requests_by_verb().await;
     let cpu_seconds = operator.cpu_seconds();
     let latencies = spec_change_latencies(client, ns, apps).await;
+    // The restart below must find every app converged, the changed ones too.
+    wait_converged(client, ns, &sampled(apps.len())).await;
+    operator.wait_quiet(Duration::from_secs(3)).await;
     let rss_mib = operator.peak_rss_mib();
     operator.stop().await;
     let (restart_ready, restart) = restart(kubeconfig, ns, apps.len()).await;
@@ -222,6 +227,10 @@ async fn restart(kubeconfig: &str, ns: &str, count: usize) -> (Duration, BTreeMa
     let ready = restarted_at.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let requests = restarted.requests_by_verb().await;
+    let written = restarted.writes_by_resource().await;
+    if !written.is_empty() {
+        println!("  restart wrote: {written}");
+    }
     restarted.stop().await;
     (ready, requests)
 }
@@ -233,6 +242,23 @@ fn carries_change(deployment: &Deployment, change: &str) -> bool {
         .any(|e| e.name == CHANGE_ENV && e.value.as_deref() == Some(change))
 }
 
+/// The apps whose spec the latency samples change, spread over the whole set.
+fn sampled(count: usize) -> Vec<usize> {
+    let samples = LATENCY_SAMPLES.min(count);
+    (0..samples).map(|sample| sample * count / samples).collect()
+}
+
+/// Until each of the apps `indices` has converged (status current for its latest spec).
+async fn wait_converged(client: &Client, ns: &str, indices: &[usize]) {
+    let api: Api<MarathonApp> = Api::namespaced(client.clone(), ns);
+    for &i in indices {
+        let name = app(i, None).name_any();
+        while !api.get(&name).await.is_ok_and(|app| converged(&app)) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
 /// The time from a spec change of one app (a new env value) to its Deployment carrying it,
 /// seen through a watch, for apps spread over the whole set; one change at a time.
 async fn spec_change_latencies(client: &Client, ns: &str, apps: &[MarathonApp]) -> Vec<Duration> {
@@ -240,8 +266,7 @@ async fn spec_change_latencies(client: &Client, ns: &str, apps: &[MarathonApp]) 
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let params = PatchParams::apply("bench-user").force();
     let mut latencies = Vec::new();
-    for sample in 0..LATENCY_SAMPLES.min(apps.len()) {
-        let i = sample * apps.len() / LATENCY_SAMPLES.min(apps.len());
+    for (sample, i) in sampled(apps.len()).into_iter().enumerate() {
         let changed = app(i, Some(sample));
         let mut updates = cluster::watch_one(deployments.clone(), &changed.name_any()).await;
         let started = Instant::now();

@@ -97,13 +97,29 @@ pub async fn delete_namespace(client: &Client, name: &str, wait: bool) {
 
 /// Resolves when `want` objects of `api` satisfy `done`, as seen through a watch (a set of
 /// names, so each event costs the same however many objects there are).
-pub async fn wait_all<K>(api: Api<K>, want: usize, done: impl Fn(&K) -> bool) -> Instant
+/// How often a long wait prints its progress.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(60);
+
+pub async fn wait_all<K>(
+    api: Api<K>,
+    want: usize,
+    done: impl Fn(&K) -> bool,
+    label: &'static str,
+) -> Instant
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
     let mut names = HashSet::new();
     let mut stream = watcher(api, watcher::Config::default()).boxed();
+    let started = Instant::now();
+    let mut reported = Instant::now();
     while let Some(event) = stream.next().await {
+        // Long runs report how far they got, so a run that cannot finish still tells.
+        if reported.elapsed() >= PROGRESS_EVERY {
+            reported = Instant::now();
+            let at = started.elapsed().as_secs();
+            println!("  {label}: {} of {want} done after {at} s", names.len());
+        }
         match event {
             Ok(Event::Init) => names.clear(),
             Ok(Event::Apply(object) | Event::InitApply(object)) => {

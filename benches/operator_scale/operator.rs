@@ -18,7 +18,7 @@ impl OperatorProcess {
         let admin = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
         let admin_addr = admin.local_addr().expect("address").to_string();
         drop(admin);
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_marathon-operator"))
+        let mut child = wrapped(env!("CARGO_BIN_EXE_marathon-operator"))
             .args(["run", "--testbed=never", "--leader-election=false", "--log-format=plain"])
             .args(["--watch-namespace", ns, "--namespace", ns])
             .args(["--api-addr", "127.0.0.1:0", "--admin-addr", &admin_addr])
@@ -59,6 +59,36 @@ impl OperatorProcess {
         verbs
     }
 
+    /// Until the operator has written nothing for `quiet` (a status write for the last pod
+    /// change of a converged app may still be on its way).
+    pub async fn wait_quiet(&self, quiet: std::time::Duration) {
+        let mut last = writes(&self.requests_by_verb().await);
+        let mut since = std::time::Instant::now();
+        while since.elapsed() < quiet {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let now = writes(&self.requests_by_verb().await);
+            if now != last {
+                (last, since) = (now, std::time::Instant::now());
+            }
+        }
+    }
+
+    /// The writes sent so far, as `verb resource count` lines joined with `; `.
+    pub async fn writes_by_resource(&self) -> String {
+        let text = self.metrics().await;
+        let label = |line: &str, name: &str| {
+            let start = format!("{name}=\"");
+            line.split(start.as_str()).nth(1).and_then(|r| r.split('"').next()).map(str::to_owned)
+        };
+        text.lines()
+            .filter(|l| l.starts_with("marathon_operator_kube_requests_total{"))
+            .filter_map(|l| Some((label(l, "verb")?, label(l, "resource")?, l.rsplit(' ').next()?)))
+            .filter(|(verb, _, _)| !["get", "list", "watch"].contains(&verb.as_str()))
+            .map(|(verb, resource, n)| format!("{verb} {resource} {n}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// One value of the metrics text (the first line starting with `prefix`).
     pub async fn value(&self, prefix: &str) -> f64 {
         let text = self.metrics().await;
@@ -73,10 +103,21 @@ impl OperatorProcess {
 
     /// Peak resident memory so far, MiB.
     pub fn peak_rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib / 1024.0)
+        status_mib(self.pid(), "VmHWM:")
+    }
+
+    /// Prints resident memory (now and peak) every `every`, until aborted.
+    pub fn report_memory(&self, every: std::time::Duration) -> impl Future<Output = ()> + use<> {
+        let pid = self.pid();
+        let started = std::time::Instant::now();
+        async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let (now, peak) = (status_mib(pid, "VmRSS:"), status_mib(pid, "VmHWM:"));
+                let at = started.elapsed().as_secs();
+                println!("  operator RSS after {at} s: {now:.1?} MiB (peak {peak:.1?} MiB)");
+            }
+        }
     }
 
     /// CPU seconds the process has used (user + system).
@@ -91,6 +132,33 @@ impl OperatorProcess {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// The operator's command, under the profiler named by `BENCH_OPERATOR_WRAP` when set (for
+/// example `heaptrack -o /tmp/operator`).
+fn wrapped(binary: &str) -> tokio::process::Command {
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // `{n}` numbers the processes (the first operator, the restarted one, ...).
+    let wrap =
+        std::env::var("BENCH_OPERATOR_WRAP").unwrap_or_default().replace("{n}", &n.to_string());
+    let mut words = wrap.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(words).arg(binary);
+            command
+        }
+        None => tokio::process::Command::new(binary),
+    }
+}
+
+/// A `/proc/<pid>/status` memory line (`VmRSS:`, `VmHWM:`), MiB.
+fn status_mib(pid: u32, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Requests between two readings, per app, by verb.

@@ -20,6 +20,7 @@ use axum::routing::get;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
+use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::reflector::ObjectRef;
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
@@ -309,10 +310,15 @@ fn key_of<K: kube::Resource>(object: &K) -> Key {
     (object.namespace().unwrap_or_default(), object.name_any())
 }
 
-/// What the derivation remembers: the objects as last seen (events are differences).
+/// A cached MarathonApp entry (the store's own `Arc`, shared, never copied).
+type AppEntry = Arc<DeserializeGuard<MarathonApp>>;
+
+/// What the derivation remembers: the objects as last seen (events are differences). It holds
+/// the caches' own `Arc`s (the change channels carry them), so remembering costs no copy.
 #[derive(Default)]
 struct Seen {
-    apps: HashMap<Key, Arc<MarathonApp>>,
+    /// Readable apps only.
+    apps: HashMap<Key, AppEntry>,
     pods: HashMap<Key, Arc<Pod>>,
     /// App id and first health check by app name, kept after the app is deleted until its
     /// last pod is gone (pods outlive their app briefly).
@@ -321,26 +327,33 @@ struct Seen {
     groups: GroupProgress,
 }
 
+/// The app of an entry `Seen` keeps (only readable ones are kept).
+fn readable(entry: &AppEntry) -> Option<&MarathonApp> {
+    entry.0.as_ref().ok()
+}
+
 impl Seen {
     fn of(caches: &Caches) -> Self {
         let mut seen = Self::default();
         for entry in caches.apps.state() {
-            if let Ok(app) = &entry.0 {
-                seen.remember_app(app.clone());
-            }
+            seen.remember_app(entry);
         }
         for pod in caches.pods.state() {
             seen.pods.insert(key_of(pod.as_ref()), pod);
         }
-        let apps: Vec<&MarathonApp> = seen.apps.values().map(Arc::as_ref).collect();
         let mut groups = GroupProgress::default();
-        groups.remember(&apps);
+        groups.remember(&seen.app_list());
         seen.groups = groups;
         seen
     }
 
-    fn remember_app(&mut self, app: MarathonApp) {
-        let key = key_of(&app);
+    fn app_list(&self) -> Vec<&MarathonApp> {
+        self.apps.values().filter_map(readable).collect()
+    }
+
+    fn remember_app(&mut self, entry: AppEntry) {
+        let Some(app) = readable(&entry) else { return };
+        let key = key_of(app);
         let check = app
             .spec
             .health_checks
@@ -348,30 +361,32 @@ impl Seen {
             .and_then(|checks| checks.first())
             .and_then(|c| serde_json::to_value(c).ok());
         self.ids.insert(key.clone(), (app.spec.id.clone(), check));
-        self.apps.insert(key, Arc::new(app));
+        self.apps.insert(key, entry);
     }
 
-    fn app_changed(&mut self, caches: &Caches, app: &MarathonApp) -> Vec<Event> {
+    fn app_changed(&mut self, caches: &Caches, entry: AppEntry) -> Vec<Event> {
+        let Some(app) = readable(&entry) else { return Vec::new() };
         let key = key_of(app);
         let exists = caches.apps.get(&ObjectRef::new(&key.1).within(&key.0)).is_some();
         let old = self.apps.get(&key).cloned();
+        let old_app = old.as_ref().and_then(readable);
         let now = now();
         let mut events = if exists {
-            if old.as_ref().is_some_and(|o| o.resource_version() == app.resource_version()) {
+            if old_app.is_some_and(|o| o.resource_version() == app.resource_version()) {
                 return Vec::new();
             }
-            self.remember_app(app.clone());
-            app_events(old.as_deref(), Some(app), &now)
+            self.remember_app(entry.clone());
+            app_events(old_app, Some(app), &now)
         } else {
             self.apps.remove(&key);
-            let Some(old) = &old else { return Vec::new() };
+            let Some(old) = old_app else { return Vec::new() };
             app_events(Some(old), None, &now)
         };
         let new = exists.then_some(app);
         let marked = |a: Option<&MarathonApp>| a.and_then(GroupMark::of).is_some();
-        if marked(old.as_deref()) || marked(new) {
-            let apps: Vec<&MarathonApp> = self.apps.values().map(Arc::as_ref).collect();
-            events.extend(self.groups.app_changed(old.as_deref(), new, &apps, &now));
+        if marked(old_app) || marked(new) {
+            let apps: Vec<&MarathonApp> = self.apps.values().filter_map(readable).collect();
+            events.extend(self.groups.app_changed(old_app, new, &apps, &now));
         }
         events
     }
@@ -395,17 +410,14 @@ impl Seen {
         let new = exists.then_some(pod.as_ref());
         let events = task_events(&context, old.as_deref(), new, &now());
         if !exists && !self.apps.contains_key(&app_key) {
-            self.forget_if_no_pods(&app_key);
+            self.forget_if_no_pods(caches, &app_key);
         }
         events
     }
 
-    fn forget_if_no_pods(&mut self, app_key: &Key) {
-        let has_pods = self.pods.values().any(|p| {
-            p.namespace().as_deref() == Some(app_key.0.as_str())
-                && p.labels().get(LABEL_APP) == Some(&app_key.1)
-        });
-        if !has_pods {
+    /// Looks in the pod index (not at every pod): the cache no longer has a deleted pod.
+    fn forget_if_no_pods(&mut self, caches: &Caches, app_key: &Key) {
+        if caches.pods_of(&app_key.0, &app_key.1).is_empty() {
             self.ids.remove(app_key);
         }
     }
@@ -424,10 +436,7 @@ async fn derive(hub: Weak<Hub>, caches: Caches, watches: Watches, stop: Cancella
         let events = tokio::select! {
             () = stop.cancelled() => return,
             change = apps.recv() => match change {
-                Ok(entry) => match &entry.0 {
-                    Ok(app) => seen.app_changed(&caches, app),
-                    Err(_) => Vec::new(),
-                },
+                Ok(entry) => seen.app_changed(&caches, entry),
                 Err(RecvError::Lagged(_)) => { seen = Seen::of(&caches); Vec::new() }
                 Err(RecvError::Closed) => return,
             },

@@ -23,7 +23,7 @@ use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::core::error_boundary::DeserializeGuard;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
@@ -337,18 +337,33 @@ where
 {
     let (store, writer) = reflector::store();
     let stream = watcher(api, config).default_backoff().modify(trim);
+    let cached = store.clone();
     let drive = reflector::reflector(writer, stream)
         .inspect_ok(move |event| observe(event))
         .touched_objects()
         .for_each(move |object| {
             if let Ok(object) = object {
                 // No subscriber is fine: followers keep caches without controllers.
-                let _ = changes.send(Arc::new(object));
+                let _ = changes.send(shared_with_store(&cached, object));
             }
             futures::future::ready(())
         })
         .boxed();
     (store, drive)
+}
+
+/// The store's own copy of a touched object (the reflector has just stored it), so what
+/// subscribers keep of a change shares its memory with the cache; a deleted object is no
+/// longer there and travels as it came.
+fn shared_with_store<K>(store: &Store<K>, object: K) -> Arc<K>
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone,
+{
+    store
+        .get(&ObjectRef::from_obj(&object))
+        .filter(|stored| stored.meta().resource_version == object.meta().resource_version)
+        .unwrap_or_else(|| Arc::new(object))
 }
 
 /// MarathonApps, each behind a `DeserializeGuard` so one unreadable resource never stalls the

@@ -6,9 +6,16 @@ use kube::Resource;
 
 use crate::translate::names::ANNOTATION_APP_VERSION;
 
+/// `kubectl apply`'s copy of the whole object: nobody here reads it.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// Managed fields are often the larger part of an object and nobody reads them.
 pub fn metadata<K: Resource>(object: &mut K) {
-    object.meta_mut().managed_fields = None;
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
 }
 
 /// Keeps what tasks and status read of a pod: node, container ports, the app version
@@ -29,15 +36,29 @@ pub fn pod(pod: &mut Pod) {
             .collect();
         *spec = PodSpec { node_name: spec.node_name.take(), containers, ..PodSpec::default() };
     }
+    pod.metadata.generate_name = None;
+    pod.metadata.owner_references = None;
     if let Some(status) = pod.status.as_mut() {
         status.init_container_statuses = None;
         status.ephemeral_container_statuses = None;
+        status.host_ips = None;
+        status.qos_class = None;
+        if let Some(conditions) = status.conditions.as_mut() {
+            conditions.retain(|c| !UNREAD_POD_CONDITIONS.contains(&c.type_.as_str()));
+        }
         for container in status.container_statuses.iter_mut().flatten() {
             container.image_id = String::new();
             container.container_id = None;
+            container.volume_mounts = None;
+            container.allocated_resources = None;
+            container.resources = None;
         }
     }
 }
+
+/// Pod conditions no reader looks at (tasks read Ready, ContainersReady, PodScheduled and
+/// DisruptionTarget).
+const UNREAD_POD_CONDITIONS: [&str; 2] = ["Initialized", "PodReadyToStartContainers"];
 
 fn trim_ports(ports: Vec<ContainerPort>) -> Vec<ContainerPort> {
     ports
@@ -65,6 +86,11 @@ pub fn deployment(deployment: &mut Deployment) {
     deployment.metadata.managed_fields = None;
     keep_applied_annotation(&mut deployment.metadata);
     deployment.spec.template = Default::default();
+    deployment.spec.selector = Default::default();
+    deployment.spec.strategy = None;
+    if let Some(status) = deployment.status.as_mut() {
+        status.conditions = None;
+    }
 }
 
 pub fn stateful_set(set: &mut StatefulSet) {
@@ -72,4 +98,50 @@ pub fn stateful_set(set: &mut StatefulSet) {
     keep_applied_annotation(&mut set.metadata);
     set.spec.template = Default::default();
     set.spec.volume_claim_templates = None;
+    set.spec.selector = Default::default();
+    if let Some(status) = set.status.as_mut() {
+        status.conditions = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubectls_copy_of_the_object_is_dropped_and_other_annotations_kept() {
+        let mut service = k8s_openapi::api::core::v1::Service::default();
+        service.metadata.annotations = Some(
+            [(LAST_APPLIED.to_owned(), "{}".to_owned()), ("kept".to_owned(), "1".to_owned())]
+                .into(),
+        );
+        metadata(&mut service);
+        assert_eq!(service.metadata.annotations.unwrap().keys().collect::<Vec<_>>(), ["kept"]);
+    }
+
+    #[test]
+    fn a_trimmed_pod_keeps_what_tasks_read() {
+        let mut cached: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "ownerReferences": [{"apiVersion": "apps/v1",
+                "kind": "ReplicaSet", "name": "rs", "uid": "u"}]},
+            "spec": {"nodeName": "n1", "containers": [{"name": "main", "image": "nginx",
+                "ports": [{"containerPort": 80, "hostPort": 31000, "name": "http"}]}]},
+            "status": {"phase": "Running", "qosClass": "Guaranteed", "conditions": [
+                {"type": "Initialized", "status": "True"},
+                {"type": "Ready", "status": "True"},
+                {"type": "DisruptionTarget", "status": "True"}]},
+        }))
+        .unwrap();
+        pod(&mut cached);
+        let spec = cached.spec.as_ref().unwrap();
+        assert_eq!(spec.node_name.as_deref(), Some("n1"));
+        let port = &spec.containers[0].ports.as_ref().unwrap()[0];
+        assert_eq!((port.container_port, port.host_port), (80, Some(31000)));
+        let status = cached.status.as_ref().unwrap();
+        let types: Vec<&str> =
+            status.conditions.iter().flatten().map(|c| c.type_.as_str()).collect();
+        assert_eq!(types, ["Ready", "DisruptionTarget"]);
+        assert_eq!(status.phase.as_deref(), Some("Running"));
+        assert!(cached.metadata.owner_references.is_none() && status.qos_class.is_none());
+    }
 }
