@@ -73,11 +73,6 @@ enum MainError {
     },
 }
 
-// mimalloc: `convert` of a large dump allocates millions of small objects, where glibc's
-// allocator took a third of the time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
