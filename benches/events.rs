@@ -17,15 +17,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, ResourceExt};
 use marathon_operator::crd::{MarathonApp, MarathonAppSpec};
 use marathon_operator::marathon::events::{Event, TaskContext, task_events};
 use marathon_operator::marathon_api::EventStream;
 use marathon_operator::translate::names::{LABEL_APP, LABEL_MANAGED_BY, MANAGER};
 use marathon_operator::watch::Watches;
 use serde_json::json;
+
+#[path = "support/testbed.rs"]
+mod testbed;
 
 const SUBSCRIBERS: usize = 50;
 const ROUNDS: usize = 200;
@@ -111,24 +113,6 @@ async fn fan_out() {
 
 // ----- pod Ready -> status_update_event, on the testbed ---------------------------------------
 
-fn kubeconfig_path() -> String {
-    if let Ok(path) = std::env::var("KUBECONFIG") {
-        return path;
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed");
-    let out =
-        std::process::Command::new("bash").arg(script).arg("up").output().expect("testbed up");
-    String::from_utf8_lossy(&out.stdout).lines().last().expect("kubeconfig path").trim().to_owned()
-}
-
-async fn client() -> Client {
-    let kubeconfig = Kubeconfig::read_from(kubeconfig_path()).expect("kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("config");
-    Client::try_from(config).expect("client")
-}
-
 /// A pod of the app `app` on `node`, as the operator's workloads label theirs.
 fn bench_pod(name: &str, app: &str, node: &str) -> Pod {
     serde_json::from_value(json!({
@@ -168,7 +152,7 @@ async fn running_update(
 }
 
 async fn ready_to_event() {
-    let client = client().await;
+    let client = testbed::client(&testbed::kubeconfig_path()).await;
     marathon_operator::controllers::install_crds(client.clone()).await.expect("CRDs");
     let ns = format!("bench-events-{}", std::process::id());
     let node_name = ns.clone();

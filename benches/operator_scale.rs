@@ -23,6 +23,8 @@
 mod cluster;
 #[path = "operator_scale/operator.rs"]
 mod operator;
+#[path = "support/testbed.rs"]
+mod testbed;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -381,8 +383,8 @@ fn print_summary(plain: &[PlainRun], runs: &[OperatorRun]) {
 async fn main() {
     let options = options();
     let count = options.apps;
-    let kubeconfig = cluster::kubeconfig_path();
-    let client = cluster::client(&kubeconfig).await;
+    let kubeconfig = testbed::kubeconfig_path();
+    let client = testbed::client(&kubeconfig).await;
     marathon_operator::controllers::install_crds(client.clone()).await.expect("CRDs");
     let nodes = cluster::add_nodes(&client, count).await;
     let apps: Vec<MarathonApp> = (0..count).map(|i| app(i, None)).collect();

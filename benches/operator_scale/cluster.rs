@@ -1,4 +1,4 @@
-//! The testbed side of the benchmark: the client, fake nodes with room for every pod,
+//! The testbed side of the benchmark: fake nodes with room for every pod,
 //! namespaces of one phase each, and waiting for objects to reach a state through a watch.
 
 use std::collections::HashSet;
@@ -7,31 +7,12 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Node};
 use kube::api::{Api, DeleteParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 /// Pods one bench node holds.
 const PODS_PER_NODE: usize = 1000;
-
-pub fn kubeconfig_path() -> String {
-    if let Ok(path) = std::env::var("KUBECONFIG") {
-        return path;
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed");
-    let out =
-        std::process::Command::new("bash").arg(script).arg("up").output().expect("testbed up");
-    String::from_utf8_lossy(&out.stdout).lines().last().expect("kubeconfig path").trim().to_owned()
-}
-
-pub async fn client(path: &str) -> Client {
-    let kubeconfig = Kubeconfig::read_from(path).expect("kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("config");
-    Client::try_from(config).expect("client")
-}
 
 fn bench_node(name: &str) -> Node {
     serde_json::from_value(serde_json::json!({
