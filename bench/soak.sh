@@ -5,9 +5,14 @@
 # fails on any unexpected error response. CI runs the same test at its reduced size
 # (100 apps, 2 minutes) as part of `cargo test`.
 #
-#   bench/soak.sh            # full size
+#   bench/soak.sh              # full size, the debug operator `cargo test` builds
+#   bench/soak.sh --release    # full size, the release operator (`cargo build --release`)
 #   SOAK_FULL=0 bench/soak.sh  # the CI size
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export SOAK_FULL=${SOAK_FULL:-1}
+if [[ "${1:-}" == "--release" ]]; then
+  cargo build --release --locked
+  export MARATHON_OPERATOR_BIN="$PWD/target/release/marathon-operator"
+fi
 exec cargo test --test faults_soak -- --nocapture

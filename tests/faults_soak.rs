@@ -4,7 +4,7 @@
 //! per 30 s window, the figures BENCHMARKS.md reports.
 //!
 //! CI size: 100 apps, 300 tasks, 2 minutes. `SOAK_FULL=1` (or `bench/soak.sh`): 1,000 apps,
-//! 3,000 tasks, 10 minutes.
+//! 3,000 tasks, 10 minutes; `SOAK_MINUTES` sets another duration.
 
 #![allow(clippy::unwrap_used)]
 
@@ -189,6 +189,9 @@ async fn create_apps(client: &kube::Client, count: usize) {
 async fn soak_with_reads_writes_and_pod_churn_has_no_unexpected_errors() {
     let _serial = faults::serial().await;
     let (apps, minutes) = if full() { (1000, 10) } else { (100, 2) };
+    // A longer run shows whether memory levels off (`SOAK_MINUTES=30 bench/soak.sh`).
+    let minutes =
+        std::env::var("SOAK_MINUTES").ok().and_then(|m| m.parse().ok()).unwrap_or(minutes);
     let duration = Duration::from_secs(60 * minutes);
     let testbed = PrivateTestbed::up("soak").await;
     let client = testbed.client().await;

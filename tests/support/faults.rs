@@ -183,6 +183,13 @@ pub struct OperatorProcess {
     pub log: Arc<Mutex<Vec<String>>>,
 }
 
+/// The operator binary the scenarios run: the one `cargo test` built, or another build named by
+/// `MARATHON_OPERATOR_BIN` (`bench/soak.sh --release` measures the release build).
+fn operator_binary() -> String {
+    std::env::var("MARATHON_OPERATOR_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_marathon-operator").to_owned())
+}
+
 impl OperatorProcess {
     /// Starts the operator and waits until its Marathon API answers.
     pub async fn start(testbed: &PrivateTestbed, options: &OperatorOptions) -> Self {
@@ -190,7 +197,7 @@ impl OperatorProcess {
         let api = format!("127.0.0.1:{api_port}");
         let admin = format!("127.0.0.1:{admin_port}");
         let ns = options.namespace.as_str();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_marathon-operator"))
+        let mut child = tokio::process::Command::new(operator_binary())
             .args(["run", "--testbed=never", "--log-format=plain", "--auth=off"])
             .arg(format!("--leader-election={}", options.leader_election))
             .args(["--watch-namespace", ns, "--namespace", ns, "--lease-namespace", ns])

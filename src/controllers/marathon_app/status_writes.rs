@@ -1,16 +1,24 @@
 //! When to write an app's status. Pods coming up change the counts many times per rollout;
 //! writing each change would cost a write per pod event. So while a rollout runs, status is
 //! written at most once per interval (the first time one interval after the rollout was seen,
-//! so a quick rollout costs one write: its end), and at once when the rollout ends or when
-//! nothing is rolling out. A status that would not change is never written.
+//! so a quick rollout costs one write: its end), and then only when it has news: tasks came
+//! up, became healthy or unhealthy, or failed, or a task cannot be placed, or the app is
+//! degraded. A rollout that only waits (thousands of apps applied at once, pods queued behind
+//! the scheduler) is written once, at its end. When the rollout ends or nothing is rolling
+//! out, status is written at once. A status that would not change is never written. An
+//! interval of zero writes every change.
 //!
 //! Meanwhile readers still see the rollout: an app whose `generation` is ahead of
-//! `status.observedGeneration` has a deployment pending (`crate::marathon::deployments`).
+//! `status.observedGeneration` has a deployment pending (`crate::marathon::deployments`), and
+//! the Marathon API computes tasks and deployments from the caches, not from `status`.
 
 use std::time::{Duration, Instant};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
 use crate::controllers::memory::PerApp;
 use crate::crd::MarathonAppStatus;
+use crate::crd::condition::{DEGRADED, FALSE, SCHEDULED, TRUE};
 
 /// What to do with a freshly built status.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,9 +56,18 @@ impl StatusWrites {
         if previous == Some(next) {
             return StatusWrite::Skip;
         }
+        if self.interval.is_zero() {
+            return StatusWrite::Now;
+        }
         let since = self.held_since.with(|held| *held.entry(key.to_owned()).or_insert(now));
         let due = since + self.interval;
-        if now >= due { StatusWrite::Now } else { StatusWrite::Later(due - now) }
+        if now < due {
+            StatusWrite::Later(due - now)
+        } else if has_news(previous, next) {
+            StatusWrite::Now
+        } else {
+            StatusWrite::Later(self.interval)
+        }
     }
 
     /// Records a write made at `now`: during a rollout the next one waits an interval.
@@ -86,6 +103,36 @@ impl StatusWrites {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Whether a status written during a rollout tells a reader something the last written one
+/// did not: task counts, a task failure, warnings, or a problem (a task that cannot be
+/// placed, the app degraded). A new rollout that only waits has no news.
+fn has_news(previous: Option<&MarathonAppStatus>, next: &MarathonAppStatus) -> bool {
+    let empty = MarathonAppStatus::default();
+    let previous = previous.unwrap_or(&empty);
+    let counts = |s: &MarathonAppStatus| {
+        [s.tasks_running, s.tasks_healthy, s.tasks_unhealthy].map(|n| n.unwrap_or(0))
+    };
+    counts(previous) != counts(next)
+        || previous.last_task_failure != next.last_task_failure
+        || previous.warnings != next.warnings
+        || problem(previous, SCHEDULED, TRUE) != problem(next, SCHEDULED, TRUE)
+        || problem(previous, DEGRADED, FALSE) != problem(next, DEGRADED, FALSE)
+}
+
+/// The condition `type_` when it is not in its healthy `status` (absent counts as healthy).
+fn problem<'a>(
+    status: &'a MarathonAppStatus,
+    type_: &str,
+    healthy: &str,
+) -> Option<(&'a str, &'a str)> {
+    status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c: &&Condition| c.type_ == type_ && c.status != healthy)
+        .map(|c| (c.reason.as_str(), c.message.as_str()))
 }
 
 #[cfg(test)]
@@ -138,5 +185,57 @@ mod tests {
         // Another app is not held back by this one.
         let other = writes.decide("ns/b", None, &status(0, false), t0);
         assert_eq!(other, StatusWrite::Now);
+    }
+
+    #[test]
+    fn a_rollout_that_only_waits_is_written_at_its_end() {
+        let writes = StatusWrites::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        let _ = writes.decide("ns/a", None, &status(0, true), t0);
+        // Minutes later the pod still waits for the scheduler: nothing new to say.
+        let minutes = t0 + Duration::from_secs(300);
+        let waiting = writes.decide("ns/a", None, &status(0, true), minutes);
+        assert_eq!(waiting, StatusWrite::Later(Duration::from_secs(10)));
+        let done = writes.decide("ns/a", None, &status(1, false), minutes);
+        assert_eq!(done, StatusWrite::Now);
+    }
+
+    #[test]
+    fn a_task_that_cannot_be_placed_is_news() {
+        let writes = StatusWrites::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        let mut stuck = status(0, true);
+        stuck.conditions = Some(vec![Condition {
+            type_: SCHEDULED.into(),
+            status: FALSE.into(),
+            reason: "Unschedulable".into(),
+            message: "1 task(s) cannot be placed: 0/3 nodes are available".into(),
+            last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            ),
+            observed_generation: None,
+        }]);
+        let _ = writes.decide("ns/a", None, &stuck, t0);
+        let due = writes.decide("ns/a", None, &stuck, t0 + Duration::from_secs(10));
+        assert_eq!(due, StatusWrite::Now);
+        // Once written, the same problem is no longer news.
+        writes.written("ns/a", true, t0 + Duration::from_secs(10));
+        let later = t0 + Duration::from_secs(30);
+        assert_eq!(writes.decide("ns/a", Some(&stuck), &stuck, later), StatusWrite::Skip);
+        let mut counted = stuck.clone();
+        counted.tasks_staged = Some(1);
+        assert_eq!(
+            writes.decide("ns/a", Some(&stuck), &counted, later),
+            StatusWrite::Later(Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn an_interval_of_zero_writes_every_change() {
+        let writes = StatusWrites::new(Duration::ZERO);
+        let t0 = Instant::now();
+        assert_eq!(writes.decide("ns/a", None, &status(0, true), t0), StatusWrite::Now);
+        let same = writes.decide("ns/a", Some(&status(0, true)), &status(0, true), t0);
+        assert_eq!(same, StatusWrite::Skip);
     }
 }
