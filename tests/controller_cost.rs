@@ -127,6 +127,20 @@ async fn new_apps_cost_a_plain_clients_writes_plus_one_and_a_restart_costs_none(
     assert_eq!(spent.writes(), 0, "a restart writes nothing: {spent}");
 }
 
+/// An operator start installs the CRDs; when this build's CRDs are already installed it sends
+/// reads only (before, every start wrote both CRDs).
+#[tokio::test]
+async fn installing_the_crds_again_writes_nothing() {
+    support::ensure_crds(&support::client().await).await;
+    let metrics = Metrics::shared();
+    let counted = metrics.client(support::config().await).unwrap();
+    marathon_operator::controllers::install_crds(counted).await.unwrap();
+    let spent = metrics.kube.snapshot();
+    println!("installing the installed CRDs: {spent}");
+    assert_eq!(spent.writes(), 0, "nothing written: {spent}");
+    assert!(spent.0.iter().any(|(l, n)| l.verb == "get" && *n > 0), "it did look: {spent}");
+}
+
 #[tokio::test]
 async fn deleted_apps_leave_nothing_in_the_controllers_memory() {
     // 500 in the acceptance run (`MEMORY_TEST_APPS=500`); fewer keep CI quick.
