@@ -11,6 +11,7 @@ pub mod events;
 pub mod groups;
 pub mod ids;
 pub mod labels;
+pub mod pod;
 pub mod rules;
 pub mod tasks;
 pub mod validation;

@@ -18,7 +18,7 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -33,6 +33,7 @@ pub use index::AppIndex;
 pub use trim::ANNOTATION_APPLIED;
 
 use crate::crd::{HostVolume, MarathonApp};
+use crate::marathon::pod::CachedPod;
 use crate::translate::names;
 
 /// How many changes of one kind a slow subscriber may fall behind before it misses some (it
@@ -45,9 +46,9 @@ pub struct Caches {
     /// `None`: every namespace.
     pub namespace: Option<String>,
     pub apps: Store<DeserializeGuard<MarathonApp>>,
-    /// Pods of managed apps, trimmed to what tasks and status need.
-    pub pods: Store<Pod>,
-    pub pods_by_app: AppIndex<Pod>,
+    /// Pods of managed apps, in a type of their own that reads only what tasks and status need.
+    pub pods: Store<CachedPod>,
+    pub pods_by_app: AppIndex<CachedPod>,
     /// Workloads without their pod template (status and replicas are what is read).
     pub deployments: Store<Deployment>,
     pub stateful_sets: Store<StatefulSet>,
@@ -80,7 +81,7 @@ pub struct Changes {
     pub apps: broadcast::Sender<Arc<DeserializeGuard<MarathonApp>>>,
     /// Apps whose deletion the watch saw.
     pub deleted_apps: broadcast::Sender<Arc<MarathonApp>>,
-    pub pods: broadcast::Sender<Arc<Pod>>,
+    pub pods: broadcast::Sender<Arc<CachedPod>>,
     pub deployments: broadcast::Sender<Arc<Deployment>>,
     pub stateful_sets: broadcast::Sender<Arc<StatefulSet>>,
     pub services: broadcast::Sender<Arc<PartialObjectMeta<Service>>>,
@@ -266,7 +267,7 @@ impl Caches {
     }
 
     /// The pods of the app whose pods carry the app label `app_name`, in `namespace`.
-    pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<Arc<Pod>> {
+    pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<Arc<CachedPod>> {
         self.pods_by_app.of_app(&self.pods, namespace, app_name)
     }
 
