@@ -16,3 +16,4 @@ pub mod rules;
 pub mod tasks;
 pub mod validation;
 pub mod versions;
+pub mod workload;

@@ -89,7 +89,7 @@ impl k8s_openapi::Metadata for CachedPod {
 /// Errors converting a full pod into its cached form.
 #[derive(Debug, thiserror::Error)]
 #[error("pod does not convert to its cached form: {0}")]
-pub struct ConvertError(#[from] serde_json::Error);
+pub struct ConvertError(#[from] pub serde_json::Error);
 
 impl TryFrom<&Pod> for CachedPod {
     type Error = ConvertError;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -34,6 +34,7 @@ pub use trim::ANNOTATION_APPLIED;
 
 use crate::crd::{HostVolume, MarathonApp};
 use crate::marathon::pod::CachedPod;
+use crate::marathon::workload::{CachedDeployment, CachedStatefulSet};
 use crate::translate::names;
 
 /// How many changes of one kind a slow subscriber may fall behind before it misses some (it
@@ -49,9 +50,9 @@ pub struct Caches {
     /// Pods of managed apps, in a type of their own that reads only what tasks and status need.
     pub pods: Store<CachedPod>,
     pub pods_by_app: AppIndex<CachedPod>,
-    /// Workloads without their pod template (status and replicas are what is read).
-    pub deployments: Store<Deployment>,
-    pub stateful_sets: Store<StatefulSet>,
+    /// Workloads in a type of their own: metadata, replicas and status counts.
+    pub deployments: Store<CachedDeployment>,
+    pub stateful_sets: Store<CachedStatefulSet>,
     /// The apps' versions.
     pub revisions: Store<ControllerRevision>,
     pub revisions_by_app: AppIndex<ControllerRevision>,
@@ -67,8 +68,8 @@ pub struct Caches {
 /// The controllers' children of each kind by app label.
 #[derive(Clone, Default)]
 pub struct ChildIndexes {
-    pub deployments: AppIndex<Deployment>,
-    pub stateful_sets: AppIndex<StatefulSet>,
+    pub deployments: AppIndex<CachedDeployment>,
+    pub stateful_sets: AppIndex<CachedStatefulSet>,
     pub services: AppIndex<PartialObjectMeta<Service>>,
     pub hpas: AppIndex<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub ingresses: AppIndex<PartialObjectMeta<Ingress>>,
@@ -82,8 +83,8 @@ pub struct Changes {
     /// Apps whose deletion the watch saw.
     pub deleted_apps: broadcast::Sender<Arc<MarathonApp>>,
     pub pods: broadcast::Sender<Arc<CachedPod>>,
-    pub deployments: broadcast::Sender<Arc<Deployment>>,
-    pub stateful_sets: broadcast::Sender<Arc<StatefulSet>>,
+    pub deployments: broadcast::Sender<Arc<CachedDeployment>>,
+    pub stateful_sets: broadcast::Sender<Arc<CachedStatefulSet>>,
     pub services: broadcast::Sender<Arc<PartialObjectMeta<Service>>>,
     pub hpas: broadcast::Sender<Arc<PartialObjectMeta<HorizontalPodAutoscaler>>>,
     pub ingresses: broadcast::Sender<Arc<PartialObjectMeta<Ingress>>>,
@@ -187,14 +188,14 @@ impl Caches {
         let (deployments, d1) = reflect_indexed(
             api(client, ns),
             managed.clone(),
-            trim::deployment,
+            trim::workload,
             changes.deployments.clone(),
             &indexed.deployments,
         );
         let (stateful_sets, d2) = reflect_indexed(
             api(client, ns),
             managed.clone(),
-            trim::stateful_set,
+            trim::workload,
             changes.stateful_sets.clone(),
             &indexed.stateful_sets,
         );

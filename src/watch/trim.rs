@@ -1,6 +1,5 @@
 //! What each cache keeps of its objects: the parts its readers use, nothing more.
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::Resource;
 
 use crate::marathon::pod::CachedPod;
@@ -47,27 +46,12 @@ fn keep_applied_annotation(meta: &mut kube::core::ObjectMeta) {
     }
 }
 
-/// Drops what status never reads from a cached workload: the pod template is most of it.
-pub fn deployment(deployment: &mut Deployment) {
-    deployment.metadata.managed_fields = None;
-    keep_applied_annotation(&mut deployment.metadata);
-    deployment.spec.template = Default::default();
-    deployment.spec.selector = Default::default();
-    deployment.spec.strategy = None;
-    if let Some(status) = deployment.status.as_mut() {
-        status.conditions = None;
-    }
-}
-
-pub fn stateful_set(set: &mut StatefulSet) {
-    set.metadata.managed_fields = None;
-    keep_applied_annotation(&mut set.metadata);
-    set.spec.template = Default::default();
-    set.spec.volume_claim_templates = None;
-    set.spec.selector = Default::default();
-    if let Some(status) = set.status.as_mut() {
-        status.conditions = None;
-    }
+/// Keeps what the controllers read of a cached workload's metadata (its type holds only the
+/// replicas and status counts besides): the applied fingerprint among the annotations.
+pub fn workload<K: Resource>(workload: &mut K) {
+    let meta = workload.meta_mut();
+    meta.managed_fields = None;
+    keep_applied_annotation(meta);
 }
 
 #[cfg(test)]
