@@ -12,6 +12,7 @@ pub mod groups;
 pub mod ids;
 pub mod labels;
 pub mod pod;
+pub mod revision;
 pub mod rules;
 pub mod tasks;
 pub mod validation;

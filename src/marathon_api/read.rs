@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use crate::marathon::pod::CachedPod;
+use crate::marathon::revision::CachedRevision;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use k8s_openapi::api::apps::v1::ControllerRevision;
 use kube::ResourceExt;
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::reflector::ObjectRef;
@@ -110,7 +110,7 @@ impl FacadeState {
     }
 
     /// The app's recorded versions (ControllerRevisions), oldest first.
-    pub fn history_of(&self, app: &MarathonApp) -> Vec<ControllerRevision> {
+    pub fn history_of(&self, app: &MarathonApp) -> Vec<CachedRevision> {
         let namespace = app.namespace().unwrap_or_default();
         let Some(scope) = self.scope(&namespace) else { return Vec::new() };
         scope.history_of(&namespace, &app.name_any(), &app.uid().unwrap_or_default())

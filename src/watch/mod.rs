@@ -16,7 +16,6 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -34,6 +33,7 @@ pub use trim::ANNOTATION_APPLIED;
 
 use crate::crd::{HostVolume, MarathonApp};
 use crate::marathon::pod::CachedPod;
+use crate::marathon::revision::CachedRevision;
 use crate::marathon::workload::{CachedDeployment, CachedStatefulSet};
 use crate::translate::names;
 
@@ -53,9 +53,9 @@ pub struct Caches {
     /// Workloads in a type of their own: metadata, replicas and status counts.
     pub deployments: Store<CachedDeployment>,
     pub stateful_sets: Store<CachedStatefulSet>,
-    /// The apps' versions.
-    pub revisions: Store<ControllerRevision>,
-    pub revisions_by_app: AppIndex<ControllerRevision>,
+    /// The apps' versions, each recorded spec as JSON text.
+    pub revisions: Store<CachedRevision>,
+    pub revisions_by_app: AppIndex<CachedRevision>,
     pub services: Store<PartialObjectMeta<Service>>,
     pub hpas: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub ingresses: Store<PartialObjectMeta<Ingress>>,
@@ -278,7 +278,7 @@ impl Caches {
         namespace: &str,
         app_name: &str,
         app_uid: &str,
-    ) -> Vec<ControllerRevision> {
+    ) -> Vec<CachedRevision> {
         let revisions = self.revisions_by_app.of_app(&self.revisions, namespace, app_name);
         crate::marathon::versions::history_of(revisions.iter().map(AsRef::as_ref), app_uid)
     }
