@@ -9,8 +9,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::pod::ConvertError;
-
 /// A ControllerRevision of an app, as cached. Same API path and kind as `ControllerRevision`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct CachedRevision {
@@ -42,34 +40,7 @@ fn json_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Box<st
         .map_err(|e| serde::de::Error::custom(format!("recorded spec does not serialise: {e}")))
 }
 
-impl CachedRevision {
-    /// What the watch would cache of `revision` (through its JSON, as the watch reads it).
-    pub fn of(revision: &ControllerRevision) -> Result<Self, ConvertError> {
-        Ok(serde_json::from_value(serde_json::to_value(revision)?)?)
-    }
-}
-
-impl k8s_openapi::Resource for CachedRevision {
-    const API_VERSION: &'static str = <ControllerRevision as k8s_openapi::Resource>::API_VERSION;
-    const GROUP: &'static str = <ControllerRevision as k8s_openapi::Resource>::GROUP;
-    const KIND: &'static str = <ControllerRevision as k8s_openapi::Resource>::KIND;
-    const VERSION: &'static str = <ControllerRevision as k8s_openapi::Resource>::VERSION;
-    const URL_PATH_SEGMENT: &'static str =
-        <ControllerRevision as k8s_openapi::Resource>::URL_PATH_SEGMENT;
-    type Scope = <ControllerRevision as k8s_openapi::Resource>::Scope;
-}
-
-impl k8s_openapi::Metadata for CachedRevision {
-    type Ty = ObjectMeta;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+super::pod::cached_form_of!(CachedRevision, ControllerRevision);
 
 #[cfg(test)]
 mod tests {
