@@ -21,6 +21,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use marathon_operator::crd::{MarathonApp, MarathonAppSpec};
 use marathon_operator::marathon::events::{Event, TaskContext, task_events};
+use marathon_operator::marathon::pod::CachedPod;
 use marathon_operator::marathon_api::EventStream;
 use marathon_operator::translate::names::{LABEL_APP, LABEL_MANAGED_BY, MANAGER};
 use marathon_operator::watch::Watches;
@@ -33,7 +34,7 @@ const SUBSCRIBERS: usize = 50;
 const ROUNDS: usize = 200;
 const BURST: usize = 256;
 
-fn pod(phase: &str) -> Pod {
+fn pod(phase: &str) -> CachedPod {
     serde_json::from_value(serde_json::json!({
         "metadata": {"name": "web-1", "uid": "6d0b7a8e-1f0c-4d2b-9c1e-0a4b2c3d4e5f",
                      "creationTimestamp": "2026-01-01T00:00:00Z"},

@@ -19,6 +19,8 @@
 //! Fake nodes (`bench-node-*`, run by kwok) are added for room for every pod and removed at
 //! the end.
 
+#[path = "support/apps.rs"]
+mod apps;
 #[path = "operator_scale/cluster.rs"]
 mod cluster;
 #[path = "operator_scale/operator.rs"]
@@ -29,6 +31,7 @@ mod testbed;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use apps::{CHANGE_ENV, app};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -42,24 +45,6 @@ use operator::{OperatorProcess, per_app, writes};
 const CONCURRENCY: usize = 16;
 /// Spec changes timed per round, spread over the apps.
 const LATENCY_SAMPLES: usize = 9;
-const CHANGE_ENV: &str = "BENCH_CHANGE";
-
-fn app(i: usize, change: Option<usize>) -> MarathonApp {
-    let mut spec = serde_json::json!({
-        "id": format!("/bench/app-{i:05}"),
-        "container": { "type": "DOCKER", "docker": { "image": "nginx:1.27" } },
-        "instances": 1,
-        "cpus": 0.01,
-        "mem": 16,
-        "portDefinitions": [{ "port": 0, "name": "http" }],
-        "healthChecks": [{ "protocol": "MESOS_HTTP", "path": "/", "portIndex": 0 }],
-        "labels": { "team": "bench" }
-    });
-    if let Some(change) = change {
-        spec["env"] = serde_json::json!({ CHANGE_ENV: change.to_string() });
-    }
-    MarathonApp::new(&format!("app-{i:05}"), serde_json::from_value(spec).expect("bench app"))
-}
 
 /// Until every Deployment runs its pods as specified.
 fn available(d: &Deployment) -> bool {

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -16,15 +15,16 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 
 use super::memory::PerApp;
+use crate::marathon::workload::{CachedDeployment, CachedStatefulSet};
 pub use crate::watch::ANNOTATION_APPLIED;
 use crate::watch::AppIndex;
 
 /// Watch-fed caches of every kind of child the app controller writes.
 #[derive(Clone)]
 pub struct ChildCaches {
-    /// Deployments without their pod template (status and replicas are what is read).
-    pub deployments: Store<Deployment>,
-    pub stateful_sets: Store<StatefulSet>,
+    /// Workloads as cached: metadata, replicas and status counts.
+    pub deployments: Store<CachedDeployment>,
+    pub stateful_sets: Store<CachedStatefulSet>,
     pub services: Store<PartialObjectMeta<Service>>,
     pub hpas: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub ingresses: Store<PartialObjectMeta<Ingress>>,

@@ -101,7 +101,7 @@ impl Context {
     }
 
     /// The app's pods (trimmed; from the watch-fed cache).
-    pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<k8s_openapi::api::core::v1::Pod> {
+    pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<crate::marathon::pod::CachedPod> {
         self.caches.pods_of(namespace, app_name).into_iter().map(|p| (*p).clone()).collect()
     }
 

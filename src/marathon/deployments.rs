@@ -11,10 +11,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use serde::{Deserialize, Serialize};
 
 use super::versions::ANNOTATION_REQUESTED_VERSION;
+use super::workload::CachedWorkload;
 use crate::crd::{DeploymentAction, DeploymentStatus, DeploymentStep, MarathonApp};
 use crate::translate::names::stable_hash;
 
@@ -31,9 +31,10 @@ pub struct WorkloadState {
 }
 
 impl WorkloadState {
-    pub fn of_deployment(deployment: &Deployment) -> Self {
-        let desired = deployment.spec.replicas.unwrap_or(1);
-        let Some(status) = &deployment.status else {
+    /// The state of a cached Deployment or StatefulSet.
+    pub fn of<K>(workload: &CachedWorkload<K>) -> Self {
+        let desired = workload.spec.replicas.unwrap_or(1);
+        let Some(status) = &workload.status else {
             return Self { desired, ..Self::default() };
         };
         Self {
@@ -42,22 +43,7 @@ impl WorkloadState {
             updated: status.updated_replicas.unwrap_or(0),
             ready: status.ready_replicas.unwrap_or(0),
             available: status.available_replicas.unwrap_or(0),
-            observed: status.observed_generation >= deployment.metadata.generation,
-        }
-    }
-
-    pub fn of_stateful_set(set: &StatefulSet) -> Self {
-        let desired = set.spec.replicas.unwrap_or(1);
-        let Some(status) = &set.status else {
-            return Self { desired, ..Self::default() };
-        };
-        Self {
-            desired,
-            current: status.replicas,
-            updated: status.updated_replicas.unwrap_or(0),
-            ready: status.ready_replicas.unwrap_or(0),
-            available: status.available_replicas.unwrap_or(0),
-            observed: status.observed_generation >= set.metadata.generation,
+            observed: status.observed_generation >= workload.metadata.generation,
         }
     }
 

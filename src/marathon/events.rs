@@ -3,7 +3,7 @@
 //! events; pods give the task, instance and health events. Pure, so the event stream of every
 //! replica and the tests compute the same events from the same objects.
 
-use k8s_openapi::api::core::v1::Pod;
+use super::pod::CachedPod;
 use serde_json::{Map, Value, json};
 
 use super::app_json::definition;
@@ -365,7 +365,7 @@ fn condition_name(status: &str) -> &'static str {
     }
 }
 
-fn ready(pod: &Pod) -> bool {
+fn ready(pod: &CachedPod) -> bool {
     let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
     conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == TRUE)
 }
@@ -377,8 +377,8 @@ fn ended(state: TaskState) -> bool {
 /// The events of one change of a pod of the app `context` (`None`: absent before, or deleted).
 pub fn task_events(
     context: &TaskContext<'_>,
-    old: Option<&Pod>,
-    new: Option<&Pod>,
+    old: Option<&CachedPod>,
+    new: Option<&CachedPod>,
     now: &str,
 ) -> Vec<Event> {
     let has_checks = context.health_check.is_some();
@@ -396,7 +396,7 @@ pub fn task_events(
         events.push(status_update(task, status, now));
         events.push(instance_changed(task, status, now));
     }
-    let running = |p: Option<&Pod>, t: &Option<Task>| {
+    let running = |p: Option<&CachedPod>, t: &Option<Task>| {
         p.is_some_and(ready) && t.as_ref().is_some_and(|t| t.state == TaskState::TaskRunning)
     };
     let (was, is) = (running(old, &before), running(new, &after));

@@ -1,10 +1,11 @@
-use k8s_openapi::api::core::v1::{PodCondition, PodSpec, PodStatus};
+use k8s_openapi::api::core::v1::PodCondition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 
 use super::*;
 use crate::crd::MarathonAppStatus;
 use crate::marathon::deployments::{WorkloadState, marathon_deployment};
+use crate::marathon::pod::{CachedPodSpec, CachedPodStatus};
 
 const NOW: &str = "2026-01-01T00:00:00.000Z";
 
@@ -149,23 +150,26 @@ fn deleting_an_app_is_a_stop_deployment_and_app_terminated() {
     assert_eq!(types(&rolling[..2]), ["deployment_step_failure", "deployment_failed"]);
 }
 
-fn pod(phase: &str, node: Option<&str>, ready: bool) -> Pod {
-    Pod {
+fn pod(phase: &str, node: Option<&str>, ready: bool) -> CachedPod {
+    CachedPod {
         metadata: ObjectMeta {
             name: Some("prod-web-abc".into()),
             uid: Some("pod-uid".into()),
             creation_timestamp: Some(Time(Timestamp::UNIX_EPOCH)),
             ..ObjectMeta::default()
         },
-        spec: Some(PodSpec { node_name: node.map(str::to_owned), ..PodSpec::default() }),
-        status: Some(PodStatus {
+        spec: Some(CachedPodSpec {
+            node_name: node.map(str::to_owned),
+            ..CachedPodSpec::default()
+        }),
+        status: Some(CachedPodStatus {
             phase: Some(phase.into()),
             conditions: Some(vec![PodCondition {
                 type_: "Ready".into(),
                 status: if ready { "True" } else { "False" }.into(),
                 ..PodCondition::default()
             }]),
-            ..PodStatus::default()
+            ..CachedPodStatus::default()
         }),
     }
 }

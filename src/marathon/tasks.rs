@@ -2,11 +2,12 @@
 //! failure are computed here once, for the controller's status, the Marathon API, the CLI and
 //! the UI alike.
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodCondition};
+use k8s_openapi::api::core::v1::PodCondition;
 use k8s_openapi::jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::ids::task_id;
+use super::pod::{CachedContainerStatus, CachedPod};
 use super::versions::format_version;
 use crate::crd::TaskFailure;
 use crate::crd::condition::TRUE;
@@ -97,21 +98,21 @@ pub struct HealthCheckResult {
     pub instance_id: String,
 }
 
-fn ready_since(pod: &Pod) -> Option<(bool, Option<Timestamp>)> {
+fn ready_since(pod: &CachedPod) -> Option<(bool, Option<Timestamp>)> {
     let conditions = pod.status.as_ref()?.conditions.as_ref()?;
     let ready = conditions.iter().find(|c| c.type_ == "Ready")?;
     Some((ready.status == TRUE, ready.last_transition_time.as_ref().map(|t| t.0)))
 }
 
-fn phase(pod: &Pod) -> &str {
+fn phase(pod: &CachedPod) -> &str {
     pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending")
 }
 
-fn main_container(pod: &Pod) -> Option<&ContainerStatus> {
+fn main_container(pod: &CachedPod) -> Option<&CachedContainerStatus> {
     pod.status.as_ref()?.container_statuses.as_ref()?.first()
 }
 
-fn condition<'a>(pod: &'a Pod, type_: &str) -> Option<&'a PodCondition> {
+fn condition<'a>(pod: &'a CachedPod, type_: &str) -> Option<&'a PodCondition> {
     pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == type_)
 }
 
@@ -119,7 +120,7 @@ fn condition<'a>(pod: &'a Pod, type_: &str) -> Option<&'a PodCondition> {
 /// stopped reporting not Ready while their containers stay ready (a kubelet never reports that
 /// pair; the operator's pods have no readiness gates), and the taint manager evicts them with a
 /// `DisruptionTarget` condition. Marathon calls such a task unreachable.
-fn on_lost_node(pod: &Pod) -> bool {
+fn on_lost_node(pod: &CachedPod) -> bool {
     let ready = condition(pod, "Ready").map(|c| c.status.as_str());
     let containers_ready = condition(pod, "ContainersReady").map(|c| c.status.as_str());
     let marked_not_ready = ready == Some("False") && containers_ready == Some(TRUE);
@@ -129,7 +130,7 @@ fn on_lost_node(pod: &Pod) -> bool {
 }
 
 /// The Mesos state of a pod's task.
-pub fn task_state(pod: &Pod) -> TaskState {
+pub fn task_state(pod: &CachedPod) -> TaskState {
     if on_lost_node(pod) {
         return TaskState::TaskUnreachable;
     }
@@ -148,7 +149,7 @@ pub fn task_state(pod: &Pod) -> TaskState {
 }
 
 /// Host ports where bound, else container ports, of the pod's first container, in order.
-fn ports(pod: &Pod) -> Vec<i32> {
+fn ports(pod: &CachedPod) -> Vec<i32> {
     let Some(container) = pod.spec.as_ref().and_then(|s| s.containers.first()) else {
         return Vec::new();
     };
@@ -160,7 +161,7 @@ fn ports(pod: &Pod) -> Vec<i32> {
         .collect()
 }
 
-fn ip_addresses(pod: &Pod) -> Vec<IpAddress> {
+fn ip_addresses(pod: &CachedPod) -> Vec<IpAddress> {
     let Some(status) = &pod.status else { return Vec::new() };
     status
         .pod_ips
@@ -173,14 +174,14 @@ fn ip_addresses(pod: &Pod) -> Vec<IpAddress> {
         .collect()
 }
 
-fn started_at(pod: &Pod) -> Option<Timestamp> {
+fn started_at(pod: &CachedPod) -> Option<Timestamp> {
     let running = main_container(pod).and_then(|c| c.state.as_ref()?.running.as_ref());
     running
         .and_then(|r| r.started_at.as_ref().map(|t| t.0))
         .or_else(|| pod.status.as_ref()?.start_time.as_ref().map(|t| t.0))
 }
 
-fn health(pod: &Pod, id: &str, state: TaskState) -> Option<Vec<HealthCheckResult>> {
+fn health(pod: &CachedPod, id: &str, state: TaskState) -> Option<Vec<HealthCheckResult>> {
     if state != TaskState::TaskRunning {
         return None;
     }
@@ -201,7 +202,7 @@ fn health(pod: &Pod, id: &str, state: TaskState) -> Option<Vec<HealthCheckResult
 
 /// The task of one pod of app `app_id`. `has_health_checks`: the app declares health checks
 /// (only then are health results reported, as Marathon does).
-pub fn task_of_pod(app_id: &str, pod: &Pod, has_health_checks: bool) -> Task {
+pub fn task_of_pod(app_id: &str, pod: &CachedPod, has_health_checks: bool) -> Task {
     let id = task_id(app_id, pod.metadata.uid.as_deref().unwrap_or_default());
     let state = task_state(pod);
     let active = !matches!(state, TaskState::TaskFinished | TaskState::TaskFailed);
@@ -233,10 +234,10 @@ pub fn task_of_pod(app_id: &str, pod: &Pod, has_health_checks: bool) -> Task {
 /// The tasks of an app's pods, oldest first (Marathon lists them in launch order).
 pub fn tasks_of_pods<'a>(
     app_id: &str,
-    pods: impl IntoIterator<Item = &'a Pod>,
+    pods: impl IntoIterator<Item = &'a CachedPod>,
     has_health_checks: bool,
 ) -> Vec<Task> {
-    let mut pods: Vec<&Pod> = pods.into_iter().collect();
+    let mut pods: Vec<&CachedPod> = pods.into_iter().collect();
     pods.sort_by(|a, b| {
         (&a.metadata.creation_timestamp, &a.metadata.name)
             .cmp(&(&b.metadata.creation_timestamp, &b.metadata.name))
@@ -257,7 +258,7 @@ pub struct Waiting {
 }
 
 /// Whether (and why) a pod's task waits to launch.
-pub fn waiting(pod: &Pod) -> Option<Waiting> {
+pub fn waiting(pod: &CachedPod) -> Option<Waiting> {
     if pod.metadata.deletion_timestamp.is_some() {
         return None;
     }
@@ -357,7 +358,11 @@ pub fn task_counts(tasks: &[Task]) -> TaskCounts {
 }
 
 /// The most recent container failure among the pods, as Marathon's `lastTaskFailure`.
-pub fn last_task_failure(app_id: &str, pods: &[Pod], version: Option<&str>) -> Option<TaskFailure> {
+pub fn last_task_failure(
+    app_id: &str,
+    pods: &[CachedPod],
+    version: Option<&str>,
+) -> Option<TaskFailure> {
     let mut latest: Option<(Timestamp, TaskFailure)> = None;
     for pod in pods {
         let Some(status) = &pod.status else { continue };
@@ -405,7 +410,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
     use serde_json::json;
 
-    fn pod(name: &str, phase: &str, ready: bool) -> Pod {
+    fn pod(name: &str, phase: &str, ready: bool) -> CachedPod {
         serde_json::from_value(json!({
             "metadata": {
                 "name": name,

@@ -13,6 +13,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
+use super::revision::CachedRevision;
 use crate::crd::MarathonApp;
 use crate::translate::names;
 
@@ -39,17 +40,18 @@ pub fn format_version(at: Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-/// The spec stored in a revision.
-pub fn stored_spec(revision: &ControllerRevision) -> Option<&Value> {
-    revision.data.0.get("spec")
+/// The spec stored in a revision (parsed from the cached text; `None` when it is missing or
+/// unreadable).
+pub fn stored_spec(revision: &CachedRevision) -> Option<Value> {
+    serde_json::from_str(revision.data.spec.as_deref()?).ok()
 }
 
-pub fn stored_version(revision: &ControllerRevision) -> Option<&str> {
-    revision.data.0.get("version").and_then(Value::as_str)
+pub fn stored_version(revision: &CachedRevision) -> Option<&str> {
+    revision.data.version.as_deref()
 }
 
-pub fn stored_config_change(revision: &ControllerRevision) -> Option<&str> {
-    revision.data.0.get("lastConfigChangeAt").and_then(Value::as_str)
+pub fn stored_config_change(revision: &CachedRevision) -> Option<&str> {
+    revision.data.last_config_change_at.as_deref()
 }
 
 /// The spec without what scaling changes.
@@ -93,10 +95,10 @@ pub fn new_revision(
 
 /// The revisions of the app with uid `app_uid` among `revisions`, oldest first.
 pub fn history_of<'a>(
-    revisions: impl IntoIterator<Item = &'a ControllerRevision>,
+    revisions: impl IntoIterator<Item = &'a CachedRevision>,
     app_uid: &str,
-) -> Vec<ControllerRevision> {
-    let mut history: Vec<ControllerRevision> = revisions
+) -> Vec<CachedRevision> {
+    let mut history: Vec<CachedRevision> = revisions
         .into_iter()
         .filter(|r| r.owner_references().iter().any(|o| o.uid == app_uid))
         .cloned()
@@ -106,7 +108,7 @@ pub fn history_of<'a>(
 }
 
 /// The version state that a list of revisions (oldest first) describes.
-pub fn versions_of(revisions: &[ControllerRevision]) -> Option<Versions> {
+pub fn versions_of(revisions: &[CachedRevision]) -> Option<Versions> {
     let latest = revisions.last()?;
     let version = stored_version(latest)?.to_owned();
     Some(Versions {
@@ -118,10 +120,7 @@ pub fn versions_of(revisions: &[ControllerRevision]) -> Option<Versions> {
 }
 
 /// The spec recorded for `version`, for rolling back.
-pub fn spec_of_version<'a>(
-    revisions: &'a [ControllerRevision],
-    version: &str,
-) -> Option<&'a Value> {
+pub fn spec_of_version(revisions: &[CachedRevision], version: &str) -> Option<Value> {
     revisions.iter().find(|r| stored_version(r) == Some(version)).and_then(stored_spec)
 }
 
@@ -129,14 +128,15 @@ pub fn spec_of_version<'a>(
 mod tests {
     use super::*;
 
-    fn revision(number: i64, spec: Value, version: &str, config: &str) -> ControllerRevision {
-        ControllerRevision {
+    fn revision(number: i64, spec: Value, version: &str, config: &str) -> CachedRevision {
+        CachedRevision::of(&ControllerRevision {
             data: RawExtension(
                 json!({"spec": spec, "version": version, "lastConfigChangeAt": config}),
             ),
             revision: Some(number),
             ..ControllerRevision::default()
-        }
+        })
+        .unwrap()
     }
 
     #[test]

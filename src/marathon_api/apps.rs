@@ -131,7 +131,7 @@ fn version_of(state: &FacadeState, id: &str, version: &str) -> Result<Response, 
     let history = state.history_of(app);
     let missing = || ApiError::NotFound(format!("App '{id}' does not exist in version {version}"));
     let stored = spec_of_version(&history, version).ok_or_else(missing)?;
-    let spec: MarathonAppSpec = serde_json::from_value(stored.clone()).map_err(|_| missing())?;
+    let spec: MarathonAppSpec = serde_json::from_value(stored).map_err(|_| missing())?;
     let mut body = definition(&spec);
     body["version"] = json!(version);
     Ok(Json(body).into_response())
@@ -362,7 +362,7 @@ pub(super) async fn restore_version(
         let stored = spec_of_version(&history, version).ok_or_else(|| {
             ApiError::NotFound(format!("App '{id}' does not exist in version {version}"))
         })?;
-        Ok(stored_spec_for(app, stored, version)?.into())
+        Ok(stored_spec_for(app, &stored, version)?.into())
     })
     .await
 }

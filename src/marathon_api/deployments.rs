@@ -114,8 +114,7 @@ pub(super) async fn cancel(
         Some(at) => history.get(at - 1),
         None => history.last(),
     }
-    .and_then(stored_spec)
-    .cloned();
+    .and_then(stored_spec);
     let Some(previous) = previous else {
         return Err(ApiError::Unprocessable(format!(
             "deployment {id} has no earlier version to roll back to"
@@ -178,7 +177,7 @@ async fn cancel_group(
         let before =
             history.iter().rev().filter_map(stored_version).find(|v| *v < mark.version.as_str());
         let Some(stored) = before.and_then(|v| spec_of_version(&history, v)) else { continue };
-        let mut spec: MarathonAppSpec = serde_json::from_value(stored.clone())
+        let mut spec: MarathonAppSpec = serde_json::from_value(stored)
             .map_err(|e| ApiError::Unprocessable(format!("earlier version cannot be read: {e}")))?;
         spec.kubernetes = app.spec.kubernetes.clone();
         let settings = settings_of(&app);

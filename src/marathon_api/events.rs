@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use crate::marathon::pod::CachedPod;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::core::error_boundary::DeserializeGuard;
@@ -319,7 +319,7 @@ type AppEntry = Arc<DeserializeGuard<MarathonApp>>;
 struct Seen {
     /// Readable apps only.
     apps: HashMap<Key, AppEntry>,
-    pods: HashMap<Key, Arc<Pod>>,
+    pods: HashMap<Key, Arc<CachedPod>>,
     /// App id and first health check by app name, kept after the app is deleted until its
     /// last pod is gone (pods outlive their app briefly).
     ids: HashMap<Key, (String, Option<Value>)>,
@@ -391,7 +391,7 @@ impl Seen {
         events
     }
 
-    fn pod_changed(&mut self, caches: &Caches, pod: Arc<Pod>) -> Vec<Event> {
+    fn pod_changed(&mut self, caches: &Caches, pod: Arc<CachedPod>) -> Vec<Event> {
         let key = key_of(pod.as_ref());
         let exists = caches.pods.get(&ObjectRef::new(&key.1).within(&key.0)).is_some();
         let old = if exists {

@@ -465,7 +465,7 @@ pub async fn roll_back(
             None => removals.push(app.clone()),
             Some(stored) => {
                 found = true;
-                let spec = stored_spec_for(app, stored, version)?;
+                let spec = stored_spec_for(app, &stored, version)?;
                 changes.extend(change(spec, Some(app), settings_of(app)));
             }
         }

@@ -211,8 +211,7 @@ fn group_at(
             let history = state.history_of(app);
             let revision =
                 history.iter().rev().find(|r| stored_version(r).is_some_and(|v| v <= version))?;
-            let spec: MarathonAppSpec =
-                serde_json::from_value(stored_spec(revision)?.clone()).ok()?;
+            let spec: MarathonAppSpec = serde_json::from_value(stored_spec(revision)?).ok()?;
             let at = stored_version(revision).map(str::to_owned);
             let mut json = definition(&spec);
             json["version"] = json!(at);

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::marathon::pod::CachedPod;
+use crate::marathon::revision::CachedRevision;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use k8s_openapi::api::apps::v1::ControllerRevision;
-use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::reflector::ObjectRef;
@@ -98,7 +98,7 @@ impl FacadeState {
     }
 
     /// The cached pods of an app.
-    fn pods_of(&self, app: &MarathonApp) -> Vec<Arc<Pod>> {
+    fn pods_of(&self, app: &MarathonApp) -> Vec<Arc<CachedPod>> {
         let namespace = app.namespace().unwrap_or_default();
         let Some(scope) = self.scope(&namespace) else { return Vec::new() };
         scope.pods_of(&namespace, &app.name_any())
@@ -110,7 +110,7 @@ impl FacadeState {
     }
 
     /// The app's recorded versions (ControllerRevisions), oldest first.
-    pub fn history_of(&self, app: &MarathonApp) -> Vec<ControllerRevision> {
+    pub fn history_of(&self, app: &MarathonApp) -> Vec<CachedRevision> {
         let namespace = app.namespace().unwrap_or_default();
         let Some(scope) = self.scope(&namespace) else { return Vec::new() };
         scope.history_of(&namespace, &app.name_any(), &app.uid().unwrap_or_default())
@@ -172,7 +172,7 @@ fn json_response(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-fn tasks_from(app: &MarathonApp, pods: &[Arc<Pod>]) -> Vec<Task> {
+fn tasks_from(app: &MarathonApp, pods: &[Arc<CachedPod>]) -> Vec<Task> {
     let has_checks = app.spec.health_checks.as_ref().is_some_and(|h| !h.is_empty());
     tasks_of_pods(&app.spec.id, pods.iter().map(AsRef::as_ref), has_checks)
 }

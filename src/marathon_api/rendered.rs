@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::marathon::pod::CachedPod;
 use axum::body::Bytes;
-use k8s_openapi::api::core::v1::Pod;
 use kube::api::ObjectMeta;
 
 use crate::crd::MarathonApp;
@@ -28,7 +28,7 @@ fn version(meta: &ObjectMeta) -> Option<&str> {
 }
 
 impl Sources {
-    fn of(app: &MarathonApp, pods: &[Arc<Pod>]) -> Self {
+    fn of(app: &MarathonApp, pods: &[Arc<CachedPod>]) -> Self {
         let owned = |meta: &ObjectMeta| version(meta).map(str::to_owned);
         Self {
             app: owned(&app.metadata),
@@ -37,7 +37,7 @@ impl Sources {
     }
 
     /// Compared without copying: this runs on every request.
-    fn matches(&self, app: &MarathonApp, pods: &[Arc<Pod>]) -> bool {
+    fn matches(&self, app: &MarathonApp, pods: &[Arc<CachedPod>]) -> bool {
         self.app.as_deref() == version(&app.metadata)
             && self.pods.len() == pods.len()
             && self.pods.iter().zip(pods).all(|((uid, rv), pod)| {
@@ -69,7 +69,7 @@ impl Rendered {
     pub fn get_or_render(
         &self,
         app: &MarathonApp,
-        pods: &[Arc<Pod>],
+        pods: &[Arc<CachedPod>],
         embed: Embed,
         render: impl FnOnce() -> Bytes,
     ) -> Bytes {
@@ -125,7 +125,7 @@ mod tests {
         .unwrap()
     }
 
-    fn pod(uid: &str, version: &str) -> Arc<Pod> {
+    fn pod(uid: &str, version: &str) -> Arc<CachedPod> {
         Arc::new(
             serde_json::from_value(serde_json::json!({
                 "metadata": {"name": uid, "uid": uid, "resourceVersion": version},
@@ -138,7 +138,7 @@ mod tests {
     fn a_rendering_is_reused_until_the_app_or_a_pod_changes() {
         let rendered = Rendered::default();
         let embed = Embed::default();
-        let get = |app: &MarathonApp, pods: &[Arc<Pod>], text: &'static str| {
+        let get = |app: &MarathonApp, pods: &[Arc<CachedPod>], text: &'static str| {
             rendered.get_or_render(app, pods, embed, || Bytes::from(text))
         };
         let v1 = app("u1", "1");

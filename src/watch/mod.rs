@@ -16,9 +16,8 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::api::apps::v1::{ControllerRevision, Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -33,6 +32,9 @@ pub use index::AppIndex;
 pub use trim::ANNOTATION_APPLIED;
 
 use crate::crd::{HostVolume, MarathonApp};
+use crate::marathon::pod::CachedPod;
+use crate::marathon::revision::CachedRevision;
+use crate::marathon::workload::{CachedDeployment, CachedStatefulSet};
 use crate::translate::names;
 
 /// How many changes of one kind a slow subscriber may fall behind before it misses some (it
@@ -45,15 +47,15 @@ pub struct Caches {
     /// `None`: every namespace.
     pub namespace: Option<String>,
     pub apps: Store<DeserializeGuard<MarathonApp>>,
-    /// Pods of managed apps, trimmed to what tasks and status need.
-    pub pods: Store<Pod>,
-    pub pods_by_app: AppIndex<Pod>,
-    /// Workloads without their pod template (status and replicas are what is read).
-    pub deployments: Store<Deployment>,
-    pub stateful_sets: Store<StatefulSet>,
-    /// The apps' versions.
-    pub revisions: Store<ControllerRevision>,
-    pub revisions_by_app: AppIndex<ControllerRevision>,
+    /// Pods of managed apps, in a type of their own that reads only what tasks and status need.
+    pub pods: Store<CachedPod>,
+    pub pods_by_app: AppIndex<CachedPod>,
+    /// Workloads in a type of their own: metadata, replicas and status counts.
+    pub deployments: Store<CachedDeployment>,
+    pub stateful_sets: Store<CachedStatefulSet>,
+    /// The apps' versions, each recorded spec as JSON text.
+    pub revisions: Store<CachedRevision>,
+    pub revisions_by_app: AppIndex<CachedRevision>,
     pub services: Store<PartialObjectMeta<Service>>,
     pub hpas: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub ingresses: Store<PartialObjectMeta<Ingress>>,
@@ -66,8 +68,8 @@ pub struct Caches {
 /// The controllers' children of each kind by app label.
 #[derive(Clone, Default)]
 pub struct ChildIndexes {
-    pub deployments: AppIndex<Deployment>,
-    pub stateful_sets: AppIndex<StatefulSet>,
+    pub deployments: AppIndex<CachedDeployment>,
+    pub stateful_sets: AppIndex<CachedStatefulSet>,
     pub services: AppIndex<PartialObjectMeta<Service>>,
     pub hpas: AppIndex<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub ingresses: AppIndex<PartialObjectMeta<Ingress>>,
@@ -80,9 +82,9 @@ pub struct Changes {
     pub apps: broadcast::Sender<Arc<DeserializeGuard<MarathonApp>>>,
     /// Apps whose deletion the watch saw.
     pub deleted_apps: broadcast::Sender<Arc<MarathonApp>>,
-    pub pods: broadcast::Sender<Arc<Pod>>,
-    pub deployments: broadcast::Sender<Arc<Deployment>>,
-    pub stateful_sets: broadcast::Sender<Arc<StatefulSet>>,
+    pub pods: broadcast::Sender<Arc<CachedPod>>,
+    pub deployments: broadcast::Sender<Arc<CachedDeployment>>,
+    pub stateful_sets: broadcast::Sender<Arc<CachedStatefulSet>>,
     pub services: broadcast::Sender<Arc<PartialObjectMeta<Service>>>,
     pub hpas: broadcast::Sender<Arc<PartialObjectMeta<HorizontalPodAutoscaler>>>,
     pub ingresses: broadcast::Sender<Arc<PartialObjectMeta<Ingress>>>,
@@ -186,14 +188,14 @@ impl Caches {
         let (deployments, d1) = reflect_indexed(
             api(client, ns),
             managed.clone(),
-            trim::deployment,
+            trim::workload,
             changes.deployments.clone(),
             &indexed.deployments,
         );
         let (stateful_sets, d2) = reflect_indexed(
             api(client, ns),
             managed.clone(),
-            trim::stateful_set,
+            trim::workload,
             changes.stateful_sets.clone(),
             &indexed.stateful_sets,
         );
@@ -266,7 +268,7 @@ impl Caches {
     }
 
     /// The pods of the app whose pods carry the app label `app_name`, in `namespace`.
-    pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<Arc<Pod>> {
+    pub fn pods_of(&self, namespace: &str, app_name: &str) -> Vec<Arc<CachedPod>> {
         self.pods_by_app.of_app(&self.pods, namespace, app_name)
     }
 
@@ -276,7 +278,7 @@ impl Caches {
         namespace: &str,
         app_name: &str,
         app_uid: &str,
-    ) -> Vec<ControllerRevision> {
+    ) -> Vec<CachedRevision> {
         let revisions = self.revisions_by_app.of_app(&self.revisions, namespace, app_name);
         crate::marathon::versions::history_of(revisions.iter().map(AsRef::as_ref), app_uid)
     }

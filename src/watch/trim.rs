@@ -1,9 +1,8 @@
 //! What each cache keeps of its objects: the parts its readers use, nothing more.
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Container, ContainerPort, Pod, PodSpec};
 use kube::Resource;
 
+use crate::marathon::pod::CachedPod;
 use crate::translate::names::ANNOTATION_APP_VERSION;
 
 /// `kubectl apply`'s copy of the whole object: nobody here reads it.
@@ -18,58 +17,24 @@ pub fn metadata<K: Resource>(object: &mut K) {
     }
 }
 
-/// Keeps what tasks and status read of a pod: node, container ports, the app version
-/// annotation, phase, conditions, container states and IPs.
-pub fn pod(pod: &mut Pod) {
+/// Keeps what tasks and status read of a pod's metadata and conditions (its type holds only
+/// the spec and status fields read): the app version annotation, the read conditions.
+pub fn pod(pod: &mut CachedPod) {
     pod.metadata.managed_fields = None;
     if let Some(annotations) = pod.metadata.annotations.as_mut() {
         annotations.retain(|key, _| key == ANNOTATION_APP_VERSION);
     }
-    if let Some(spec) = pod.spec.as_mut() {
-        let containers = std::mem::take(&mut spec.containers)
-            .into_iter()
-            .map(|c| Container {
-                name: c.name,
-                ports: c.ports.map(trim_ports),
-                ..Container::default()
-            })
-            .collect();
-        *spec = PodSpec { node_name: spec.node_name.take(), containers, ..PodSpec::default() };
-    }
     pod.metadata.generate_name = None;
     pod.metadata.owner_references = None;
-    if let Some(status) = pod.status.as_mut() {
-        status.init_container_statuses = None;
-        status.ephemeral_container_statuses = None;
-        status.host_ips = None;
-        status.qos_class = None;
-        if let Some(conditions) = status.conditions.as_mut() {
-            conditions.retain(|c| !UNREAD_POD_CONDITIONS.contains(&c.type_.as_str()));
-        }
-        for container in status.container_statuses.iter_mut().flatten() {
-            container.image_id = String::new();
-            container.container_id = None;
-            container.volume_mounts = None;
-            container.allocated_resources = None;
-            container.resources = None;
-        }
+    let conditions = pod.status.as_mut().and_then(|s| s.conditions.as_mut());
+    if let Some(conditions) = conditions {
+        conditions.retain(|c| !UNREAD_POD_CONDITIONS.contains(&c.type_.as_str()));
     }
 }
 
 /// Pod conditions no reader looks at (tasks read Ready, ContainersReady, PodScheduled and
 /// DisruptionTarget).
 const UNREAD_POD_CONDITIONS: [&str; 2] = ["Initialized", "PodReadyToStartContainers"];
-
-fn trim_ports(ports: Vec<ContainerPort>) -> Vec<ContainerPort> {
-    ports
-        .into_iter()
-        .map(|p| ContainerPort {
-            container_port: p.container_port,
-            host_port: p.host_port,
-            ..ContainerPort::default()
-        })
-        .collect()
-}
 
 /// Annotation the controllers stamp on what they apply: the fingerprint of the applied object,
 /// kept in the caches so a restarted operator sends nothing for children already as desired.
@@ -81,27 +46,12 @@ fn keep_applied_annotation(meta: &mut kube::core::ObjectMeta) {
     }
 }
 
-/// Drops what status never reads from a cached workload: the pod template is most of it.
-pub fn deployment(deployment: &mut Deployment) {
-    deployment.metadata.managed_fields = None;
-    keep_applied_annotation(&mut deployment.metadata);
-    deployment.spec.template = Default::default();
-    deployment.spec.selector = Default::default();
-    deployment.spec.strategy = None;
-    if let Some(status) = deployment.status.as_mut() {
-        status.conditions = None;
-    }
-}
-
-pub fn stateful_set(set: &mut StatefulSet) {
-    set.metadata.managed_fields = None;
-    keep_applied_annotation(&mut set.metadata);
-    set.spec.template = Default::default();
-    set.spec.volume_claim_templates = None;
-    set.spec.selector = Default::default();
-    if let Some(status) = set.status.as_mut() {
-        status.conditions = None;
-    }
+/// Keeps what the controllers read of a cached workload's metadata (its type holds only the
+/// replicas and status counts besides): the applied fingerprint among the annotations.
+pub fn workload<K: Resource>(workload: &mut K) {
+    let meta = workload.meta_mut();
+    meta.managed_fields = None;
+    keep_applied_annotation(meta);
 }
 
 #[cfg(test)]
@@ -121,7 +71,7 @@ mod tests {
 
     #[test]
     fn a_trimmed_pod_keeps_what_tasks_read() {
-        let mut cached: Pod = serde_json::from_value(serde_json::json!({
+        let mut cached: CachedPod = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "p", "ownerReferences": [{"apiVersion": "apps/v1",
                 "kind": "ReplicaSet", "name": "rs", "uid": "u"}]},
             "spec": {"nodeName": "n1", "containers": [{"name": "main", "image": "nginx",
@@ -142,6 +92,6 @@ mod tests {
             status.conditions.iter().flatten().map(|c| c.type_.as_str()).collect();
         assert_eq!(types, ["Ready", "DisruptionTarget"]);
         assert_eq!(status.phase.as_deref(), Some("Running"));
-        assert!(cached.metadata.owner_references.is_none() && status.qos_class.is_none());
+        assert!(cached.metadata.owner_references.is_none());
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec};
@@ -19,6 +18,7 @@ use crate::controllers::cache::{self, AppliedMemory, Known};
 use crate::controllers::error::Error;
 use crate::controllers::memory;
 use crate::crd::MarathonApp;
+use crate::marathon::workload::CachedWorkload;
 use crate::translate::DesiredObjects;
 use crate::watch::AppIndex;
 
@@ -95,20 +95,23 @@ impl Writer<'_> {
 
     /// Applies the workload (with the restart request in its pod template) and returns its
     /// state: as stored when applied, else as cached.
-    async fn ensure_workload<K: Child>(
+    async fn ensure_workload<K: Child + k8s_openapi::Resource>(
         &self,
-        cache: &Store<K>,
+        cache: &Store<CachedWorkload<K>>,
         mut object: K,
         template: fn(&mut K) -> &mut PodTemplateSpec,
         restart_requested: Option<&str>,
-        state: fn(&K) -> WorkloadState,
     ) -> Result<WorkloadState, Error> {
         restart(template(&mut object), restart_requested);
-        let current = match self.ensure(cache, &object).await? {
-            Some(stored) => Some(Arc::new(stored)),
-            None => cache::cached(cache, self.namespace, &object.name_any()),
-        };
-        Ok(current.map(|o| state(&o)).unwrap_or_default())
+        Ok(match self.ensure(cache, &object).await? {
+            Some(stored) => {
+                let stored = CachedWorkload::of(&stored);
+                WorkloadState::of(&stored.map_err(|e| Error::Serialize("workload", e.0))?)
+            }
+            None => cache::cached(cache, self.namespace, &object.name_any())
+                .map(|cached| WorkloadState::of(&cached))
+                .unwrap_or_default(),
+        })
     }
 
     /// Applies a claim unless this run applied the same one before. Claims are not watched
@@ -190,7 +193,6 @@ pub async fn apply_all(
                 object,
                 |d| &mut d.spec.template,
                 restart_requested,
-                WorkloadState::of_deployment,
             )
             .await?;
     }
@@ -201,7 +203,6 @@ pub async fn apply_all(
                 object,
                 |s| &mut s.spec.template,
                 restart_requested,
-                WorkloadState::of_stateful_set,
             )
             .await?;
     }

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::marathon::pod::CachedPod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::core::error_boundary::DeserializeGuard;
@@ -36,7 +36,7 @@ pub const ANNOTATION_ROLLBACK_TO: &str = "marathon-operator.dev/rollback-to";
 pub const ANNOTATION_RESTART: &str = "marathon-operator.dev/restart";
 /// `"true"` deletes the app's PersistentVolumeClaims with it; without it they are kept.
 pub const ANNOTATION_DELETE_VOLUMES: &str = "marathon-operator.dev/delete-volumes";
-/// Pod template annotation that carries the restart request into the workload.
+/// CachedPod template annotation that carries the restart request into the workload.
 pub const ANNOTATION_RESTARTED_AT: &str = "marathon-operator.dev/restarted-at";
 
 /// How often an app is looked at again when nothing happens (watches do the real work).
@@ -339,7 +339,7 @@ pub async fn deleted(app: &MarathonApp, ctx: &Context) -> Result<(), Error> {
 
 /// The app a pod belongs to, from the labels the operator put on it (`None` for pods it does
 /// not manage): a pod change wakes its app's reconcile.
-pub fn app_of_pod(pod: &Pod) -> Option<ObjectRef<DeserializeGuard<MarathonApp>>> {
+pub fn app_of_pod(pod: &CachedPod) -> Option<ObjectRef<DeserializeGuard<MarathonApp>>> {
     let labels = pod.labels();
     if labels.get(names::LABEL_MANAGED_BY).map(String::as_str) != Some(names::MANAGER) {
         return None;

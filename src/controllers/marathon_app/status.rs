@@ -2,7 +2,7 @@
 //! reconciler gathers the workload and its pods; tasks, counts and Marathon deployments come
 //! from `crate::marathon`, as they do for the Marathon API.
 
-use k8s_openapi::api::core::v1::Pod;
+use crate::marathon::pod::CachedPod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
@@ -22,7 +22,7 @@ pub struct Observation<'a> {
     pub version: &'a str,
     pub version_info: VersionInfo,
     pub workload: WorkloadState,
-    pub pods: &'a [Pod],
+    pub pods: &'a [CachedPod],
     pub selector: String,
     pub warnings: Vec<String>,
     pub untranslated: Vec<String>,
@@ -131,7 +131,7 @@ pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> Mar
 
 /// `Scheduled`: false while a task cannot be placed, with the scheduler's reason, so
 /// `kubectl get`/`describe` says why an app does not start (GPUs, constraint labels, roles).
-fn scheduled(pods: &[Pod], generation: Option<i64>, now: Timestamp) -> Condition {
+fn scheduled(pods: &[CachedPod], generation: Option<i64>, now: Timestamp) -> Condition {
     let unplaced: Vec<_> = pods.iter().filter_map(waiting).filter(|w| !w.crash_looping).collect();
     let message = match unplaced.first() {
         Some(first) => format!("{} task(s) cannot be placed: {}", unplaced.len(), first.reason),
@@ -176,7 +176,7 @@ mod scheduling_tests {
 
     #[test]
     fn an_unplaceable_task_says_why() {
-        let pod: Pod = serde_json::from_value(serde_json::json!({
+        let pod: CachedPod = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "web-1"},
             "status": {"phase": "Pending", "conditions": [{
                 "type": "PodScheduled", "status": "False", "reason": "Unschedulable",

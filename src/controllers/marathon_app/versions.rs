@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::controllers::error::Error;
 use crate::crd::MarathonApp;
+use crate::marathon::revision::CachedRevision;
 use crate::marathon::versions::{
     Versions, config_part, format_version, new_revision, stored_config_change, stored_spec,
     stored_version, versions_of,
@@ -25,16 +26,16 @@ pub use crate::marathon::versions::ANNOTATION_REQUESTED_VERSION;
 pub async fn record(
     client: &Client,
     app: &MarathonApp,
-    mut history: Vec<ControllerRevision>,
+    mut history: Vec<CachedRevision>,
     max_revisions: usize,
     now: Timestamp,
 ) -> Result<Versions, Error> {
     let spec = serde_json::to_value(&app.spec).map_err(|e| Error::Serialize("spec", e))?;
     let latest = history.last();
-    let unchanged = latest.and_then(stored_spec).is_some_and(|stored| *stored == spec);
-    if !unchanged {
+    let previous = latest.and_then(stored_spec);
+    if previous.as_ref() != Some(&spec) {
         let version = next_version(app, latest.and_then(stored_version), now);
-        let config_changed = match latest.and_then(stored_spec) {
+        let config_changed = match &previous {
             Some(previous) => config_part(previous) != config_part(&spec),
             None => true,
         };
@@ -66,20 +67,22 @@ fn next_version(app: &MarathonApp, latest: Option<&str>, now: Timestamp) -> Stri
     }
 }
 
+/// Creates the revision and returns it as the cache will hold it.
 async fn create(
     client: &Client,
     app: &MarathonApp,
     revision: &ControllerRevision,
-) -> Result<ControllerRevision, Error> {
+) -> Result<CachedRevision, Error> {
     let api: Api<ControllerRevision> =
         Api::namespaced(client.clone(), &app.namespace().unwrap_or_default());
-    api.create(&PostParams::default(), revision).await.map_err(Error::History)
+    let created = api.create(&PostParams::default(), revision).await.map_err(Error::History)?;
+    CachedRevision::of(&created).map_err(|e| Error::Serialize("revision", e.0))
 }
 
 async fn prune(
     client: &Client,
     app: &MarathonApp,
-    revisions: &mut Vec<ControllerRevision>,
+    revisions: &mut Vec<CachedRevision>,
     max_revisions: usize,
 ) -> Result<(), Error> {
     let excess = revisions.len().saturating_sub(max_revisions.max(1));
@@ -96,6 +99,6 @@ async fn prune(
 }
 
 /// The spec of `version` in `history`, for rolling back.
-pub fn spec_of(history: &[ControllerRevision], version: &str) -> Option<Value> {
-    crate::marathon::versions::spec_of_version(history, version).cloned()
+pub fn spec_of(history: &[CachedRevision], version: &str) -> Option<Value> {
+    crate::marathon::versions::spec_of_version(history, version)
 }

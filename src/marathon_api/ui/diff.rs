@@ -69,7 +69,7 @@ async fn page(State(state): State<FacadeState>, query: Query) -> Result<Page, Ui
             )))
         })
     };
-    let changes = field_changes(spec(&from)?, spec(&to)?);
+    let changes = field_changes(&spec(&from)?, &spec(&to)?);
     Ok(Page { nav: Nav::Apps, href: app_href(&id), id, from, to, changes })
 }
 
