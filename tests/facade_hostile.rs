@@ -617,9 +617,11 @@ async fn trickle_head(
     pause: Duration,
     finish: bool,
 ) -> (Vec<u8>, Duration) {
+    // Timed from before the connect: the server's header-read timer starts at its accept,
+    // which can come a little before `connect` returns here.
+    let started = Instant::now();
     let stream = TcpStream::connect(addr).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
-    let started = Instant::now();
     let writing = tokio::spawn(async move {
         let start = "GET /v2/info HTTP/1.1\r\nhost: facade\r\nconnection: close\r\n";
         writer.write_all(start.as_bytes()).await?;
