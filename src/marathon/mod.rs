@@ -5,6 +5,7 @@
 //! Same rules as `translate`: no client, no `async`, no tokio.
 
 pub mod app_json;
+pub mod cached;
 pub mod deployments;
 pub mod dns;
 pub mod events;

@@ -40,7 +40,7 @@ fn json_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Box<st
         .map_err(|e| serde::de::Error::custom(format!("recorded spec does not serialise: {e}")))
 }
 
-super::pod::cached_form_of!(CachedRevision, ControllerRevision);
+super::cached::cached_form_of!(CachedRevision, ControllerRevision);
 
 #[cfg(test)]
 mod tests {

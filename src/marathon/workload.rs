@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
-use super::pod::ConvertError;
+use super::cached::ConvertError;
 
 /// A workload of kind `K` (Deployment or StatefulSet), as cached. Same API path and kind as `K`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
