@@ -19,6 +19,10 @@ use marathon_operator::cli::input::Collected;
 use marathon_operator::translate::TranslateOptions;
 use serde_json::{Value, json};
 
+// The binary's allocator (src/main.rs), so the bench measures what the CLI runs.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const APPS: usize = 10_000;
 const RUNS: usize = 3;
 const TARGET_APPS_PER_SECOND: f64 = 50_000.0;
