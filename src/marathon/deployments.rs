@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::pod::CachedPod;
 use super::versions::ANNOTATION_REQUESTED_VERSION;
 use super::workload::CachedWorkload;
 use crate::crd::{DeploymentAction, DeploymentStatus, DeploymentStep, MarathonApp};
@@ -45,6 +46,27 @@ impl WorkloadState {
             available: status.available_replicas.unwrap_or(0),
             observed: status.observed_generation >= workload.metadata.generation,
         }
+    }
+
+    /// The state as the app's pods already show it. Under load the workload controller
+    /// reports pods it counted as updated minutes before it reports them available (at
+    /// 10,000 apps applied at once); when the workload has seen its spec, counts every
+    /// instance as updated, and exactly `desired` live pods run `config_version` and are
+    /// ready, the rollout is over, and saying so now saves a status write at the late end.
+    /// Old pods still running (not yet terminating) keep it going, so a restart, whose new
+    /// pods carry the same version, is not over before its old pods are gone.
+    pub fn confirmed_by_pods(self, pods: &[CachedPod], config_version: &str) -> Self {
+        if !self.rolling_out() || !self.observed || self.updated < self.desired {
+            return self;
+        }
+        let live: Vec<&CachedPod> = pods.iter().filter(|p| !p.is_terminating()).collect();
+        let done = live.len() == self.desired as usize
+            && live.iter().all(|p| p.app_version() == Some(config_version) && p.is_ready());
+        if !done {
+            return self;
+        }
+        let desired = self.desired;
+        Self { current: desired, ready: desired, available: desired, ..self }
     }
 
     /// Marathon has a deployment running until every instance runs the new version and no
@@ -353,5 +375,73 @@ mod tests {
         let fresh = WorkloadState { desired: 2, ..WorkloadState::default() };
         let start = marathon_deployment("/web", "uid", 1, "v", &fresh).unwrap();
         assert_eq!(start.current_actions.unwrap()[0].action, "StartApplication");
+    }
+
+    fn pod(name: &str, version: &str, ready: bool, terminating: bool) -> CachedPod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": name,
+                "annotations": {crate::translate::names::ANNOTATION_APP_VERSION: version},
+                "deletionTimestamp": terminating.then_some("2026-01-01T00:00:00Z"),
+            },
+            "status": {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": if ready { "True" } else { "False" }}]},
+        }))
+        .unwrap()
+    }
+
+    /// Deployment status counted the pods as updated but not yet as available.
+    fn lagging(desired: i32) -> WorkloadState {
+        WorkloadState {
+            desired,
+            current: desired,
+            updated: desired,
+            observed: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ready_pods_on_the_version_end_a_rollout_the_workload_status_has_not_caught_up_with() {
+        let v = "2026-01-02T00:00:00.000Z";
+        let pods = [pod("a", v, true, false), pod("b", v, true, false)];
+        let state = lagging(2).confirmed_by_pods(&pods, v);
+        assert!(!state.rolling_out(), "{state:?}");
+        assert_eq!((state.current, state.ready, state.available), (2, 2, 2));
+        // Once the workload controller catches up, the state is the same: no second write.
+        let caught_up = WorkloadState { ready: 2, available: 2, ..lagging(2) };
+        assert_eq!(caught_up.clone().confirmed_by_pods(&pods, v), caught_up);
+    }
+
+    #[test]
+    fn pods_do_not_end_a_rollout_they_have_not_finished() {
+        let (old, v) = ("2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z");
+        let ready = |name| pod(name, v, true, false);
+        let cases: [(&str, WorkloadState, Vec<CachedPod>); 6] = [
+            ("a pod not ready", lagging(2), vec![ready("a"), pod("b", v, false, false)]),
+            ("a pod of the old version", lagging(2), vec![ready("a"), pod("b", old, true, false)]),
+            (
+                "an old pod not yet terminating",
+                lagging(2),
+                vec![ready("a"), ready("b"), ready("c")],
+            ),
+            ("too few pods", lagging(2), vec![ready("a")]),
+            (
+                "spec not yet seen by the workload controller",
+                WorkloadState { observed: false, ..lagging(2) },
+                vec![ready("a"), ready("b")],
+            ),
+            (
+                "new pods not yet all counted as updated",
+                WorkloadState { updated: 1, ..lagging(2) },
+                vec![ready("a"), ready("b")],
+            ),
+        ];
+        for (case, state, pods) in cases {
+            assert!(state.confirmed_by_pods(&pods, v).rolling_out(), "{case}");
+        }
+        // Terminating pods are on their way out and do not count.
+        let leaving = [ready("a"), ready("b"), pod("c", old, true, true)];
+        assert!(!lagging(2).confirmed_by_pods(&leaving, v).rolling_out());
     }
 }

@@ -10,7 +10,6 @@ use super::app_json::definition;
 use super::deployments::{GroupMark, current_deployment, deployment, deployment_id};
 use super::ids::parent;
 use super::tasks::{Task, TaskState, task_of_pod};
-use crate::crd::condition::TRUE;
 use crate::crd::{DeploymentStatus, MarathonApp, MarathonAppSpec};
 
 /// One event: its type and its JSON (which carries `eventType` and `timestamp` too).
@@ -365,11 +364,6 @@ fn condition_name(status: &str) -> &'static str {
     }
 }
 
-fn ready(pod: &CachedPod) -> bool {
-    let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
-    conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == TRUE)
-}
-
 fn ended(state: TaskState) -> bool {
     matches!(state, TaskState::TaskFinished | TaskState::TaskFailed)
 }
@@ -397,7 +391,8 @@ pub fn task_events(
         events.push(instance_changed(task, status, now));
     }
     let running = |p: Option<&CachedPod>, t: &Option<Task>| {
-        p.is_some_and(ready) && t.as_ref().is_some_and(|t| t.state == TaskState::TaskRunning)
+        p.is_some_and(CachedPod::is_ready)
+            && t.as_ref().is_some_and(|t| t.state == TaskState::TaskRunning)
     };
     let (was, is) = (running(old, &before), running(new, &after));
     if has_checks && after.is_some() && was != is {

@@ -171,6 +171,7 @@ fn pod(phase: &str, node: Option<&str>, ready: bool) -> CachedPod {
             }]),
             ..CachedPodStatus::default()
         }),
+        ..CachedPod::default()
     }
 }
 

@@ -9,6 +9,8 @@ use k8s_openapi::api::core::v1::{ContainerState, Pod, PodCondition, PodIP};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Deserialize;
 
+use crate::translate::names::ANNOTATION_APP_VERSION;
+
 /// A pod of a managed app, as cached. Same API path and kind as `Pod`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct CachedPod {
@@ -16,6 +18,9 @@ pub struct CachedPod {
     pub metadata: ObjectMeta,
     pub spec: Option<CachedPodSpec>,
     pub status: Option<CachedPodStatus>,
+    /// The app version annotation, moved here by the watch's trim (see [`Self::app_version`]).
+    #[serde(skip)]
+    pub app_version: Option<Box<str>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -66,6 +71,26 @@ pub struct CachedContainerStatus {
 }
 
 super::cached::cached_form_of!(CachedPod, Pod);
+
+impl CachedPod {
+    /// Its `Ready` condition is true.
+    pub fn is_ready(&self) -> bool {
+        let conditions = self.status.as_ref().and_then(|s| s.conditions.as_ref());
+        conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
+    }
+
+    /// Being deleted (terminating).
+    pub fn is_terminating(&self) -> bool {
+        self.metadata.deletion_timestamp.is_some()
+    }
+
+    /// The app version its pod template was made from (the config-change version).
+    pub fn app_version(&self) -> Option<&str> {
+        let annotations = self.metadata.annotations.as_ref();
+        let annotated = || annotations?.get(ANNOTATION_APP_VERSION).map(String::as_str);
+        self.app_version.as_deref().or_else(annotated)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,6 @@ use super::pod::{CachedContainerStatus, CachedPod};
 use super::versions::format_version;
 use crate::crd::TaskFailure;
 use crate::crd::condition::TRUE;
-use crate::translate::names::ANNOTATION_APP_VERSION;
 
 /// A Marathon task (`/v2/tasks`, `/v2/apps/{id}/tasks`, `app.tasks`), field for field.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -207,7 +206,7 @@ pub fn task_of_pod(app_id: &str, pod: &CachedPod, has_health_checks: bool) -> Ta
     let state = task_state(pod);
     let active = !matches!(state, TaskState::TaskFinished | TaskState::TaskFailed);
     let host = pod.spec.as_ref().and_then(|s| s.node_name.clone());
-    let version = pod.metadata.annotations.as_ref().and_then(|a| a.get(ANNOTATION_APP_VERSION));
+    let version = pod.app_version();
     Task {
         health_check_results: has_health_checks.then(|| health(pod, &id, state)).flatten(),
         id,
@@ -222,7 +221,7 @@ pub fn task_of_pod(app_id: &str, pod: &CachedPod, has_health_checks: bool) -> Ta
             .then(|| started_at(pod))
             .flatten()
             .map(format_version),
-        version: active.then(|| version.cloned()).flatten(),
+        version: active.then(|| version.map(str::to_owned)).flatten(),
         ports: if active { ports(pod) } else { Vec::new() },
         service_ports: Vec::new(),
         ip_addresses: ip_addresses(pod),

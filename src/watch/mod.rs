@@ -188,14 +188,14 @@ impl Caches {
         let (deployments, d1) = reflect_indexed(
             api(client, ns),
             managed.clone(),
-            trim::workload,
+            trim::child,
             changes.deployments.clone(),
             &indexed.deployments,
         );
         let (stateful_sets, d2) = reflect_indexed(
             api(client, ns),
             managed.clone(),
-            trim::workload,
+            trim::child,
             changes.stateful_sets.clone(),
             &indexed.stateful_sets,
         );
@@ -203,28 +203,28 @@ impl Caches {
         let (revisions, d3) = reflect_with(
             api(client, ns),
             managed.clone(),
-            trim::metadata,
+            trim::child,
             broadcast::channel(1).0,
             move |event| index.observe(event),
         );
         let (services, d4) = reflect_indexed(
             api(client, ns),
             managed.clone(),
-            trim::metadata,
+            trim::child,
             changes.services.clone(),
             &indexed.services,
         );
         let (hpas, d5) = reflect_indexed(
             api(client, ns),
             managed.clone(),
-            trim::metadata,
+            trim::child,
             changes.hpas.clone(),
             &indexed.hpas,
         );
         let (ingresses, d6) = reflect_indexed(
             api(client, ns),
             managed,
-            trim::metadata,
+            trim::child,
             changes.ingresses.clone(),
             &indexed.ingresses,
         );

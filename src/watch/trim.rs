@@ -3,7 +3,7 @@
 use kube::Resource;
 
 use crate::marathon::pod::CachedPod;
-use crate::translate::names::ANNOTATION_APP_VERSION;
+use crate::translate::names::{ANNOTATION_APP_VERSION, LABEL_APP, LABEL_MANAGED_BY};
 
 /// `kubectl apply`'s copy of the whole object: nobody here reads it.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -17,13 +17,26 @@ pub fn metadata<K: Resource>(object: &mut K) {
     }
 }
 
+/// Labels the caches' readers look at: which app an object belongs to, and that the
+/// operator manages it. Pod templates carry the app's Marathon labels too; each kept string
+/// costs memory in every cached pod.
+const READ_LABELS: [&str; 2] = [LABEL_APP, LABEL_MANAGED_BY];
+
+fn keep_read_labels(meta: &mut kube::core::ObjectMeta) {
+    if let Some(labels) = meta.labels.as_mut() {
+        labels.retain(|key, _| READ_LABELS.contains(&key.as_str()));
+    }
+}
+
 /// Keeps what tasks and status read of a pod's metadata and conditions (its type holds only
-/// the spec and status fields read): the app version annotation, the read conditions.
+/// the spec and status fields read): the read labels, the app version (moved out of the
+/// annotations: a map of one entry costs a whole B-tree node), the read conditions.
 pub fn pod(pod: &mut CachedPod) {
     pod.metadata.managed_fields = None;
-    if let Some(annotations) = pod.metadata.annotations.as_mut() {
-        annotations.retain(|key, _| key == ANNOTATION_APP_VERSION);
-    }
+    let version =
+        pod.metadata.annotations.take().and_then(|mut a| a.remove(ANNOTATION_APP_VERSION));
+    pod.app_version = version.map(String::into_boxed_str);
+    keep_read_labels(&mut pod.metadata);
     pod.metadata.generate_name = None;
     pod.metadata.owner_references = None;
     let conditions = pod.status.as_mut().and_then(|s| s.conditions.as_mut());
@@ -46,12 +59,14 @@ fn keep_applied_annotation(meta: &mut kube::core::ObjectMeta) {
     }
 }
 
-/// Keeps what the controllers read of a cached workload's metadata (its type holds only the
-/// replicas and status counts besides): the applied fingerprint among the annotations.
-pub fn workload<K: Resource>(workload: &mut K) {
-    let meta = workload.meta_mut();
+/// Keeps what the controllers read of a child's metadata (a workload's type holds only the
+/// replicas and status counts besides): the read labels, the applied fingerprint among the
+/// annotations.
+pub fn child<K: Resource>(child: &mut K) {
+    let meta = child.meta_mut();
     meta.managed_fields = None;
     keep_applied_annotation(meta);
+    keep_read_labels(meta);
 }
 
 #[cfg(test)]
@@ -73,7 +88,11 @@ mod tests {
     fn a_trimmed_pod_keeps_what_tasks_read() {
         let mut cached: CachedPod = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "p", "ownerReferences": [{"apiVersion": "apps/v1",
-                "kind": "ReplicaSet", "name": "rs", "uid": "u"}]},
+                "kind": "ReplicaSet", "name": "rs", "uid": "u"}],
+                "labels": {LABEL_APP: "web", LABEL_MANAGED_BY: "marathon-operator",
+                    "pod-template-hash": "5d8f", "tier": "front"},
+                "annotations": {ANNOTATION_APP_VERSION: "2026-01-01T00:00:00.000Z",
+                    "other": "x"}},
             "spec": {"nodeName": "n1", "containers": [{"name": "main", "image": "nginx",
                 "ports": [{"containerPort": 80, "hostPort": 31000, "name": "http"}]}]},
             "status": {"phase": "Running", "qosClass": "Guaranteed", "conditions": [
@@ -83,6 +102,11 @@ mod tests {
         }))
         .unwrap();
         pod(&mut cached);
+        assert_eq!(cached.app_version(), Some("2026-01-01T00:00:00.000Z"));
+        assert!(cached.metadata.annotations.is_none());
+        let labels: Vec<&String> =
+            cached.metadata.labels.iter().flatten().map(|(k, _)| k).collect();
+        assert_eq!(labels, [LABEL_MANAGED_BY, LABEL_APP]);
         let spec = cached.spec.as_ref().unwrap();
         assert_eq!(spec.node_name.as_deref(), Some("n1"));
         let port = &spec.containers[0].ports.as_ref().unwrap()[0];

@@ -52,7 +52,8 @@ fn condition(
 pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> MarathonAppStatus {
     let tasks = tasks_of_pods(seen.app_id, seen.pods, seen.has_health_checks);
     let counts = task_counts(&tasks);
-    let workload = &seen.workload;
+    let config_version = seen.version_info.last_config_change_at.as_deref().unwrap_or(seen.version);
+    let workload = &seen.workload.clone().confirmed_by_pods(seen.pods, config_version);
     let mut status = MarathonAppStatus {
         conditions: previous.and_then(|p| p.conditions.clone()),
         observed_generation: seen.generation,
