@@ -49,24 +49,32 @@ impl WorkloadState {
     }
 
     /// The state as the app's pods already show it. Under load the workload controller
-    /// reports pods it counted as updated minutes before it reports them available (at
-    /// 10,000 apps applied at once); when the workload has seen its spec, counts every
-    /// instance as updated, and exactly `desired` live pods run `config_version` and are
-    /// ready, the rollout is over, and saying so now saves a status write at the late end.
-    /// Old pods still running (not yet terminating) keep it going, so a restart, whose new
-    /// pods carry the same version, is not over before its old pods are gone.
-    pub fn confirmed_by_pods(self, pods: &[CachedPod], config_version: &str) -> Self {
-        if !self.rolling_out() || !self.observed || self.updated < self.desired {
+    /// reports its pods minutes after they run (at 10,000 apps applied at once, or on a busy
+    /// control plane); when the workload has seen its spec and exactly `desired` live pods
+    /// are ready and were made from the app's current definition (its config-change version
+    /// `config_version` and its restart request `restart`), the rollout is over, and saying
+    /// so now saves a status write at the late end. Old pods not yet terminating keep it
+    /// going. A pod template change that is not a Marathon version (a new operator's
+    /// translation, a HostVolume) is not a Marathon deployment and is not waited for here.
+    pub fn confirmed_by_pods(
+        self,
+        pods: &[CachedPod],
+        config_version: &str,
+        restart: Option<&str>,
+    ) -> Self {
+        if !self.rolling_out() || !self.observed {
             return self;
         }
+        let current = |p: &&CachedPod| {
+            p.app_version() == Some(config_version) && p.restarted_at() == restart && p.is_ready()
+        };
         let live: Vec<&CachedPod> = pods.iter().filter(|p| !p.is_terminating()).collect();
-        let done = live.len() == self.desired as usize
-            && live.iter().all(|p| p.app_version() == Some(config_version) && p.is_ready());
+        let done = live.len() == self.desired as usize && live.iter().all(current);
         if !done {
             return self;
         }
         let desired = self.desired;
-        Self { current: desired, ready: desired, available: desired, ..self }
+        Self { current: desired, updated: desired, ready: desired, available: desired, ..self }
     }
 
     /// Marathon has a deployment running until every instance runs the new version and no
@@ -345,6 +353,7 @@ mod group_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::translate::names;
 
     #[test]
     fn a_rollout_is_a_marathon_deployment_until_done() {
@@ -381,7 +390,7 @@ mod tests {
         serde_json::from_value(serde_json::json!({
             "metadata": {
                 "name": name,
-                "annotations": {crate::translate::names::ANNOTATION_APP_VERSION: version},
+                "annotations": {names::ANNOTATION_APP_VERSION: version},
                 "deletionTimestamp": terminating.then_some("2026-01-01T00:00:00Z"),
             },
             "status": {"phase": "Running", "conditions": [
@@ -390,27 +399,29 @@ mod tests {
         .unwrap()
     }
 
-    /// Deployment status counted the pods as updated but not yet as available.
+    /// The workload controller has seen the spec but not yet reported the pods.
     fn lagging(desired: i32) -> WorkloadState {
-        WorkloadState {
-            desired,
-            current: desired,
-            updated: desired,
-            observed: true,
-            ..Default::default()
-        }
+        WorkloadState { desired, observed: true, ..Default::default() }
+    }
+
+    fn restarted(mut pod: CachedPod, at: &str) -> CachedPod {
+        pod.restarted_at = Some(at.into());
+        pod
     }
 
     #[test]
     fn ready_pods_on_the_version_end_a_rollout_the_workload_status_has_not_caught_up_with() {
         let v = "2026-01-02T00:00:00.000Z";
         let pods = [pod("a", v, true, false), pod("b", v, true, false)];
-        let state = lagging(2).confirmed_by_pods(&pods, v);
+        let state = lagging(2).confirmed_by_pods(&pods, v, None);
         assert!(!state.rolling_out(), "{state:?}");
         assert_eq!((state.current, state.ready, state.available), (2, 2, 2));
         // Once the workload controller catches up, the state is the same: no second write.
-        let caught_up = WorkloadState { ready: 2, available: 2, ..lagging(2) };
-        assert_eq!(caught_up.clone().confirmed_by_pods(&pods, v), caught_up);
+        let caught_up =
+            WorkloadState { current: 2, updated: 2, ready: 2, available: 2, ..lagging(2) };
+        assert_eq!(caught_up.clone().confirmed_by_pods(&pods, v, None), caught_up);
+        let renewed = [restarted(pods[0].clone(), "r1"), restarted(pods[1].clone(), "r1")];
+        assert!(!lagging(2).confirmed_by_pods(&renewed, v, Some("r1")).rolling_out());
     }
 
     #[test]
@@ -432,16 +443,17 @@ mod tests {
                 vec![ready("a"), ready("b")],
             ),
             (
-                "new pods not yet all counted as updated",
-                WorkloadState { updated: 1, ..lagging(2) },
-                vec![ready("a"), ready("b")],
+                "a restart whose new pods have not replaced the old ones",
+                lagging(2),
+                vec![restarted(ready("a"), "r2"), ready("b")],
             ),
         ];
         for (case, state, pods) in cases {
-            assert!(state.confirmed_by_pods(&pods, v).rolling_out(), "{case}");
+            let restart = case.starts_with("a restart").then_some("r2");
+            assert!(state.confirmed_by_pods(&pods, v, restart).rolling_out(), "{case}");
         }
         // Terminating pods are on their way out and do not count.
         let leaving = [ready("a"), ready("b"), pod("c", old, true, true)];
-        assert!(!lagging(2).confirmed_by_pods(&leaving, v).rolling_out());
+        assert!(!lagging(2).confirmed_by_pods(&leaving, v, None).rolling_out());
     }
 }

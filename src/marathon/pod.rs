@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{ContainerState, Pod, PodCondition, PodIP};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Deserialize;
 
-use crate::translate::names::ANNOTATION_APP_VERSION;
+use crate::translate::names::{ANNOTATION_APP_VERSION, ANNOTATION_RESTARTED_AT};
 
 /// A pod of a managed app, as cached. Same API path and kind as `Pod`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -21,6 +21,10 @@ pub struct CachedPod {
     /// The app version annotation, moved here by the watch's trim (see [`Self::app_version`]).
     #[serde(skip)]
     pub app_version: Option<Box<str>>,
+    /// The restart stamp annotation, moved here by the watch's trim (see
+    /// [`Self::restarted_at`]).
+    #[serde(skip)]
+    pub restarted_at: Option<Box<str>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -86,9 +90,17 @@ impl CachedPod {
 
     /// The app version its pod template was made from (the config-change version).
     pub fn app_version(&self) -> Option<&str> {
-        let annotations = self.metadata.annotations.as_ref();
-        let annotated = || annotations?.get(ANNOTATION_APP_VERSION).map(String::as_str);
-        self.app_version.as_deref().or_else(annotated)
+        self.app_version.as_deref().or_else(|| self.annotation(ANNOTATION_APP_VERSION))
+    }
+
+    /// The restart request its pod template carried (`None` before any restart).
+    pub fn restarted_at(&self) -> Option<&str> {
+        self.restarted_at.as_deref().or_else(|| self.annotation(ANNOTATION_RESTARTED_AT))
+    }
+
+    /// An annotation of a pod the watch has not trimmed (converted with `of`).
+    fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata.annotations.as_ref()?.get(key).map(String::as_str)
     }
 }
 

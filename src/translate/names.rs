@@ -32,6 +32,9 @@ pub const LABEL_APP: &str = "marathon-operator.dev/app";
 pub const ANNOTATION_APP_ID: &str = "marathon-operator.dev/app-id";
 /// The Marathon version of the app definition.
 pub const ANNOTATION_APP_VERSION: &str = "marathon-operator.dev/app-version";
+/// Pod template annotation that carries a restart request (the app's `marathon-operator.dev/restart`
+/// value) into the workload, so the pods of a restart are told from the ones they replace.
+pub const ANNOTATION_RESTARTED_AT: &str = "marathon-operator.dev/restarted-at";
 /// Marathon labels whose keys are not valid Kubernetes label keys are kept under this prefix
 /// as annotations (JSON object of the rest).
 pub const ANNOTATION_MARATHON_LABELS: &str = "marathon-operator.dev/marathon-labels";

@@ -3,7 +3,9 @@
 use kube::Resource;
 
 use crate::marathon::pod::CachedPod;
-use crate::translate::names::{ANNOTATION_APP_VERSION, LABEL_APP, LABEL_MANAGED_BY};
+use crate::translate::names::{
+    ANNOTATION_APP_VERSION, ANNOTATION_RESTARTED_AT, LABEL_APP, LABEL_MANAGED_BY,
+};
 
 /// `kubectl apply`'s copy of the whole object: nobody here reads it.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -29,13 +31,15 @@ fn keep_read_labels(meta: &mut kube::core::ObjectMeta) {
 }
 
 /// Keeps what tasks and status read of a pod's metadata and conditions (its type holds only
-/// the spec and status fields read): the read labels, the app version (moved out of the
-/// annotations: a map of one entry costs a whole B-tree node), the read conditions.
+/// the spec and status fields read): the read labels, the app version and restart stamp
+/// (moved out of the annotations: a map of one entry costs a whole B-tree node), the read
+/// conditions.
 pub fn pod(pod: &mut CachedPod) {
     pod.metadata.managed_fields = None;
-    let version =
-        pod.metadata.annotations.take().and_then(|mut a| a.remove(ANNOTATION_APP_VERSION));
-    pod.app_version = version.map(String::into_boxed_str);
+    let mut annotations = pod.metadata.annotations.take().unwrap_or_default();
+    let mut take = |key| annotations.remove(key).map(String::into_boxed_str);
+    pod.app_version = take(ANNOTATION_APP_VERSION);
+    pod.restarted_at = take(ANNOTATION_RESTARTED_AT);
     keep_read_labels(&mut pod.metadata);
     pod.metadata.generate_name = None;
     pod.metadata.owner_references = None;
@@ -92,7 +96,7 @@ mod tests {
                 "labels": {LABEL_APP: "web", LABEL_MANAGED_BY: "marathon-operator",
                     "pod-template-hash": "5d8f", "tier": "front"},
                 "annotations": {ANNOTATION_APP_VERSION: "2026-01-01T00:00:00.000Z",
-                    "other": "x"}},
+                    ANNOTATION_RESTARTED_AT: "r1", "other": "x"}},
             "spec": {"nodeName": "n1", "containers": [{"name": "main", "image": "nginx",
                 "ports": [{"containerPort": 80, "hostPort": 31000, "name": "http"}]}]},
             "status": {"phase": "Running", "qosClass": "Guaranteed", "conditions": [
@@ -103,6 +107,7 @@ mod tests {
         .unwrap();
         pod(&mut cached);
         assert_eq!(cached.app_version(), Some("2026-01-01T00:00:00.000Z"));
+        assert_eq!(cached.restarted_at(), Some("r1"));
         assert!(cached.metadata.annotations.is_none());
         let labels: Vec<&String> =
             cached.metadata.labels.iter().flatten().map(|(k, _)| k).collect();

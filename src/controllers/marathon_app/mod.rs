@@ -36,8 +36,7 @@ pub const ANNOTATION_ROLLBACK_TO: &str = "marathon-operator.dev/rollback-to";
 pub const ANNOTATION_RESTART: &str = "marathon-operator.dev/restart";
 /// `"true"` deletes the app's PersistentVolumeClaims with it; without it they are kept.
 pub const ANNOTATION_DELETE_VOLUMES: &str = "marathon-operator.dev/delete-volumes";
-/// CachedPod template annotation that carries the restart request into the workload.
-pub const ANNOTATION_RESTARTED_AT: &str = "marathon-operator.dev/restarted-at";
+pub use crate::translate::names::ANNOTATION_RESTARTED_AT;
 
 /// How often an app is looked at again when nothing happens (watches do the real work).
 const RESYNC: Duration = Duration::from_secs(300);
@@ -200,6 +199,7 @@ async fn report_status(
         version_info: version_info(versions),
         workload: applied.workload.clone(),
         pods: &pods,
+        restart: app.annotations().get(ANNOTATION_RESTART).map(String::as_str),
         selector: selector_string(&applied.base_name),
         warnings,
         untranslated: app.spec.unknown_fields(),

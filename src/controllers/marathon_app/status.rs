@@ -23,6 +23,8 @@ pub struct Observation<'a> {
     pub version_info: VersionInfo,
     pub workload: WorkloadState,
     pub pods: &'a [CachedPod],
+    /// The app's restart request, which its current pods carry.
+    pub restart: Option<&'a str>,
     pub selector: String,
     pub warnings: Vec<String>,
     pub untranslated: Vec<String>,
@@ -53,7 +55,8 @@ pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> Mar
     let tasks = tasks_of_pods(seen.app_id, seen.pods, seen.has_health_checks);
     let counts = task_counts(&tasks);
     let config_version = seen.version_info.last_config_change_at.as_deref().unwrap_or(seen.version);
-    let workload = &seen.workload.clone().confirmed_by_pods(seen.pods, config_version);
+    let workload =
+        &seen.workload.clone().confirmed_by_pods(seen.pods, config_version, seen.restart);
     let mut status = MarathonAppStatus {
         conditions: previous.and_then(|p| p.conditions.clone()),
         observed_generation: seen.generation,
