@@ -51,11 +51,12 @@ pub async fn apply<K: Child>(client: &Client, namespace: &str, object: &K) -> Re
 
 /// Server-side applies `status` to the status subresource of `object`, with the operator's
 /// field manager, so the status has one owner.
+/// Returns the object's `resourceVersion` after the write.
 pub async fn apply_status<K: Child>(
     client: &Client,
     object: &K,
     status: &impl Serialize,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let name = object.meta().name.clone().ok_or(Error::MissingField("metadata.name"))?;
     let namespace = object.meta().namespace.clone().unwrap_or_default();
     let api: Api<K> = Api::namespaced(client.clone(), &namespace);
@@ -66,7 +67,7 @@ pub async fn apply_status<K: Child>(
     });
     api.patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body))
         .await
-        .map(drop)
+        .map(|stored| stored.meta().resource_version.clone())
         .map_err(Error::Status)
 }
 

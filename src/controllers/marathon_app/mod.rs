@@ -209,12 +209,18 @@ async fn report_status(
     let key = memory::key_of(app);
     let rolling_out = status.deployment.is_some();
     let writes = &ctx.memory.status_writes;
+    let cached_version = app.resource_version().unwrap_or_default();
+    if writes.cache_behind(&key, &cached_version) {
+        // The watch brings the last write in moments, and with it another look.
+        return Ok(Action::requeue(crate::controllers::cache::SETTLE));
+    }
     match writes.decide(&key, app.status.as_ref(), &status, Instant::now()) {
         StatusWrite::Skip => {}
         StatusWrite::Later(wait) => return Ok(Action::requeue(wait)),
         StatusWrite::Now => {
-            patch_status(app, ctx, &status).await?;
+            let stored = patch_status(app, ctx, &status).await?;
             writes.written(&key, rolling_out, Instant::now());
+            writes.unseen(&key, &cached_version, stored.as_deref());
         }
     }
     let next = if rolling_out { ctx.config.status_interval } else { RESYNC };
@@ -256,11 +262,12 @@ fn selector_string(base_name: &str) -> String {
         .join(",")
 }
 
+/// Writes the status; returns the app's `resourceVersion` after the write.
 async fn patch_status(
     app: &MarathonApp,
     ctx: &Context,
     status: &MarathonAppStatus,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     crate::controllers::apply::apply_status(&ctx.client, app, status).await
 }
 

@@ -30,15 +30,38 @@ pub enum StatusWrite {
     Later(Duration),
 }
 
-/// Per app, since when status writes are held back (only while a rollout runs).
+/// Per app, since when status writes are held back (only while a rollout runs), and which
+/// writes the cache does not show yet.
 pub struct StatusWrites {
     interval: Duration,
     held_since: PerApp<Instant>,
+    /// The app's `resourceVersion` a status write changed, until the cache is past it.
+    unseen: PerApp<String>,
 }
 
 impl StatusWrites {
     pub fn new(interval: Duration) -> Self {
-        Self { interval, held_since: PerApp::default() }
+        Self { interval, held_since: PerApp::default(), unseen: PerApp::default() }
+    }
+
+    /// Whether the cached app (at `cached_version`) is older than this operator's last status
+    /// write. A reconcile that runs before the watch brings the write in (another child
+    /// changed meanwhile) would build its status on the old one and write it again.
+    pub fn cache_behind(&self, key: &str, cached_version: &str) -> bool {
+        self.unseen.with(|unseen| {
+            let behind = unseen.get(key).is_some_and(|written_over| written_over == cached_version);
+            if !behind {
+                unseen.remove(key);
+            }
+            behind
+        })
+    }
+
+    /// Records that a status write changed the app from `before` to `after` (versions).
+    pub fn unseen(&self, key: &str, before: &str, after: Option<&str>) {
+        if after != Some(before) {
+            self.unseen.with(|unseen| unseen.insert(key.to_owned(), before.to_owned()));
+        }
     }
 
     pub fn decide(
@@ -90,6 +113,7 @@ impl StatusWrites {
 
     pub fn retain(&self, exists: &dyn Fn(&str) -> bool) {
         self.held_since.retain(exists);
+        self.unseen.retain(exists);
     }
 
     pub fn knows(&self, key: &str) -> bool {
@@ -228,6 +252,20 @@ mod tests {
             writes.decide("ns/a", Some(&stuck), &counted, later),
             StatusWrite::Later(Duration::from_secs(10))
         );
+    }
+
+    #[test]
+    fn a_cache_behind_the_last_write_is_recognised_until_it_catches_up() {
+        let writes = StatusWrites::new(Duration::from_secs(10));
+        assert!(!writes.cache_behind("ns/a", "7"));
+        writes.unseen("ns/a", "7", Some("8"));
+        assert!(writes.cache_behind("ns/a", "7"), "the cache still shows version 7");
+        assert!(!writes.cache_behind("ns/b", "7"), "other apps are not concerned");
+        assert!(!writes.cache_behind("ns/a", "8"), "the write arrived");
+        assert!(!writes.cache_behind("ns/a", "7"), "forgotten once seen");
+        // A write that changed nothing leaves the cache current.
+        writes.unseen("ns/a", "9", Some("9"));
+        assert!(!writes.cache_behind("ns/a", "9"));
     }
 
     #[test]
