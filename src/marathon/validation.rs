@@ -96,8 +96,11 @@ pub const READ_ONLY_FIELDS: [&str; 12] = [
 /// Drops the read-only fields and top-level `null`s (`null` means absent in Marathon).
 pub fn strip_read_only(json: &mut Value) {
     if let Some(object) = json.as_object_mut() {
-        for field in READ_ONLY_FIELDS {
-            object.remove(field);
+        // Most apps have none: look first (each removal hashes its key, even when absent).
+        if object.keys().any(|key| READ_ONLY_FIELDS.contains(&key.as_str())) {
+            for field in READ_ONLY_FIELDS {
+                object.remove(field);
+            }
         }
         object.retain(|_, value| !value.is_null());
     }
