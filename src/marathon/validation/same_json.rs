@@ -101,7 +101,10 @@ impl<'a> ser::Serializer for Same<'a> {
     }
     fn serialize_f64(self, v: f64) -> Result<(), Differs> {
         // serde_json: a finite float is a number, any other `null`.
-        same(*self.0 == Value::from(v))
+        match Number::from_f64(v) {
+            Some(n) => number(self.0, n),
+            None => same(self.0.is_null()),
+        }
     }
     fn serialize_char(self, v: char) -> Result<(), Differs> {
         same(self.0.as_str() == Some(v.encode_utf8(&mut [0; 4])))
