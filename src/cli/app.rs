@@ -2,7 +2,8 @@
 //! same rules as the CRD and the Marathon API) and the checks across a batch (duplicate ids,
 //! two ids deriving one resource name).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -42,19 +43,26 @@ impl Batch {
     /// Checks every app read; invalid ones become errors, the rest apps.
     pub fn check(collected: Collected) -> Self {
         let Collected { apps, mut errors, notes } = collected;
-        let mut batch = Self { apps: Vec::with_capacity(apps.len()), errors: Vec::new(), notes };
-        // Each app is checked on its own, on every core; results keep the input order.
-        let checked: Vec<(Origin, Result<App, Vec<String>>)> =
-            apps.into_par_iter().map(|raw| (raw.origin, check_app(raw.json))).collect();
-        for (origin, result) in checked {
-            match result {
-                Ok(app) => batch.apps.push(App { origin, ..app }),
-                Err(problems) => errors.extend(
-                    problems.into_iter().map(|text| Message { origin: origin.clone(), text }),
-                ),
-            }
+        // Each app is checked on its own, on every core, and written in place of its input;
+        // results keep the input order. An app is large: the serial part moves none but the
+        // refused ones.
+        let checked: Vec<Result<App, Refused>> = apps
+            .into_par_iter()
+            .map(|raw| match check_app(raw.json) {
+                Ok(app) => Ok(App { origin: raw.origin, ..app }),
+                Err(problems) => Err(Refused { origin: raw.origin, problems }),
+            })
+            .collect();
+        for refused in checked.iter().filter_map(|result| result.as_ref().err()) {
+            errors.extend(
+                refused
+                    .problems
+                    .iter()
+                    .map(|text| Message { origin: refused.origin.clone(), text: text.clone() }),
+            );
         }
-        batch.errors = errors;
+        let mut batch =
+            Self { apps: checked.into_iter().filter_map(Result::ok).collect(), errors, notes };
         batch.check_names();
         batch
     }
@@ -68,32 +76,41 @@ impl Batch {
         self.notes.len() + self.apps.iter().map(|a| a.warnings.len()).sum::<usize>()
     }
 
-    /// Two apps with one id, or two ids deriving the same name, would overwrite each other.
+    /// Two apps with one id, or two ids deriving the same name, would overwrite each other:
+    /// the first keeps the name, the others are errors.
     fn check_names(&mut self) {
-        let mut seen: BTreeMap<String, (String, Origin)> = BTreeMap::new();
-        let mut keep = Vec::with_capacity(self.apps.len());
-        for app in std::mem::take(&mut self.apps) {
-            match seen.get(&app.name) {
-                Some((id, origin)) if id == app.id() => self.errors.push(Message {
-                    origin: app.origin.clone(),
-                    text: format!("duplicate app id {id} (first at {origin})"),
-                }),
-                Some((id, origin)) => self.errors.push(Message {
-                    origin: app.origin.clone(),
-                    text: format!(
-                        "app {} derives the resource name {} already taken by app {id} ({origin})",
-                        app.id(),
-                        app.name
-                    ),
-                }),
-                None => {
-                    seen.insert(app.name.clone(), (app.spec.id.clone(), app.origin.clone()));
-                    keep.push(app);
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(self.apps.len());
+        let mut refused = vec![false; self.apps.len()];
+        for (index, app) in self.apps.iter().enumerate() {
+            let kept = match first.entry(app.name.as_str()) {
+                Entry::Occupied(kept) => &self.apps[*kept.get()],
+                Entry::Vacant(slot) => {
+                    slot.insert(index);
+                    continue;
                 }
-            }
+            };
+            let (id, origin) = (kept.id(), &kept.origin);
+            let text = if id == app.id() {
+                format!("duplicate app id {id} (first at {origin})")
+            } else {
+                format!(
+                    "app {} derives the resource name {} already taken by app {id} ({origin})",
+                    app.id(),
+                    app.name
+                )
+            };
+            self.errors.push(Message { origin: app.origin.clone(), text });
+            refused[index] = true;
         }
-        self.apps = keep;
+        let mut refused = refused.into_iter();
+        self.apps.retain(|_| !refused.next().unwrap_or(false));
     }
+}
+
+/// An app that failed its check: where it was read and every problem.
+struct Refused {
+    origin: Origin,
+    problems: Vec<String>,
 }
 
 /// Checks one app (its id already absolute) with the rules every door shares

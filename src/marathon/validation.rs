@@ -13,6 +13,8 @@ use kube::core::cel::{CompiledSchema, Validator, compile_schema};
 use serde::Serialize;
 use serde_json::Value;
 
+mod same_json;
+
 use super::ids::validate_app_id;
 use super::rules::rule_violations;
 use crate::crd::{MarathonApp, MarathonAppSpec};
@@ -94,8 +96,11 @@ pub const READ_ONLY_FIELDS: [&str; 12] = [
 /// Drops the read-only fields and top-level `null`s (`null` means absent in Marathon).
 pub fn strip_read_only(json: &mut Value) {
     if let Some(object) = json.as_object_mut() {
-        for field in READ_ONLY_FIELDS {
-            object.remove(field);
+        // Most apps have none: look first (each removal hashes its key, even when absent).
+        if object.keys().any(|key| READ_ONLY_FIELDS.contains(&key.as_str())) {
+            for field in READ_ONLY_FIELDS {
+                object.remove(field);
+            }
         }
         object.retain(|_, value| !value.is_null());
     }
@@ -107,8 +112,8 @@ pub fn strip_read_only(json: &mut Value) {
 /// [`crate::translate::normalize`]). Every door that writes apps (`convert`, `import`, the
 /// Marathon API) takes its apps from here, so they store one form.
 pub fn check_app(json: Value) -> Result<MarathonAppSpec, Invalid> {
-    let mut spec = parse_app(json)?;
-    let violations = validate(&spec);
+    let mut spec = parse_app_json(&json)?;
+    let violations = violations(&spec, Some(&json));
     if !violations.is_empty() {
         return Err(Invalid::Rules(violations));
     }
@@ -118,6 +123,11 @@ pub fn check_app(json: Value) -> Result<MarathonAppSpec, Invalid> {
 
 /// The app's shape: every field of the right JSON type.
 pub fn parse_app(json: Value) -> Result<MarathonAppSpec, Invalid> {
+    parse_app_json(&json)
+}
+
+/// [`parse_app`] of a borrowed app: the JSON stays for the schema check.
+fn parse_app_json(json: &Value) -> Result<MarathonAppSpec, Invalid> {
     if !json.is_object() {
         return Err(Invalid::Shape(vec![Violation::new("/", "an app must be a JSON object")]));
     }
@@ -129,6 +139,13 @@ pub fn parse_app(json: Value) -> Result<MarathonAppSpec, Invalid> {
 
 /// Every rule the app breaks, sorted by path.
 pub fn validate(spec: &MarathonAppSpec) -> Vec<Violation> {
+    violations(spec, None)
+}
+
+/// [`validate`]; `parsed_from` is the JSON the spec was parsed from, checked against the schema
+/// in place of the spec's own serialisation when the spec serialises to exactly that JSON (so
+/// the schema sees the same value either way).
+fn violations(spec: &MarathonAppSpec, parsed_from: Option<&Value>) -> Vec<Violation> {
     let mut out = Vec::new();
     let bad_id = validate_app_id(&spec.id).err();
     let has_args = spec.args.as_ref().is_some_and(|a| !a.is_empty());
@@ -138,9 +155,12 @@ pub fn validate(spec: &MarathonAppSpec) -> Vec<Violation> {
             "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.",
         ));
     }
-    match serde_json::to_value(spec) {
-        Ok(value) => out.extend(schema_violations(&value)),
-        Err(err) => out.push(Violation::new("/", format!("cannot be serialized: {err}"))),
+    match parsed_from.filter(|json| same_json::serializes_to(spec, json)) {
+        Some(json) => out.extend(schema_violations(json)),
+        None => match serde_json::to_value(spec) {
+            Ok(value) => out.extend(schema_violations(&value)),
+            Err(err) => out.push(Violation::new("/", format!("cannot be serialized: {err}"))),
+        },
     }
     out.extend(rule_violations(spec));
     out.extend(spec.invalid_values().iter().map(|line| match line.split_once(": ") {

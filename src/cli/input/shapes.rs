@@ -143,8 +143,11 @@ fn walk_app(out: &mut Collected, origin: Origin, value: Value, base: &str) {
             }
         }
     }
-    for key in READ_ONLY_KEYS {
-        app.remove(key);
+    // Most apps have none: look first (each removal hashes its key, even when absent).
+    if app.keys().any(|key| READ_ONLY_KEYS.contains(&key.as_str())) {
+        for key in READ_ONLY_KEYS {
+            app.remove(key);
+        }
     }
     app.insert("id".to_string(), Value::String(id));
     out.apps.push(RawApp { origin, json: Value::Object(app) });
