@@ -54,9 +54,7 @@ fn condition(
 pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> MarathonAppStatus {
     let tasks = tasks_of_pods(seen.app_id, seen.pods, seen.has_health_checks);
     let counts = task_counts(&tasks);
-    let config_version = seen.version_info.last_config_change_at.as_deref().unwrap_or(seen.version);
-    let workload =
-        &seen.workload.clone().confirmed_by_pods(seen.pods, config_version, seen.restart);
+    let workload = &rollout_state(&seen);
     let mut status = MarathonAppStatus {
         conditions: previous.and_then(|p| p.conditions.clone()),
         observed_generation: seen.generation,
@@ -131,6 +129,13 @@ pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> Mar
         now,
     ));
     status
+}
+
+/// The workload's rollout as its pods show it (see `WorkloadState::confirmed_by_pods`): pods
+/// carry the config-change version.
+fn rollout_state(seen: &Observation<'_>) -> WorkloadState {
+    let config_version = seen.version_info.last_config_change_at.as_deref().unwrap_or(seen.version);
+    seen.workload.clone().confirmed_by_pods(seen.pods, config_version, seen.restart)
 }
 
 /// `Scheduled`: false while a task cannot be placed, with the scheduler's reason, so
