@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{ContainerState, Pod, PodCondition, PodIP};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Deserialize;
 
+use crate::crd::condition::TRUE;
 use crate::translate::names::{ANNOTATION_APP_VERSION, ANNOTATION_RESTARTED_AT};
 
 /// A pod of a managed app, as cached. Same API path and kind as `Pod`.
@@ -77,10 +78,14 @@ pub struct CachedContainerStatus {
 super::cached::cached_form_of!(CachedPod, Pod);
 
 impl CachedPod {
+    /// Its condition of type `type_`, when reported.
+    pub fn condition(&self, type_: &str) -> Option<&PodCondition> {
+        self.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == type_)
+    }
+
     /// Its `Ready` condition is true.
     pub fn is_ready(&self) -> bool {
-        let conditions = self.status.as_ref().and_then(|s| s.conditions.as_ref());
-        conditions.into_iter().flatten().any(|c| c.type_ == "Ready" && c.status == "True")
+        self.condition("Ready").is_some_and(|c| c.status == TRUE)
     }
 
     /// Being deleted (terminating).

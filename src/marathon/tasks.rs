@@ -2,7 +2,6 @@
 //! failure are computed here once, for the controller's status, the Marathon API, the CLI and
 //! the UI alike.
 
-use k8s_openapi::api::core::v1::PodCondition;
 use k8s_openapi::jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -98,8 +97,7 @@ pub struct HealthCheckResult {
 }
 
 fn ready_since(pod: &CachedPod) -> Option<(bool, Option<Timestamp>)> {
-    let conditions = pod.status.as_ref()?.conditions.as_ref()?;
-    let ready = conditions.iter().find(|c| c.type_ == "Ready")?;
+    let ready = pod.condition("Ready")?;
     Some((ready.status == TRUE, ready.last_transition_time.as_ref().map(|t| t.0)))
 }
 
@@ -111,19 +109,16 @@ fn main_container(pod: &CachedPod) -> Option<&CachedContainerStatus> {
     pod.status.as_ref()?.container_statuses.as_ref()?.first()
 }
 
-fn condition<'a>(pod: &'a CachedPod, type_: &str) -> Option<&'a PodCondition> {
-    pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == type_)
-}
-
 /// Whether the pod's node is lost: the node lifecycle controller marks the pods of a node that
 /// stopped reporting not Ready while their containers stay ready (a kubelet never reports that
 /// pair; the operator's pods have no readiness gates), and the taint manager evicts them with a
 /// `DisruptionTarget` condition. Marathon calls such a task unreachable.
 fn on_lost_node(pod: &CachedPod) -> bool {
-    let ready = condition(pod, "Ready").map(|c| c.status.as_str());
-    let containers_ready = condition(pod, "ContainersReady").map(|c| c.status.as_str());
+    let ready = pod.condition("Ready").map(|c| c.status.as_str());
+    let containers_ready = pod.condition("ContainersReady").map(|c| c.status.as_str());
     let marked_not_ready = ready == Some("False") && containers_ready == Some(TRUE);
-    let evicted = condition(pod, "DisruptionTarget")
+    let evicted = pod
+        .condition("DisruptionTarget")
         .is_some_and(|c| c.reason.as_deref() == Some("DeletionByTaintManager"));
     marked_not_ready || evicted
 }
@@ -133,7 +128,7 @@ pub fn task_state(pod: &CachedPod) -> TaskState {
     if on_lost_node(pod) {
         return TaskState::TaskUnreachable;
     }
-    if pod.metadata.deletion_timestamp.is_some() {
+    if pod.is_terminating() {
         return TaskState::TaskKilling;
     }
     let scheduled = pod.spec.as_ref().is_some_and(|s| s.node_name.is_some());
@@ -258,7 +253,7 @@ pub struct Waiting {
 
 /// Whether (and why) a pod's task waits to launch.
 pub fn waiting(pod: &CachedPod) -> Option<Waiting> {
-    if pod.metadata.deletion_timestamp.is_some() {
+    if pod.is_terminating() {
         return None;
     }
     let name = pod.metadata.name.clone().unwrap_or_default();
