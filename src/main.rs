@@ -73,8 +73,8 @@ enum MainError {
     },
 }
 
-// jemalloc: the operator's caches churn millions of small objects across threads, where
-// glibc's per-thread arenas kept freed memory; `convert` allocates as much and runs faster.
+// jemalloc: `convert` allocates millions of small objects across threads and ran about 1.7x
+// faster than with glibc's allocator; the operator peaked lower with it too (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
