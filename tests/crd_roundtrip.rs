@@ -111,7 +111,7 @@ fn unions_parse_and_bad_values_are_reported_not_dropped() {
     assert!(matches!(env["A"], EnvValue::Value(_)));
     assert!(matches!(env["B"], EnvValue::Secret(_)));
     assert!(matches!(env["C"], EnvValue::Invalid(_)));
-    assert!(matches!(spec.unreachable_strategy, Some(UnreachableStrategy::Disabled(_))));
+    assert!(matches!(spec.unreachable_strategy.as_deref(), Some(UnreachableStrategy::Disabled(_))));
     let limits = spec.resource_limits.as_ref().expect("limits");
     assert!(matches!(limits.cpus, Some(ResourceLimit::Unlimited(_))));
     assert_eq!(

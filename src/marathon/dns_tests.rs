@@ -132,13 +132,15 @@ fn per_app_choice_overrides_the_global_one() {
     let mut chosen = web();
     let global: BTreeSet<_> = [DnsNameKind::MesosDns].into();
     assert_eq!(kinds_of(&chosen, &global), global);
-    chosen.spec.kubernetes = Some(crate::crd::KubernetesSpec {
+    chosen.spec.kubernetes = Some(Box::new(crate::crd::KubernetesSpec {
         dns_names: Some(vec![DnsNameKind::Vip]),
         ..Default::default()
-    });
+    }));
     assert_eq!(kinds_of(&chosen, &global), [DnsNameKind::Vip].into());
-    chosen.spec.kubernetes =
-        Some(crate::crd::KubernetesSpec { dns_names: Some(Vec::new()), ..Default::default() });
+    chosen.spec.kubernetes = Some(Box::new(crate::crd::KubernetesSpec {
+        dns_names: Some(Vec::new()),
+        ..Default::default()
+    }));
     assert!(kinds_of(&chosen, &all()).is_empty());
 }
 

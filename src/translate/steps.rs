@@ -228,7 +228,7 @@ pub(crate) fn placement(cx: &mut Ctx<'_>) -> Placement {
         &mut out,
         &mut cx.w,
     );
-    match &spec.unreachable_strategy {
+    match spec.unreachable_strategy.as_deref() {
         Some(UnreachableStrategy::Disabled(_)) => placement::unreachable(None, &mut out),
         Some(UnreachableStrategy::Enabled(e)) => {
             placement::unreachable(Some(e.inactive_after_seconds.unwrap_or(0)), &mut out)

@@ -134,7 +134,7 @@ async fn translate_version(
 ) -> Result<translate::Translation, Error> {
     let mut versioned = app.clone();
     versioned.spec.version = Some(versions.version.clone());
-    versioned.spec.version_info = Some(version_info(versions));
+    versioned.spec.version_info = Some(Box::new(version_info(versions)));
     let host_volumes = ctx.host_volumes_in(&app.namespace().unwrap_or_default());
     match translate::translate(&versioned, &host_volumes, &ctx.config.translate) {
         Ok(translation) => Ok(translation),

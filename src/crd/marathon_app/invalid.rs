@@ -28,7 +28,7 @@ impl MarathonAppSpec {
                 }
             }
         }
-        match &self.unreachable_strategy {
+        match self.unreachable_strategy.as_deref() {
             Some(UnreachableStrategy::Invalid(_)) => out.push(
                 "unreachableStrategy: must be \"disabled\" or {inactiveAfterSeconds, expungeAfterSeconds}"
                     .into(),

@@ -62,6 +62,9 @@ pub const ID_PATTERN: &str = r"^/?((([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a
 /// A Marathon app definition. Field names, JSON shape and meaning are Marathon's
 /// (https://mesosphere.github.io/marathon/docs/rest-api.html); `kubernetes` holds the
 /// Kubernetes-only settings.
+///
+/// The larger optional parts are boxed: most apps leave them out, and every app in the watch
+/// cache (10,000 at scale) would otherwise carry their full size inline.
 #[derive(CustomResource, Clone, Debug, Default, Deserialize, Serialize, KubeSchema, PartialEq)]
 #[kube(
     group = "marathon-operator.dev",
@@ -182,7 +185,7 @@ pub struct MarathonAppSpec {
     pub gpus: Option<i32>,
     /// Upper bounds of `cpus` and `mem` per instance (a number or `"unlimited"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_limits: Option<ResourceLimits>,
+    pub resource_limits: Option<Box<ResourceLimits>>,
     /// The executor that runs the tasks: empty (default) or `//cmd` for the command executor,
     /// or the path of a custom executor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,7 +193,7 @@ pub struct MarathonAppSpec {
     pub executor: Option<String>,
     /// Resources reserved for the executor itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub executor_resources: Option<ExecutorResources>,
+    pub executor_resources: Option<Box<ExecutorResources>>,
     /// Placement constraints, each `[field, OPERATOR, value?]` with OPERATOR one of UNIQUE,
     /// CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER, IS. Example: `[["hostname", "UNIQUE"]]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -204,7 +207,7 @@ pub struct MarathonAppSpec {
     pub role: Option<String>,
     /// The container the tasks run in (Docker or Mesos); without it `cmd`/`args` run on the node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<Container>,
+    pub container: Option<Box<Container>>,
     /// The networks the tasks join. Default `[{"mode": "host"}]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]
@@ -224,7 +227,7 @@ pub struct MarathonAppSpec {
     pub require_ports: Option<bool>,
     /// DEPRECATED: use `networks`. Request an IP per task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_address: Option<IpAddress>,
+    pub ip_address: Option<Box<IpAddress>>,
     /// Health checks of each task. Tasks failing them are killed and replaced; deployments wait
     /// for new tasks to be healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -232,7 +235,7 @@ pub struct MarathonAppSpec {
     pub health_checks: Option<Vec<HealthCheck>>,
     /// A Mesos generic check, informational only (Mesos containerizer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<Check>,
+    pub check: Option<Box<Check>>,
     /// At most one readiness check, used during deployments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1))]
@@ -244,11 +247,11 @@ pub struct MarathonAppSpec {
     /// How tasks are replaced when the definition changes. Default
     /// `{"minimumHealthCapacity": 1, "maximumOverCapacity": 1}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upgrade_strategy: Option<UpgradeStrategy>,
+    pub upgrade_strategy: Option<Box<UpgradeStrategy>>,
     /// What happens to instances on unreachable nodes: `"disabled"` or
     /// `{"inactiveAfterSeconds", "expungeAfterSeconds"}`. Default `{0, 0}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unreachable_strategy: Option<UnreachableStrategy>,
+    pub unreachable_strategy: Option<Box<UnreachableStrategy>>,
     /// Which instances are killed first when scaling down: `YOUNGEST_FIRST` (default) or
     /// `OLDEST_FIRST`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,7 +292,7 @@ pub struct MarathonAppSpec {
     pub secrets: Option<BTreeMap<String, SecretSource>>,
     /// DEPRECATED (no effect since Marathon 1.11): relaunch behaviour of resident tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub residency: Option<Residency>,
+    pub residency: Option<Box<Residency>>,
     /// Allocate a TTY for the task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -300,10 +303,10 @@ pub struct MarathonAppSpec {
     pub version: Option<String>,
     /// Read-only version timestamps as returned by Marathon; kept when present in the input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_info: Option<VersionInfo>,
+    pub version_info: Option<Box<VersionInfo>>,
     /// Kubernetes-only settings (never part of a Marathon definition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes: Option<KubernetesSpec>,
+    pub kubernetes: Option<Box<KubernetesSpec>>,
     /// Fields not modelled here, kept verbatim.
     #[serde(flatten)]
     #[schemars(skip)]
@@ -385,5 +388,20 @@ impl UnknownFields for MarathonAppSpec {
                 secret.unknown_fields(&join(&join(path, "secrets"), name), out);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// Guards the boxing above: unboxing the large optional parts doubles the inline size.
+    #[test]
+    fn a_marathon_app_stays_small_inline() {
+        assert!(
+            std::mem::size_of::<MarathonApp>() <= 2048,
+            "{}",
+            std::mem::size_of::<MarathonApp>()
+        );
     }
 }

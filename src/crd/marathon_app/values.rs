@@ -214,6 +214,12 @@ impl<T: UnknownFields> UnknownFields for Option<T> {
     }
 }
 
+impl<T: UnknownFields> UnknownFields for Box<T> {
+    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+        self.as_ref().unknown_fields(path, out);
+    }
+}
+
 impl<T: UnknownFields> UnknownFields for Vec<T> {
     fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
         for (i, item) in self.iter().enumerate() {
