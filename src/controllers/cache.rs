@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 
 use super::memory::PerApp;
+use crate::marathon::cached::MetaValues;
+use crate::marathon::child::CachedChild;
 use crate::marathon::workload::{CachedDeployment, CachedStatefulSet};
-pub use crate::watch::ANNOTATION_APPLIED;
+pub use crate::translate::names::ANNOTATION_APPLIED;
 use crate::watch::AppIndex;
 
 /// Watch-fed caches of every kind of child the app controller writes.
@@ -25,9 +26,9 @@ pub struct ChildCaches {
     /// Workloads as cached: metadata, replicas and status counts.
     pub deployments: Store<CachedDeployment>,
     pub stateful_sets: Store<CachedStatefulSet>,
-    pub services: Store<PartialObjectMeta<Service>>,
-    pub hpas: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
-    pub ingresses: Store<PartialObjectMeta<Ingress>>,
+    pub services: Store<CachedChild<Service>>,
+    pub hpas: Store<CachedChild<HorizontalPodAutoscaler>>,
+    pub ingresses: Store<CachedChild<Ingress>>,
     /// The same children by app.
     pub by_app: crate::watch::ChildIndexes,
 }
@@ -55,7 +56,7 @@ pub fn owned_names<K>(
     owner_uid: &str,
 ) -> Vec<String>
 where
-    K: Resource + Clone + 'static,
+    K: MetaValues + Clone + 'static,
     K::DynamicType: Default + Eq + Hash + Clone,
 {
     index
@@ -136,9 +137,8 @@ pub fn stamp<K: Resource>(object: &mut K, fingerprint: u64) {
 }
 
 /// Whether a cached child carries the fingerprint `desired`.
-pub fn stamped_with<K: Resource>(object: &K, desired: u64) -> bool {
-    object.meta().annotations.as_ref().and_then(|a| a.get(ANNOTATION_APPLIED))
-        == Some(&fingerprint_text(desired))
+pub fn stamped_with<K: MetaValues>(object: &K, desired: u64) -> bool {
+    object.applied_fingerprint() == Some(fingerprint_text(desired).as_str())
 }
 
 fn child(kind: &str, name: &str) -> String {
@@ -286,9 +286,15 @@ mod tests {
     fn a_stamped_child_is_recognised_by_its_fingerprint() {
         let mut service = k8s_openapi::api::core::v1::Service::default();
         let desired = fingerprint(&service);
-        assert!(!stamped_with(&service, desired));
+        let cached = |service: &Service| CachedChild::<Service>::of(service).unwrap();
+        assert!(!stamped_with(&cached(&service), desired));
         stamp(&mut service, desired);
-        assert!(stamped_with(&service, desired));
-        assert!(!stamped_with(&service, desired ^ 1));
+        assert!(stamped_with(&cached(&service), desired));
+        assert!(!stamped_with(&cached(&service), desired ^ 1));
+        // As the watch keeps it: the fingerprint moved out of the annotations.
+        let mut trimmed = cached(&service);
+        trimmed.read = crate::marathon::cached::ReadMeta::take_from(&mut trimmed.metadata);
+        assert!(trimmed.metadata.annotations.is_none());
+        assert!(stamped_with(&trimmed, desired));
     }
 }

@@ -14,6 +14,10 @@ use kube::{Client, ResourceExt};
 use super::FIELD_MANAGER;
 use super::cache::{fingerprint, stamp, stamped_with};
 use crate::crd;
+use crate::marathon::cached::MetaValues;
+
+/// CRDs carry the applied fingerprint in their annotations, read from there.
+impl MetaValues for CustomResourceDefinition {}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CrdInstallError {

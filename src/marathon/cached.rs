@@ -2,6 +2,65 @@
 //! `revision::CachedRevision`, `workload::CachedWorkload`): the API identity of the full kind,
 //! and the conversion from a full object, through its JSON as the watch reads it.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+
+use crate::translate::names::{ANNOTATION_APPLIED, LABEL_APP};
+
+/// The two metadata values the caches' readers look up, moved out of the label and annotation
+/// maps by the watch's trim: a map of one entry allocates a whole B-tree node (about 540
+/// bytes), and the caches hold several maps per app.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReadMeta {
+    /// The `app` label.
+    pub app: Option<Box<str>>,
+    /// The applied-fingerprint annotation.
+    pub applied: Option<Box<str>>,
+}
+
+impl ReadMeta {
+    /// Moves the read values out of `meta` and drops its label and annotation maps.
+    pub fn take_from(meta: &mut ObjectMeta) -> Self {
+        let app = meta.labels.take().and_then(|mut labels| labels.remove(LABEL_APP));
+        let applied =
+            meta.annotations.take().and_then(|mut annotations| annotations.remove(ANNOTATION_APPLIED));
+        Self { app: app.map(String::into_boxed_str), applied: applied.map(String::into_boxed_str) }
+    }
+}
+
+/// The values of [`ReadMeta`] of any object: from its fields once trimmed, from its maps
+/// otherwise (a full object, or a cached form converted with `of`).
+pub trait MetaValues: Resource {
+    /// The kept values, for cached forms that have them.
+    fn read_meta(&self) -> Option<&ReadMeta> {
+        None
+    }
+
+    /// The `app` label.
+    fn app_label(&self) -> Option<&str> {
+        let kept = self.read_meta().and_then(|kept| kept.app.as_deref());
+        kept.or_else(|| value_of(self.meta().labels.as_ref(), LABEL_APP))
+    }
+
+    /// The applied-fingerprint annotation.
+    fn applied_fingerprint(&self) -> Option<&str> {
+        let kept = self.read_meta().and_then(|kept| kept.applied.as_deref());
+        kept.or_else(|| value_of(self.meta().annotations.as_ref(), ANNOTATION_APPLIED))
+    }
+}
+
+fn value_of<'a>(
+    map: Option<&'a std::collections::BTreeMap<String, String>>,
+    key: &str,
+) -> Option<&'a str> {
+    map?.get(key).map(String::as_str)
+}
+
+/// A cached form whose trim moves the read values into [`ReadMeta`].
+pub trait TrimmedMeta: MetaValues {
+    fn read_meta_mut(&mut self) -> &mut ReadMeta;
+}
+
 /// Errors converting a full object into its cached form.
 #[derive(Debug, thiserror::Error)]
 #[error("object does not convert to its cached form: {0}")]
@@ -31,6 +90,18 @@ macro_rules! cached_form_of {
 
             fn metadata_mut(&mut self) -> &mut Self::Ty {
                 &mut self.metadata
+            }
+        }
+
+        impl $crate::marathon::cached::MetaValues for $cached {
+            fn read_meta(&self) -> Option<&$crate::marathon::cached::ReadMeta> {
+                Some(&self.read)
+            }
+        }
+
+        impl $crate::marathon::cached::TrimmedMeta for $cached {
+            fn read_meta_mut(&mut self) -> &mut $crate::marathon::cached::ReadMeta {
+                &mut self.read
             }
         }
 

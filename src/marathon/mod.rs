@@ -6,6 +6,7 @@
 
 pub mod app_json;
 pub mod cached;
+pub mod child;
 pub mod deployments;
 pub mod dns;
 pub mod events;

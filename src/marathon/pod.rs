@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{ContainerState, Pod, PodCondition, PodIP};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Deserialize;
 
+use super::cached::ReadMeta;
 use crate::crd::condition::TRUE;
 use crate::translate::names::{ANNOTATION_APP_VERSION, ANNOTATION_RESTARTED_AT};
 
@@ -26,6 +27,9 @@ pub struct CachedPod {
     /// [`Self::restarted_at`]).
     #[serde(skip)]
     pub restarted_at: Option<Box<str>>,
+    /// The app label, moved here by the watch's trim.
+    #[serde(skip)]
+    pub read: ReadMeta,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]

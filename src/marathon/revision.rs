@@ -9,6 +9,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use super::cached::ReadMeta;
+
 /// A ControllerRevision of an app, as cached. Same API path and kind as `ControllerRevision`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct CachedRevision {
@@ -18,6 +20,9 @@ pub struct CachedRevision {
     pub revision: Option<i64>,
     #[serde(default)]
     pub data: RecordedVersion,
+    /// The app label, moved here by the watch's trim.
+    #[serde(skip)]
+    pub read: ReadMeta,
 }
 
 /// What the operator records in a revision's `data`.

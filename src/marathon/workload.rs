@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
-use super::cached::ConvertError;
+use super::cached::{ConvertError, MetaValues, ReadMeta, TrimmedMeta};
 
 /// A workload of kind `K` (Deployment or StatefulSet), as cached. Same API path and kind as `K`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -19,6 +19,9 @@ pub struct CachedWorkload<K> {
     #[serde(default)]
     pub spec: CachedWorkloadSpec,
     pub status: Option<CachedWorkloadStatus>,
+    /// The app label and applied fingerprint, moved here by the watch's trim.
+    #[serde(skip)]
+    pub read: ReadMeta,
     #[serde(skip)]
     kind: PhantomData<fn() -> K>,
 }
@@ -67,6 +70,18 @@ impl<K: k8s_openapi::Resource> k8s_openapi::Metadata for CachedWorkload<K> {
 
     fn metadata_mut(&mut self) -> &mut ObjectMeta {
         &mut self.metadata
+    }
+}
+
+impl<K: k8s_openapi::Resource> MetaValues for CachedWorkload<K> {
+    fn read_meta(&self) -> Option<&ReadMeta> {
+        Some(&self.read)
+    }
+}
+
+impl<K: k8s_openapi::Resource> TrimmedMeta for CachedWorkload<K> {
+    fn read_meta_mut(&mut self) -> &mut ReadMeta {
+        &mut self.read
     }
 }
 

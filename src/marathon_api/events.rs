@@ -38,7 +38,7 @@ use crate::marathon::events::{
     Event, GroupProgress, TaskContext, app_events, stream_event, task_events,
 };
 use crate::marathon::versions::format_version;
-use crate::translate::names::LABEL_APP;
+use crate::marathon::cached::MetaValues;
 use crate::watch::{Caches, Watches};
 
 /// Marathon's default `--event_stream_max_outstanding_messages`.
@@ -403,7 +403,7 @@ impl Seen {
         } else {
             self.pods.remove(&key)
         };
-        let Some(app) = pod.labels().get(LABEL_APP).cloned() else { return Vec::new() };
+        let Some(app) = pod.app_label().map(str::to_owned) else { return Vec::new() };
         let app_key = (key.0.clone(), app);
         let Some((id, check)) = self.ids.get(&app_key).cloned() else { return Vec::new() };
         let context = TaskContext { app_id: &id, health_check: check.as_ref() };

@@ -35,6 +35,9 @@ pub const ANNOTATION_APP_VERSION: &str = "marathon-operator.dev/app-version";
 /// Pod template annotation that carries a restart request (the app's `marathon-operator.dev/restart`
 /// value) into the workload, so the pods of a restart are told from the ones they replace.
 pub const ANNOTATION_RESTARTED_AT: &str = "marathon-operator.dev/restarted-at";
+/// Annotation the controllers stamp on what they apply: the fingerprint of the applied object,
+/// kept in the caches so a restarted operator sends nothing for children already as desired.
+pub const ANNOTATION_APPLIED: &str = "marathon-operator.dev/applied";
 /// Marathon labels whose keys are not valid Kubernetes label keys are kept under this prefix
 /// as annotations (JSON object of the rest).
 pub const ANNOTATION_MARATHON_LABELS: &str = "marathon-operator.dev/marathon-labels";

@@ -8,9 +8,9 @@ use std::hash::Hash;
 
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 
-use crate::translate::names::LABEL_APP;
+use crate::marathon::cached::MetaValues;
 
 type Key = (String, String);
 
@@ -35,20 +35,20 @@ impl<K> Default for AppIndex<K> {
     }
 }
 
-fn insert<K: Resource>(names: &mut Names, pod: &K) {
+fn insert<K: MetaValues>(names: &mut Names, pod: &K) {
     if let Some((key, name)) = key_of(pod) {
         names.entry(key).or_default().insert(name);
     }
 }
 
-fn key_of<K: Resource>(pod: &K) -> Option<(Key, String)> {
-    let app = pod.labels().get(LABEL_APP)?.clone();
+fn key_of<K: MetaValues>(pod: &K) -> Option<(Key, String)> {
+    let app = pod.app_label()?.to_owned();
     Some(((pod.namespace()?, app), pod.name_any()))
 }
 
 impl<K> AppIndex<K>
 where
-    K: Resource + Clone + 'static,
+    K: MetaValues + Clone + 'static,
     K::DynamicType: Default + Eq + Hash + Clone,
 {
     /// Follows the watch, as the pod store does.

@@ -20,7 +20,6 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::Api;
-use kube::core::PartialObjectMeta;
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -29,9 +28,10 @@ use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
 pub use index::AppIndex;
-pub use trim::ANNOTATION_APPLIED;
 
 use crate::crd::{HostVolume, MarathonApp};
+use crate::marathon::cached::MetaValues;
+use crate::marathon::child::CachedChild;
 use crate::marathon::pod::CachedPod;
 use crate::marathon::revision::CachedRevision;
 use crate::marathon::workload::{CachedDeployment, CachedStatefulSet};
@@ -56,9 +56,9 @@ pub struct Caches {
     /// The apps' versions, each recorded spec as JSON text.
     pub revisions: Store<CachedRevision>,
     pub revisions_by_app: AppIndex<CachedRevision>,
-    pub services: Store<PartialObjectMeta<Service>>,
-    pub hpas: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
-    pub ingresses: Store<PartialObjectMeta<Ingress>>,
+    pub services: Store<CachedChild<Service>>,
+    pub hpas: Store<CachedChild<HorizontalPodAutoscaler>>,
+    pub ingresses: Store<CachedChild<Ingress>>,
     /// The children above by app, so pruning one app's children does not scan every child.
     pub children_by_app: ChildIndexes,
     pub host_volumes: Store<DeserializeGuard<HostVolume>>,
@@ -70,9 +70,9 @@ pub struct Caches {
 pub struct ChildIndexes {
     pub deployments: AppIndex<CachedDeployment>,
     pub stateful_sets: AppIndex<CachedStatefulSet>,
-    pub services: AppIndex<PartialObjectMeta<Service>>,
-    pub hpas: AppIndex<PartialObjectMeta<HorizontalPodAutoscaler>>,
-    pub ingresses: AppIndex<PartialObjectMeta<Ingress>>,
+    pub services: AppIndex<CachedChild<Service>>,
+    pub hpas: AppIndex<CachedChild<HorizontalPodAutoscaler>>,
+    pub ingresses: AppIndex<CachedChild<Ingress>>,
 }
 
 /// Every object the watches touch, as it arrives (deleted ones too), for the controllers'
@@ -85,9 +85,9 @@ pub struct Changes {
     pub pods: broadcast::Sender<Arc<CachedPod>>,
     pub deployments: broadcast::Sender<Arc<CachedDeployment>>,
     pub stateful_sets: broadcast::Sender<Arc<CachedStatefulSet>>,
-    pub services: broadcast::Sender<Arc<PartialObjectMeta<Service>>>,
-    pub hpas: broadcast::Sender<Arc<PartialObjectMeta<HorizontalPodAutoscaler>>>,
-    pub ingresses: broadcast::Sender<Arc<PartialObjectMeta<Ingress>>>,
+    pub services: broadcast::Sender<Arc<CachedChild<Service>>>,
+    pub hpas: broadcast::Sender<Arc<CachedChild<HorizontalPodAutoscaler>>>,
+    pub ingresses: broadcast::Sender<Arc<CachedChild<Ingress>>>,
     pub host_volumes: broadcast::Sender<Arc<DeserializeGuard<HostVolume>>>,
 }
 
@@ -319,7 +319,7 @@ fn reflect_indexed<K>(
     index: &AppIndex<K>,
 ) -> (Store<K>, BoxFuture<'static, ()>)
 where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: MetaValues + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
 {
     let index = index.clone();

@@ -2,10 +2,9 @@
 
 use kube::Resource;
 
+use crate::marathon::cached::{ReadMeta, TrimmedMeta};
 use crate::marathon::pod::CachedPod;
-use crate::translate::names::{
-    ANNOTATION_APP_VERSION, ANNOTATION_RESTARTED_AT, LABEL_APP, LABEL_MANAGED_BY,
-};
+use crate::translate::names::{ANNOTATION_APP_VERSION, ANNOTATION_RESTARTED_AT};
 
 /// `kubectl apply`'s copy of the whole object: nobody here reads it.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -19,28 +18,14 @@ pub fn metadata<K: Resource>(object: &mut K) {
     }
 }
 
-/// Labels the caches' readers look at: which app an object belongs to, and that the
-/// operator manages it. Pod templates carry the app's Marathon labels too; each kept string
-/// costs memory in every cached pod.
-const READ_LABELS: [&str; 2] = [LABEL_APP, LABEL_MANAGED_BY];
-
-fn keep_read_labels(meta: &mut kube::core::ObjectMeta) {
-    if let Some(labels) = meta.labels.as_mut() {
-        labels.retain(|key, _| READ_LABELS.contains(&key.as_str()));
-    }
-}
-
 /// Keeps what tasks and status read of a pod's metadata and conditions (its type holds only
-/// the spec and status fields read): the read labels, the app version and restart stamp
-/// (moved out of the annotations: a map of one entry costs a whole B-tree node), the read
-/// conditions.
+/// the spec and status fields read): the app label, the app version and restart stamp (moved
+/// out of the maps, see [`ReadMeta`]), the read conditions.
 pub fn pod(pod: &mut CachedPod) {
-    pod.metadata.managed_fields = None;
-    let mut annotations = pod.metadata.annotations.take().unwrap_or_default();
-    let mut take = |key| annotations.remove(key).map(String::into_boxed_str);
-    pod.app_version = take(ANNOTATION_APP_VERSION);
-    pod.restarted_at = take(ANNOTATION_RESTARTED_AT);
-    keep_read_labels(&mut pod.metadata);
+    let mut take = |key| pod.metadata.annotations.as_mut()?.remove(key).map(String::into_boxed_str);
+    let (app_version, restarted_at) = (take(ANNOTATION_APP_VERSION), take(ANNOTATION_RESTARTED_AT));
+    (pod.app_version, pod.restarted_at) = (app_version, restarted_at);
+    child(pod);
     pod.metadata.generate_name = None;
     pod.metadata.owner_references = None;
     let conditions = pod.status.as_mut().and_then(|s| s.conditions.as_mut());
@@ -53,29 +38,22 @@ pub fn pod(pod: &mut CachedPod) {
 /// DisruptionTarget).
 const UNREAD_POD_CONDITIONS: [&str; 2] = ["Initialized", "PodReadyToStartContainers"];
 
-/// Annotation the controllers stamp on what they apply: the fingerprint of the applied object,
-/// kept in the caches so a restarted operator sends nothing for children already as desired.
-pub const ANNOTATION_APPLIED: &str = "marathon-operator.dev/applied";
-
-fn keep_applied_annotation(meta: &mut kube::core::ObjectMeta) {
-    if let Some(annotations) = meta.annotations.as_mut() {
-        annotations.retain(|key, _| key == ANNOTATION_APPLIED);
-    }
-}
-
 /// Keeps what the controllers read of a child's metadata (a workload's type holds only the
-/// replicas and status counts besides): the read labels, the applied fingerprint among the
-/// annotations.
-pub fn child<K: Resource>(child: &mut K) {
+/// replicas and status counts besides): the app label and the applied fingerprint, moved out
+/// of the maps (see [`ReadMeta`]). The watch selects managed objects only, so the managed-by
+/// label needs no keeping.
+pub fn child<K: TrimmedMeta>(child: &mut K) {
     let meta = child.meta_mut();
     meta.managed_fields = None;
-    keep_applied_annotation(meta);
-    keep_read_labels(meta);
+    let read = ReadMeta::take_from(meta);
+    *child.read_meta_mut() = read;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::marathon::cached::MetaValues;
+    use crate::translate::names::{LABEL_APP, LABEL_MANAGED_BY};
 
     #[test]
     fn kubectls_copy_of_the_object_is_dropped_and_other_annotations_kept() {
@@ -108,10 +86,10 @@ mod tests {
         pod(&mut cached);
         assert_eq!(cached.app_version(), Some("2026-01-01T00:00:00.000Z"));
         assert_eq!(cached.restarted_at(), Some("r1"));
-        assert!(cached.metadata.annotations.is_none());
-        let labels: Vec<&String> =
-            cached.metadata.labels.iter().flatten().map(|(k, _)| k).collect();
-        assert_eq!(labels, [LABEL_MANAGED_BY, LABEL_APP]);
+        // The label and annotation maps are gone; the app label is a field.
+        assert_eq!((&cached.metadata.annotations, &cached.metadata.labels), (&None, &None));
+        assert_eq!(cached.read.app.as_deref(), Some("web"));
+        assert_eq!(cached.app_label(), Some("web"));
         let spec = cached.spec.as_ref().unwrap();
         assert_eq!(spec.node_name.as_deref(), Some("n1"));
         let port = &spec.containers[0].ports.as_ref().unwrap()[0];

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodTemplateSpec};
 use kube::api::Api;
 use kube::runtime::reflector::Store;
-use kube::{Client, Resource, ResourceExt};
+use kube::{Client, ResourceExt};
 
 use super::ANNOTATION_RESTARTED_AT;
 use super::status::WorkloadState;
@@ -18,6 +18,7 @@ use crate::controllers::cache::{self, AppliedMemory, Known};
 use crate::controllers::error::Error;
 use crate::controllers::memory;
 use crate::crd::MarathonApp;
+use crate::marathon::cached::MetaValues;
 use crate::marathon::workload::CachedWorkload;
 use crate::translate::DesiredObjects;
 use crate::watch::AppIndex;
@@ -62,7 +63,7 @@ impl Writer<'_> {
     async fn ensure<K, C>(&self, cache: &Store<C>, object: &K) -> Result<Option<K>, Error>
     where
         K: Child,
-        C: Resource + Clone + 'static,
+        C: MetaValues + Clone + 'static,
         C::DynamicType: Default + Eq + Hash + Clone,
     {
         let kind = K::kind(&());
@@ -137,7 +138,7 @@ impl Writer<'_> {
     ) -> Result<(), Error>
     where
         K: Child,
-        C: Resource + Clone + 'static,
+        C: MetaValues + Clone + 'static,
         C::DynamicType: Default + Eq + Hash + Clone,
     {
         let (label, uid) = owner;

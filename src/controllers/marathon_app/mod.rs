@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::marathon::cached::MetaValues;
 use crate::marathon::pod::CachedPod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -344,13 +345,8 @@ pub async fn deleted(app: &MarathonApp, ctx: &Context) -> Result<(), Error> {
     Ok(())
 }
 
-/// The app a pod belongs to, from the labels the operator put on it (`None` for pods it does
-/// not manage): a pod change wakes its app's reconcile.
+/// The app a pod belongs to, from the app label the operator put on it (the pod watch selects
+/// the pods the operator manages): a pod change wakes its app's reconcile.
 pub fn app_of_pod(pod: &CachedPod) -> Option<ObjectRef<DeserializeGuard<MarathonApp>>> {
-    let labels = pod.labels();
-    if labels.get(names::LABEL_MANAGED_BY).map(String::as_str) != Some(names::MANAGER) {
-        return None;
-    }
-    let app = labels.get(names::LABEL_APP)?;
-    Some(ObjectRef::new(app).within(&pod.namespace()?))
+    Some(ObjectRef::new(pod.app_label()?).within(&pod.namespace()?))
 }

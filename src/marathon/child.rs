@@ -1,0 +1,92 @@
+//! Services, HorizontalPodAutoscalers and Ingresses as the caches keep them: the controllers
+//! read only their identity, marker (resourceVersion) and the two values of [`ReadMeta`]
+//! (whose app they are, and the fingerprint of what was applied). `PartialObjectMeta` kept
+//! the label and annotation maps and the type strings, about 2 KB per Service.
+
+use std::marker::PhantomData;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::{Deserialize, Serialize};
+
+use super::cached::{ConvertError, MetaValues, ReadMeta, TrimmedMeta};
+
+/// A child of kind `K` read for its metadata only, as cached. Same API path and kind as `K`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct CachedChild<K> {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// The app label and applied fingerprint, moved here by the watch's trim.
+    #[serde(skip)]
+    pub read: ReadMeta,
+    #[serde(skip)]
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K: Serialize> CachedChild<K> {
+    /// What the watch would cache of `child` (through its JSON, as the watch reads it).
+    pub fn of(child: &K) -> Result<Self, ConvertError> {
+        Ok(serde_json::from_value(serde_json::to_value(child)?)?)
+    }
+}
+
+impl<K: k8s_openapi::Resource> k8s_openapi::Resource for CachedChild<K> {
+    const API_VERSION: &'static str = K::API_VERSION;
+    const GROUP: &'static str = K::GROUP;
+    const KIND: &'static str = K::KIND;
+    const VERSION: &'static str = K::VERSION;
+    const URL_PATH_SEGMENT: &'static str = K::URL_PATH_SEGMENT;
+    type Scope = K::Scope;
+}
+
+impl<K: k8s_openapi::Resource> k8s_openapi::Metadata for CachedChild<K> {
+    type Ty = ObjectMeta;
+
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+impl<K: k8s_openapi::Resource> MetaValues for CachedChild<K> {
+    fn read_meta(&self) -> Option<&ReadMeta> {
+        Some(&self.read)
+    }
+}
+
+impl<K: k8s_openapi::Resource> TrimmedMeta for CachedChild<K> {
+    fn read_meta_mut(&mut self) -> &mut ReadMeta {
+        &mut self.read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::translate::names::{ANNOTATION_APPLIED, LABEL_APP};
+    use k8s_openapi::api::core::v1::Service;
+    use kube::Resource;
+
+    #[test]
+    fn a_service_from_the_api_keeps_its_identity_and_reads_its_app_and_fingerprint() {
+        let cached: CachedChild<Service> = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "prod", "resourceVersion": "7",
+                "labels": {LABEL_APP: "web", "other": "x"},
+                "annotations": {ANNOTATION_APPLIED: "00ff", "other": "y"}},
+            "spec": {"ports": [{"port": 80}]},
+        }))
+        .unwrap();
+        assert_eq!(cached.meta().resource_version.as_deref(), Some("7"));
+        // Untrimmed, the values come from the maps; trimmed, from the fields.
+        assert_eq!((cached.app_label(), cached.applied_fingerprint()), (Some("web"), Some("00ff")));
+        let mut trimmed = cached.clone();
+        let read = ReadMeta::take_from(&mut trimmed.metadata);
+        trimmed.read = read;
+        assert_eq!((&trimmed.metadata.labels, &trimmed.metadata.annotations), (&None, &None));
+        assert_eq!((trimmed.app_label(), trimmed.applied_fingerprint()), (Some("web"), Some("00ff")));
+        assert_eq!(<CachedChild<Service> as Resource>::kind(&()), "Service");
+    }
+}
