@@ -22,8 +22,10 @@ impl ReadMeta {
     /// Moves the read values out of `meta` and drops its label and annotation maps.
     pub fn take_from(meta: &mut ObjectMeta) -> Self {
         let app = meta.labels.take().and_then(|mut labels| labels.remove(LABEL_APP));
-        let applied =
-            meta.annotations.take().and_then(|mut annotations| annotations.remove(ANNOTATION_APPLIED));
+        let applied = meta
+            .annotations
+            .take()
+            .and_then(|mut annotations| annotations.remove(ANNOTATION_APPLIED));
         Self { app: app.map(String::into_boxed_str), applied: applied.map(String::into_boxed_str) }
     }
 }

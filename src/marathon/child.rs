@@ -86,7 +86,10 @@ mod tests {
         let read = ReadMeta::take_from(&mut trimmed.metadata);
         trimmed.read = read;
         assert_eq!((&trimmed.metadata.labels, &trimmed.metadata.annotations), (&None, &None));
-        assert_eq!((trimmed.app_label(), trimmed.applied_fingerprint()), (Some("web"), Some("00ff")));
+        assert_eq!(
+            (trimmed.app_label(), trimmed.applied_fingerprint()),
+            (Some("web"), Some("00ff"))
+        );
         assert_eq!(<CachedChild<Service> as Resource>::kind(&()), "Service");
     }
 }

@@ -155,7 +155,7 @@ fn own_deployment(app: &MarathonApp) -> Option<DeploymentStatus> {
         let action = if status.is_none() { "StartApplication" } else { "RestartApplication" };
         return Some(deployment(&app.spec.id, uid, generation, version, action));
     }
-    status.and_then(|s| s.deployment.clone())
+    status.and_then(|s| s.deployment.as_deref().cloned())
 }
 
 /// A UUID-shaped id, stable for one generation of one app: the Marathon API knows it as soon

@@ -39,7 +39,7 @@ fn app(
     let rollout = rolling.then(|| deployment(id, "uid", observed, V, "RestartApplication"));
     app.status = Some(MarathonAppStatus {
         observed_generation: Some(observed),
-        deployment: rollout,
+        deployment: rollout.map(Box::new),
         ..MarathonAppStatus::default()
     });
     app

@@ -201,7 +201,7 @@ mod tests {
         }
         app.status = Some(MarathonAppStatus {
             observed_generation: Some(i64::from(observed)),
-            deployment: rolling.then(|| deployment(id, "u", 1, V, "StartApplication")),
+            deployment: rolling.then(|| Box::new(deployment(id, "u", 1, V, "StartApplication"))),
             ..MarathonAppStatus::default()
         });
         app

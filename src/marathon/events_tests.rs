@@ -33,7 +33,8 @@ fn observed(generation: i64, rolling: bool) -> MarathonApp {
     app.status = Some(MarathonAppStatus {
         observed_generation: Some(generation),
         version: Some(NOW.into()),
-        deployment: marathon_deployment("/prod/web", "uid-1", generation, NOW, &workload),
+        deployment: marathon_deployment("/prod/web", "uid-1", generation, NOW, &workload)
+            .map(Box::new),
         ..MarathonAppStatus::default()
     });
     app

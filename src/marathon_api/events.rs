@@ -33,12 +33,12 @@ use super::error::ApiError;
 use super::openapi::{Route, op};
 use super::query::Query;
 use crate::crd::MarathonApp;
+use crate::marathon::cached::MetaValues;
 use crate::marathon::deployments::GroupMark;
 use crate::marathon::events::{
     Event, GroupProgress, TaskContext, app_events, stream_event, task_events,
 };
 use crate::marathon::versions::format_version;
-use crate::marathon::cached::MetaValues;
 use crate::watch::{Caches, Watches};
 
 /// Marathon's default `--event_stream_max_outstanding_messages`.

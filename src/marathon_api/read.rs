@@ -187,7 +187,7 @@ fn info_of(app: &MarathonApp, tasks: &[Task], embed: Embed) -> Value {
             version: status.and_then(|s| s.version.as_deref()),
             tasks,
             deployments: &deployments,
-            last_task_failure: status.and_then(|s| s.last_task_failure.as_ref()),
+            last_task_failure: status.and_then(|s| s.last_task_failure.as_deref()),
         },
         embed,
     )

@@ -1,20 +1,28 @@
 //! Objects by app: the watch keeps an index of names per `(namespace, app label)`, so the
 //! pods or versions of one app are found without scanning every object.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use std::hash::Hash;
 
+use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
-use kube::ResourceExt;
 
 use crate::marathon::cached::MetaValues;
 
-type Key = (String, String);
+/// `namespace/app`: neither a namespace nor a label value contains `/`.
+type Key = Box<str>;
 
-type Names = HashMap<Key, BTreeSet<String>>;
+/// The names of one app's objects, sorted. Most apps have one object of a kind (a pod per
+/// instance): a vector of one costs a fraction of a `BTreeSet`'s node, and there is an entry
+/// per app in each of seven indexes.
+type Names = HashMap<Key, Vec<Box<str>>>;
+
+fn key(namespace: &str, app: &str) -> Key {
+    format!("{namespace}/{app}").into_boxed_str()
+}
 
 pub struct AppIndex<K> {
     names: Arc<RwLock<Names>>,
@@ -35,15 +43,18 @@ impl<K> Default for AppIndex<K> {
     }
 }
 
-fn insert<K: MetaValues>(names: &mut Names, pod: &K) {
-    if let Some((key, name)) = key_of(pod) {
-        names.entry(key).or_default().insert(name);
+fn insert<K: MetaValues>(names: &mut Names, object: &K) {
+    if let Some((key, name)) = key_of(object) {
+        let names = names.entry(key).or_default();
+        if let Err(at) = names.binary_search(&name) {
+            names.insert(at, name);
+        }
     }
 }
 
-fn key_of<K: MetaValues>(pod: &K) -> Option<(Key, String)> {
-    let app = pod.app_label()?.to_owned();
-    Some(((pod.namespace()?, app), pod.name_any()))
+fn key_of<K: MetaValues>(object: &K) -> Option<(Key, Box<str>)> {
+    let app = object.app_label()?;
+    Some((key(object.meta().namespace.as_deref()?, app), object.name_any().into_boxed_str()))
 }
 
 impl<K> AppIndex<K>
@@ -64,7 +75,7 @@ where
                 if let Some((key, name)) = key_of(pod)
                     && let Some(set) = names.get_mut(&key)
                 {
-                    set.remove(&name);
+                    set.retain(|kept| *kept != name);
                     if set.is_empty() {
                         names.remove(&key);
                     }
@@ -76,7 +87,7 @@ where
     /// The cached objects of one app.
     pub fn of_app(&self, store: &Store<K>, namespace: &str, app: &str) -> Vec<Arc<K>> {
         let names = self.names.read().unwrap_or_else(|p| p.into_inner());
-        let Some(set) = names.get(&(namespace.to_owned(), app.to_owned())) else {
+        let Some(set) = names.get(&key(namespace, app)) else {
             return Vec::new();
         };
         set.iter().filter_map(|name| store.get(&ObjectRef::new(name).within(namespace))).collect()
@@ -89,5 +100,42 @@ where
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marathon::pod::CachedPod;
+    use crate::translate::names::LABEL_APP;
+    use kube::runtime::reflector;
+
+    fn pod(name: &str, app: &str) -> CachedPod {
+        serde_json::from_value(serde_json::json!({"metadata": {"name": name, "namespace": "ns",
+            "labels": {LABEL_APP: app}}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_app_finds_its_own_objects_in_name_order_and_loses_deleted_ones() {
+        let (store, mut writer) = reflector::store();
+        let index = AppIndex::default();
+        let mut follow = |event: watcher::Event<CachedPod>| {
+            writer.apply_watcher_event(&event);
+            index.observe(&event);
+        };
+        for (name, app) in [("web-b", "web"), ("db-a", "db"), ("web-a", "web"), ("web-b", "web")] {
+            follow(watcher::Event::Apply(pod(name, app)));
+        }
+        let names = |app| -> Vec<String> {
+            index.of_app(&store, "ns", app).iter().map(|p| p.name_any()).collect()
+        };
+        assert_eq!(names("web"), ["web-a", "web-b"]);
+        assert_eq!(names("db"), ["db-a"]);
+        assert!(index.of_app(&store, "other", "web").is_empty());
+        follow(watcher::Event::Delete(pod("web-a", "web")));
+        follow(watcher::Event::Delete(pod("db-a", "db")));
+        assert_eq!(names("web"), ["web-b"]);
+        assert_eq!(index.len(), 1, "an app without objects leaves the index");
     }
 }

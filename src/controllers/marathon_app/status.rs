@@ -65,15 +65,17 @@ pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> Mar
         tasks_healthy: Some(counts.healthy),
         tasks_unhealthy: Some(counts.unhealthy),
         version: Some(seen.version.to_owned()),
-        version_info: Some(seen.version_info.clone()),
+        version_info: Some(Box::new(seen.version_info.clone())),
         deployment: marathon_deployment(
             seen.app_id,
             seen.app_uid,
             seen.generation.unwrap_or_default(),
             seen.version,
             workload,
-        ),
+        )
+        .map(Box::new),
         last_task_failure: last_task_failure(seen.app_id, seen.pods, Some(seen.version))
+            .map(Box::new)
             .or_else(|| previous.and_then(|p| p.last_task_failure.clone())),
         untranslated: (!seen.untranslated.is_empty()).then(|| seen.untranslated.clone()),
         warnings: (!seen.warnings.is_empty()).then(|| seen.warnings.clone()),

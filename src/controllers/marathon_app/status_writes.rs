@@ -168,7 +168,7 @@ mod tests {
         let deployment = DeploymentStatus { id: "d".into(), ..DeploymentStatus::default() };
         MarathonAppStatus {
             tasks_running: Some(tasks),
-            deployment: rolling_out.then_some(deployment),
+            deployment: rolling_out.then(|| Box::new(deployment)),
             ..MarathonAppStatus::default()
         }
     }

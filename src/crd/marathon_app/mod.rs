@@ -62,9 +62,9 @@ pub const ID_PATTERN: &str = r"^/?((([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a
 /// A Marathon app definition. Field names, JSON shape and meaning are Marathon's
 /// (https://mesosphere.github.io/marathon/docs/rest-api.html); `kubernetes` holds the
 /// Kubernetes-only settings.
-///
-/// The larger optional parts are boxed: most apps leave them out, and every app in the watch
-/// cache (10,000 at scale) would otherwise carry their full size inline.
+//
+// The larger optional parts are boxed: most apps leave them out, and every app in the watch
+// cache (10,000 at scale) would otherwise carry their full size inline.
 #[derive(CustomResource, Clone, Debug, Default, Deserialize, Serialize, KubeSchema, PartialEq)]
 #[kube(
     group = "marathon-operator.dev",

@@ -41,13 +41,13 @@ pub struct MarathonAppStatus {
     pub version: Option<String>,
     /// Times of the last scaling and the last configuration change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_info: Option<VersionInfo>,
+    pub version_info: Option<Box<VersionInfo>>,
     /// The Marathon deployment in progress, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployment: Option<DeploymentStatus>,
+    pub deployment: Option<Box<DeploymentStatus>>,
     /// The last task failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_task_failure: Option<TaskFailure>,
+    pub last_task_failure: Option<Box<TaskFailure>>,
     /// Paths of the spec fields that were not translated (unknown or unsupported).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untranslated: Option<Vec<String>>,
