@@ -320,9 +320,9 @@ struct Seen {
     /// Readable apps only.
     apps: HashMap<Key, AppEntry>,
     pods: HashMap<Key, Arc<CachedPod>>,
-    /// App id and first health check by app name, kept after the app is deleted until its
-    /// last pod is gone (pods outlive their app briefly).
-    ids: HashMap<Key, (String, Option<Value>)>,
+    /// App id and first health check of deleted apps whose pods are not all gone yet (pods
+    /// outlive their app briefly); a live app's are read from `apps`.
+    departed: HashMap<Key, (String, Option<Value>)>,
     /// What was said of each group deployment.
     groups: GroupProgress,
 }
@@ -354,14 +354,18 @@ impl Seen {
     fn remember_app(&mut self, entry: AppEntry) {
         let Some(app) = readable(&entry) else { return };
         let key = key_of(app);
-        let check = app
-            .spec
-            .health_checks
-            .as_ref()
-            .and_then(|checks| checks.first())
-            .and_then(|c| serde_json::to_value(c).ok());
-        self.ids.insert(key.clone(), (app.spec.id.clone(), check));
+        self.departed.remove(&key);
         self.apps.insert(key, entry);
+    }
+
+    /// The app id and first health check the task events of the app `app_key` carry.
+    fn task_context_of(&self, app_key: &Key) -> Option<(String, Option<Value>)> {
+        let Some(app) = self.apps.get(app_key).and_then(readable) else {
+            return self.departed.get(app_key).cloned();
+        };
+        let checks = app.spec.health_checks.as_ref();
+        let check = checks.and_then(|c| c.first()).and_then(|c| serde_json::to_value(c).ok());
+        Some((app.spec.id.clone(), check))
     }
 
     fn app_changed(&mut self, caches: &Caches, entry: AppEntry) -> Vec<Event> {
@@ -378,6 +382,10 @@ impl Seen {
             self.remember_app(entry.clone());
             app_events(old_app, Some(app), &now)
         } else {
+            if !caches.pods_of(&key.0, &key.1).is_empty() {
+                let context = self.task_context_of(&key);
+                self.departed.extend(context.map(|context| (key.clone(), context)));
+            }
             self.apps.remove(&key);
             let Some(old) = old_app else { return Vec::new() };
             app_events(Some(old), None, &now)
@@ -405,7 +413,7 @@ impl Seen {
         };
         let Some(app) = pod.app_label().map(str::to_owned) else { return Vec::new() };
         let app_key = (key.0.clone(), app);
-        let Some((id, check)) = self.ids.get(&app_key).cloned() else { return Vec::new() };
+        let Some((id, check)) = self.task_context_of(&app_key) else { return Vec::new() };
         let context = TaskContext { app_id: &id, health_check: check.as_ref() };
         let new = exists.then_some(pod.as_ref());
         let events = task_events(&context, old.as_deref(), new, &now());
@@ -418,7 +426,7 @@ impl Seen {
     /// Looks in the pod index (not at every pod): the cache no longer has a deleted pod.
     fn forget_if_no_pods(&mut self, caches: &Caches, app_key: &Key) {
         if caches.pods_of(&app_key.0, &app_key.1).is_empty() {
-            self.ids.remove(app_key);
+            self.departed.remove(app_key);
         }
     }
 }
