@@ -62,7 +62,7 @@ where
     index
         .of_app(store, namespace, app)
         .iter()
-        .filter(|o| o.owner_references().iter().any(|r| r.uid == owner_uid))
+        .filter(|o| o.owned_by(owner_uid))
         .map(|o| o.name_any())
         .collect()
 }

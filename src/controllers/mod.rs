@@ -245,12 +245,12 @@ fn app_controller(
                 .concurrency(config.concurrency)
                 .debounce(Duration::from_millis(200)),
         )
-        .owns_shared_stream(changes(&changed.deployments))
-        .owns_shared_stream(changes(&changed.stateful_sets))
-        .owns_shared_stream(changes(&changed.services))
-        .owns_shared_stream(changes(&changed.hpas))
-        .owns_shared_stream(changes(&changed.ingresses))
-        .watches_shared_stream(changes(&changed.pods), |pod| marathon_app::app_of_pod(&pod))
+        .watches_shared_stream(changes(&changed.deployments), |d| marathon_app::app_of(&*d))
+        .watches_shared_stream(changes(&changed.stateful_sets), |s| marathon_app::app_of(&*s))
+        .watches_shared_stream(changes(&changed.services), |s| marathon_app::app_of(&*s))
+        .watches_shared_stream(changes(&changed.hpas), |h| marathon_app::app_of(&*h))
+        .watches_shared_stream(changes(&changed.ingresses), |i| marathon_app::app_of(&*i))
+        .watches_shared_stream(changes(&changed.pods), |pod| marathon_app::app_of(&*pod))
         // A HostVolume appearing or changing can change how the apps of its namespace mount it.
         .watches_shared_stream(
             changes(&changed.host_volumes),

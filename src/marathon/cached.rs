@@ -7,26 +7,35 @@ use kube::Resource;
 
 use crate::translate::names::{ANNOTATION_APPLIED, LABEL_APP};
 
-/// The two metadata values the caches' readers look up, moved out of the label and annotation
-/// maps by the watch's trim: a map of one entry allocates a whole B-tree node (about 540
-/// bytes), and the caches hold several maps per app.
+/// The metadata values the caches' readers look up, moved out of the label and annotation
+/// maps and the owner references by the watch's trim: a map of one entry allocates a whole
+/// B-tree node (about 540 bytes), an owner reference is six fields (about 300 bytes), and
+/// the caches hold several of each per app.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReadMeta {
     /// The `app` label.
     pub app: Option<Box<str>>,
     /// The applied-fingerprint annotation.
     pub applied: Option<Box<str>>,
+    /// The uids of the owners.
+    pub owner_uids: Box<[Box<str>]>,
 }
 
 impl ReadMeta {
-    /// Moves the read values out of `meta` and drops its label and annotation maps.
+    /// Moves the read values out of `meta` and drops its label and annotation maps and owner
+    /// references.
     pub fn take_from(meta: &mut ObjectMeta) -> Self {
         let app = meta.labels.take().and_then(|mut labels| labels.remove(LABEL_APP));
         let applied = meta
             .annotations
             .take()
             .and_then(|mut annotations| annotations.remove(ANNOTATION_APPLIED));
-        Self { app: app.map(String::into_boxed_str), applied: applied.map(String::into_boxed_str) }
+        let owners = meta.owner_references.take().unwrap_or_default();
+        Self {
+            app: app.map(String::into_boxed_str),
+            applied: applied.map(String::into_boxed_str),
+            owner_uids: owners.into_iter().map(|owner| owner.uid.into_boxed_str()).collect(),
+        }
     }
 }
 
@@ -48,6 +57,13 @@ pub trait MetaValues: Resource {
     fn applied_fingerprint(&self) -> Option<&str> {
         let kept = self.read_meta().and_then(|kept| kept.applied.as_deref());
         kept.or_else(|| value_of(self.meta().annotations.as_ref(), ANNOTATION_APPLIED))
+    }
+
+    /// Whether the object with uid `uid` owns this one.
+    fn owned_by(&self, uid: &str) -> bool {
+        let kept = self.read_meta().map(|kept| &kept.owner_uids[..]).unwrap_or_default();
+        kept.iter().any(|owner| **owner == *uid)
+            || self.meta().owner_references.iter().flatten().any(|owner| owner.uid == uid)
     }
 }
 

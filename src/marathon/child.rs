@@ -75,17 +75,25 @@ mod tests {
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "web", "namespace": "prod", "resourceVersion": "7",
                 "labels": {LABEL_APP: "web", "other": "x"},
-                "annotations": {ANNOTATION_APPLIED: "00ff", "other": "y"}},
+                "annotations": {ANNOTATION_APPLIED: "00ff", "other": "y"},
+                "ownerReferences": [{"apiVersion": "marathon-operator.dev/v1alpha1",
+                    "kind": "MarathonApp", "name": "web", "uid": "app-uid"}]},
             "spec": {"ports": [{"port": 80}]},
         }))
         .unwrap();
         assert_eq!(cached.meta().resource_version.as_deref(), Some("7"));
         // Untrimmed, the values come from the maps; trimmed, from the fields.
         assert_eq!((cached.app_label(), cached.applied_fingerprint()), (Some("web"), Some("00ff")));
+        assert!(cached.owned_by("app-uid") && !cached.owned_by("other-uid"));
         let mut trimmed = cached.clone();
         let read = ReadMeta::take_from(&mut trimmed.metadata);
         trimmed.read = read;
-        assert_eq!((&trimmed.metadata.labels, &trimmed.metadata.annotations), (&None, &None));
+        let meta = &trimmed.metadata;
+        assert_eq!(
+            (&meta.labels, &meta.annotations, &meta.owner_references),
+            (&None, &None, &None)
+        );
+        assert!(trimmed.owned_by("app-uid") && !trimmed.owned_by("other-uid"));
         assert_eq!(
             (trimmed.app_label(), trimmed.applied_fingerprint()),
             (Some("web"), Some("00ff"))

@@ -7,6 +7,7 @@
 //! (Marathon's `versionInfo.lastScalingAt` / `lastConfigChangeAt`). Tasks see the config-change
 //! version as `MARATHON_APP_VERSION`, so scaling never restarts them.
 
+use crate::marathon::cached::MetaValues;
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use k8s_openapi::jiff::Timestamp;
@@ -98,11 +99,8 @@ pub fn history_of<'a>(
     revisions: impl IntoIterator<Item = &'a CachedRevision>,
     app_uid: &str,
 ) -> Vec<CachedRevision> {
-    let mut history: Vec<CachedRevision> = revisions
-        .into_iter()
-        .filter(|r| r.owner_references().iter().any(|o| o.uid == app_uid))
-        .cloned()
-        .collect();
+    let mut history: Vec<CachedRevision> =
+        revisions.into_iter().filter(|r| r.owned_by(app_uid)).cloned().collect();
     history.sort_by_key(|r| r.revision.unwrap_or_default());
     history
 }

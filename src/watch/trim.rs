@@ -25,9 +25,8 @@ pub fn pod(pod: &mut CachedPod) {
     let mut take = |key| pod.metadata.annotations.as_mut()?.remove(key).map(String::into_boxed_str);
     let (app_version, restarted_at) = (take(ANNOTATION_APP_VERSION), take(ANNOTATION_RESTARTED_AT));
     (pod.app_version, pod.restarted_at) = (app_version, restarted_at);
-    child(pod);
+    move_read_meta(pod);
     pod.metadata.generate_name = None;
-    pod.metadata.owner_references = None;
     let conditions = pod.status.as_mut().and_then(|s| s.conditions.as_mut());
     if let Some(conditions) = conditions {
         conditions.retain(|c| !UNREAD_POD_CONDITIONS.contains(&c.type_.as_str()));
@@ -39,14 +38,20 @@ pub fn pod(pod: &mut CachedPod) {
 const UNREAD_POD_CONDITIONS: [&str; 2] = ["Initialized", "PodReadyToStartContainers"];
 
 /// Keeps what the controllers read of a child's metadata (a workload's type holds only the
-/// replicas and status counts besides): the app label and the applied fingerprint, moved out
-/// of the maps (see [`ReadMeta`]). The watch selects managed objects only, so the managed-by
-/// label needs no keeping.
+/// replicas and status counts besides): the app label, the applied fingerprint and the
+/// owners, moved into [`ReadMeta`]. Nobody reads a child's own uid (a pod's is its task id).
 pub fn child<K: TrimmedMeta>(child: &mut K) {
-    let meta = child.meta_mut();
+    move_read_meta(child);
+    child.meta_mut().uid = None;
+}
+
+/// Moves what is read of the metadata into [`ReadMeta`] and drops the managed fields. The
+/// watch selects managed objects only, so the managed-by label needs no keeping.
+fn move_read_meta<K: TrimmedMeta>(object: &mut K) {
+    let meta = object.meta_mut();
     meta.managed_fields = None;
     let read = ReadMeta::take_from(meta);
-    *child.read_meta_mut() = read;
+    *object.read_meta_mut() = read;
 }
 
 #[cfg(test)]

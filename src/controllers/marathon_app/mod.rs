@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::marathon::cached::MetaValues;
-use crate::marathon::pod::CachedPod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::core::error_boundary::DeserializeGuard;
@@ -345,8 +344,9 @@ pub async fn deleted(app: &MarathonApp, ctx: &Context) -> Result<(), Error> {
     Ok(())
 }
 
-/// The app a pod belongs to, from the app label the operator put on it (the pod watch selects
-/// the pods the operator manages): a pod change wakes its app's reconcile.
-pub fn app_of_pod(pod: &CachedPod) -> Option<ObjectRef<DeserializeGuard<MarathonApp>>> {
-    Some(ObjectRef::new(pod.app_label()?).within(&pod.namespace()?))
+/// The app a pod or child belongs to, from the app label the operator put on it (the watches
+/// select what the operator manages; the caches keep no owner references): its change wakes
+/// its app's reconcile.
+pub fn app_of<K: MetaValues>(object: &K) -> Option<ObjectRef<DeserializeGuard<MarathonApp>>> {
+    Some(ObjectRef::new(object.app_label()?).within(&object.namespace()?))
 }
