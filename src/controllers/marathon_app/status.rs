@@ -80,6 +80,16 @@ pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> Mar
         untranslated: (!seen.untranslated.is_empty()).then(|| seen.untranslated.clone()),
         warnings: (!seen.warnings.is_empty()).then(|| seen.warnings.clone()),
     };
+    set_conditions(&mut status, &seen, workload);
+    status
+}
+
+/// Sets Available, Progressing, Degraded, Scheduled and TranslationWarnings.
+fn set_conditions(
+    status: &mut MarathonAppStatus,
+    seen: &Observation<'_>,
+    workload: &WorkloadState,
+) {
     let (generation, now) = (seen.generation, seen.now);
     let available = workload.available >= workload.desired;
     status.set_condition(condition(
@@ -130,7 +140,6 @@ pub fn build(previous: Option<&MarathonAppStatus>, seen: Observation<'_>) -> Mar
         generation,
         now,
     ));
-    status
 }
 
 /// The workload's rollout as its pods show it (see `WorkloadState::confirmed_by_pods`): pods
