@@ -200,6 +200,17 @@ fn compare_writers(text: &str, kind: OutputKind) {
     );
 }
 
+/// The outputs to measure: both, or the one `CONVERT_BENCH_OUTPUT` names (`marathonapp` or
+/// `k8s`), so a profile of the bench shows one output alone.
+fn kinds() -> Vec<OutputKind> {
+    match std::env::var("CONVERT_BENCH_OUTPUT").as_deref() {
+        Ok("marathonapp") => vec![OutputKind::Marathonapp],
+        Ok("k8s") => vec![OutputKind::K8s],
+        Ok(other) => panic!("CONVERT_BENCH_OUTPUT={other}: expected marathonapp or k8s"),
+        Err(_) => vec![OutputKind::Marathonapp, OutputKind::K8s],
+    }
+}
+
 fn main() {
     let templates = templates();
     let documents: Vec<Value> = (0..APPS)
@@ -213,7 +224,7 @@ fn main() {
     println!("{} templates, {:.1} MiB of JSON", templates.len(), text.len() as f64 / 1048576.0);
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a pool");
     let (mut parallel_out, mut single_out) = (Vec::new(), Vec::new());
-    for kind in [OutputKind::Marathonapp, OutputKind::K8s] {
+    for kind in kinds() {
         let cores = rayon::current_num_threads();
         let parallel = best_run(&text, kind, &mut parallel_out);
         print(&format!("{cores} threads"), kind, &parallel, parallel_out.len());

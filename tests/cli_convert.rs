@@ -10,10 +10,10 @@ use std::path::Path;
 
 use marathon_operator::cli::OutputKind;
 use marathon_operator::cli::app::Batch;
-use marathon_operator::cli::convert::{convert_app, render_in_order};
+use marathon_operator::cli::convert::{Output, convert_app, marathon_app, render_in_order};
 use marathon_operator::cli::input::Collected;
 use marathon_operator::crd::MarathonApp;
-use marathon_operator::translate::TranslateOptions;
+use marathon_operator::translate::{TranslateOptions, translate};
 use support::corpus;
 
 const NO_CMD: &str =
@@ -326,4 +326,52 @@ fn parallel_conversion_writes_what_one_app_after_the_other_writes() {
         .expect("renders");
         assert!(sequential == parallel, "{kind:?}: parallel output differs");
     }
+}
+
+/// `convert` neither copies the spec into a resource nor translates a resource: what it writes
+/// and reports must still be what the resource [`marathon_app`] builds gives, byte for byte.
+#[test]
+fn convert_writes_what_the_built_resource_gives() {
+    let Some(shared) = corpus::shared_dir() else { return };
+    let mut collected = Collected::default();
+    collected.read_path(&shared.join("marathon-examples"));
+    collected.read_path(&shared.join("migration-fixtures"));
+    let batch = Batch::check(collected);
+    assert!(batch.apps.len() > 40, "{} apps", batch.apps.len());
+    for namespace in [Some("migrated"), None] {
+        let options =
+            TranslateOptions { namespace: namespace.map(str::to_string), ..Default::default() };
+        for app in &batch.apps {
+            let resource = marathon_app(app, namespace);
+            let translated = translate(&resource, &[], &options);
+            match convert_app(app, OutputKind::Marathonapp, &options) {
+                Ok(converted) => {
+                    assert!(matches!(converted.output, Output::Resource(_)), "{}", app.id());
+                    let written = converted.to_yaml().expect("yaml");
+                    assert_eq!(written, yaml_document(&resource), "{}", app.id());
+                    let translation = translated.expect("the resource translates too");
+                    let mut warnings = app.warnings.clone();
+                    warnings.extend(translation.warnings.clone());
+                    warnings.sort();
+                    warnings.dedup();
+                    assert_eq!(converted.warnings, warnings, "{}", app.id());
+                    let objects = convert_app(app, OutputKind::K8s, &options).expect("converts");
+                    let Output::Objects(objects) = objects.output else { panic!("not objects") };
+                    assert_eq!(*objects, translation.objects, "{}", app.id());
+                }
+                Err(message) => {
+                    let err = translated.expect_err("the resource is refused too");
+                    assert!(message.ends_with(&format!(": {err}")), "{message}");
+                }
+            }
+        }
+    }
+}
+
+/// One YAML document as `convert` writes it.
+fn yaml_document<T: serde::Serialize>(document: &T) -> String {
+    let options = serde_saphyr::ser_options! { folded_wrap_chars: usize::MAX };
+    let mut out = String::from("---\n");
+    serde_saphyr::to_fmt_writer_with_options(&mut out, document, options).expect("yaml");
+    out
 }

@@ -8,15 +8,17 @@
 
 use std::io::Write;
 
-use kube::ResourceExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
 use rayon::prelude::*;
 use serde::Serialize;
+use serde::ser::SerializeStruct;
 use serde_json::Value;
 
 use super::app::App;
 use super::args::OutputKind;
-use crate::crd::MarathonApp;
-use crate::translate::{DesiredObjects, TranslateOptions, Warning, translate};
+use crate::crd::{MarathonApp, MarathonAppSpec};
+use crate::translate::{DesiredObjects, Subject, TranslateOptions, Warning, translate_subject};
 
 /// Apps converted in parallel before their output is written: bounds the memory the rendered
 /// YAML of a huge dump takes while keeping every core busy.
@@ -24,19 +26,51 @@ const CHUNK: usize = 256;
 
 /// What one app becomes.
 #[derive(Clone, Debug)]
-pub enum Output {
+pub enum Output<'a> {
     /// The MarathonApp resource (`--output marathonapp`).
-    Resource(Box<MarathonApp>),
+    Resource(Box<AppResource<'a>>),
     /// The Kubernetes objects the operator would create (`--output k8s`).
     Objects(Box<DesiredObjects>),
 }
 
 /// The output of one app.
 #[derive(Clone, Debug)]
-pub struct Converted {
-    pub output: Output,
+pub struct Converted<'a> {
+    pub output: Output<'a>,
     /// Fields not modelled, approximated or not translated, sorted by path.
     pub warnings: Vec<Warning>,
+}
+
+/// The MarathonApp resource of an app with its spec borrowed: serialises as the resource
+/// [`marathon_app`] builds does (kube's `CustomResource` writes `apiVersion`, `kind`,
+/// `metadata`, `spec`, and no `status` when there is none), without copying the spec.
+#[derive(Clone, Debug)]
+pub struct AppResource<'a> {
+    pub metadata: ObjectMeta,
+    pub spec: &'a MarathonAppSpec,
+}
+
+impl<'a> AppResource<'a> {
+    /// The resource of `app`, in `namespace` if given.
+    pub fn of(app: &'a App, namespace: Option<&str>) -> Self {
+        let metadata = ObjectMeta {
+            name: Some(app.name.clone()),
+            namespace: namespace.map(str::to_string),
+            ..ObjectMeta::default()
+        };
+        Self { metadata, spec: &app.spec }
+    }
+}
+
+impl Serialize for AppResource<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut resource = ser.serialize_struct("MarathonApp", 4)?;
+        resource.serialize_field("apiVersion", &MarathonApp::api_version(&()))?;
+        resource.serialize_field("kind", &MarathonApp::kind(&()))?;
+        resource.serialize_field("metadata", &self.metadata)?;
+        resource.serialize_field("spec", self.spec)?;
+        resource.end()
+    }
 }
 
 /// Why an app's output could not be written.
@@ -59,21 +93,29 @@ pub fn marathon_app(app: &App, namespace: Option<&str>) -> MarathonApp {
 
 /// Converts one app. The translation always runs, so both kinds of output report the same
 /// warnings and an app the operator could not run is an error in both.
-pub fn convert_app(
-    app: &App,
+pub fn convert_app<'a>(
+    app: &'a App,
     kind: OutputKind,
     options: &TranslateOptions,
-) -> Result<Converted, String> {
-    let resource = marathon_app(app, options.namespace.as_deref());
-    let translation = translate(&resource, &[], options).map_err(|err| {
-        format!("app {} ({}): cannot be translated: {err}", app.id(), resource.name_any())
-    })?;
+) -> Result<Converted<'a>, String> {
+    // What [`marathon_app`]'s resource would give: its name, the namespace of the options, no
+    // owner reference (no uid offline).
+    let subject = Subject {
+        name: Some(&app.name),
+        namespace: options.namespace.as_deref(),
+        owner_ref: None,
+        spec: &app.spec,
+    };
+    let translation = translate_subject(subject, &[], options)
+        .map_err(|err| format!("app {} ({}): cannot be translated: {err}", app.id(), app.name))?;
     let mut warnings = app.warnings.clone();
     warnings.extend(translation.warnings);
     warnings.sort();
     warnings.dedup();
     let output = match kind {
-        OutputKind::Marathonapp => Output::Resource(Box::new(resource)),
+        OutputKind::Marathonapp => {
+            Output::Resource(Box::new(AppResource::of(app, options.namespace.as_deref())))
+        }
         OutputKind::K8s => Output::Objects(Box::new(translation.objects)),
     };
     Ok(Converted { output, warnings })
@@ -94,7 +136,7 @@ fn write_document<T: Serialize>(out: &mut String, document: &T) -> Result<(), Wr
     Ok(())
 }
 
-impl Converted {
+impl Converted<'_> {
     /// Appends the output as a multi-document YAML stream to `out`, objects in apply order:
     /// claims, Services, workload, HPA, Ingress.
     pub fn render_yaml(&self, out: &mut String) -> Result<(), WriteError> {

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use kube::CustomResourceExt;
 use kube::core::cel::{CompiledSchema, Validator, compile_schema};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod same_json;
@@ -130,6 +130,11 @@ pub fn parse_app(json: Value) -> Result<MarathonAppSpec, Invalid> {
 fn parse_app_json(json: &Value) -> Result<MarathonAppSpec, Invalid> {
     if !json.is_object() {
         return Err(Invalid::Shape(vec![Violation::new("/", "an app must be a JSON object")]));
+    }
+    // Most apps have the right shape: the path is tracked (which costs on every field) only to
+    // say where a refused app went wrong, by parsing it again.
+    if let Ok(spec) = MarathonAppSpec::deserialize(json) {
+        return Ok(spec);
     }
     serde_path_to_error::deserialize(json).map_err(|err| {
         let path = marathon_path_of_serde(&err.path().to_string());

@@ -31,10 +31,11 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Service};
 use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use serde::Serialize;
 
-use crate::crd::{HostVolume, MarathonApp};
+use crate::crd::{HostVolume, MarathonApp, MarathonAppSpec};
 pub use normalize::normalize;
 pub use warnings::Warning;
 
@@ -168,7 +169,12 @@ impl TranslateError {
 /// The value of the app label on every child and pod: the resource's name (the Marathon API
 /// derives it from the id), or the name derived from the id when translating offline.
 pub fn app_label(app: &MarathonApp) -> String {
-    names::app_name(app.meta().name.as_deref().unwrap_or(&app.spec.id))
+    subject_label(app.meta().name.as_deref(), &app.spec)
+}
+
+/// [`app_label`] of an app given by its name and spec.
+fn subject_label(name: Option<&str>, spec: &MarathonAppSpec) -> String {
+    names::app_name(name.unwrap_or(&spec.id))
 }
 
 /// One Marathon port as the app's Service publishes it, for names derived outside translation
@@ -201,9 +207,43 @@ pub fn published_ports(app: &MarathonApp) -> Vec<PublishedPort> {
         .collect()
 }
 
+/// What translation reads of an app: its spec and the parts of its resource the children
+/// refer to. Borrowed, so an app can be translated without a resource built around it.
+#[derive(Clone, Debug)]
+pub struct Subject<'a> {
+    /// The resource's name (`None`: derived from the id).
+    pub name: Option<&'a str>,
+    /// The resource's namespace, used when [`TranslateOptions::namespace`] is `None`.
+    pub namespace: Option<&'a str>,
+    /// The children's controller reference (`None` offline: the resource has no uid yet).
+    pub owner_ref: Option<OwnerReference>,
+    pub spec: &'a MarathonAppSpec,
+}
+
+impl<'a> Subject<'a> {
+    /// The parts of a MarathonApp resource.
+    pub fn of(app: &'a MarathonApp) -> Self {
+        Self {
+            name: app.meta().name.as_deref(),
+            namespace: app.meta().namespace.as_deref(),
+            owner_ref: app.controller_owner_ref(&()),
+            spec: &app.spec,
+        }
+    }
+}
+
 /// Translates `app` (and the HostVolumes its host paths may refer to).
 pub fn translate(
     app: &MarathonApp,
+    host_volumes: &[HostVolume],
+    options: &TranslateOptions,
+) -> Result<Translation, TranslateError> {
+    translate_subject(Subject::of(app), host_volumes, options)
+}
+
+/// [`translate`] of an app given by its parts.
+pub fn translate_subject(
+    app: Subject<'_>,
     host_volumes: &[HostVolume],
     options: &TranslateOptions,
 ) -> Result<Translation, TranslateError> {

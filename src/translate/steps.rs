@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::Resource;
 
 use super::container::{self, PodExtras};
 use super::env;
@@ -18,9 +17,10 @@ use super::upgrade::{self, Kind};
 use super::warnings::Warnings;
 use super::workload::{self, PodParts};
 use super::{
-    DesiredObjects, TranslateError, TranslateOptions, app_label, ingress, network, probes,
+    DesiredObjects, Subject, TranslateError, TranslateOptions, ingress, network, probes,
+    subject_label,
 };
-use crate::crd::{HostVolume, MarathonApp, MarathonAppSpec, UnreachableStrategy};
+use crate::crd::{HostVolume, MarathonAppSpec, UnreachableStrategy};
 
 /// What every step reads: the app, the options, the names and labels derived once.
 pub(crate) struct Ctx<'a> {
@@ -37,15 +37,15 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(
-        app: &'a MarathonApp,
+        app: Subject<'a>,
         options: &'a TranslateOptions,
     ) -> Result<Self, TranslateError> {
-        let spec = &app.spec;
+        let spec = app.spec;
         if spec.id.trim_matches('/').is_empty() {
             return Err(TranslateError::EmptyId(spec.id.clone()));
         }
         let resident = spec.is_resident();
-        let label = app_label(app);
+        let label = subject_label(app.name, spec);
         // StatefulSet pods carry `controller-revision-hash: <name>-<hash>`: a shorter name.
         let workload_name = if resident {
             names::slash_path_name(&label, names::MAX_STATEFUL_SET)
@@ -59,10 +59,10 @@ impl<'a> Ctx<'a> {
             .or_else(|| spec.version.clone());
         let owner = Owner {
             app_name: label.clone(),
-            namespace: options.namespace.clone().or_else(|| app.meta().namespace.clone()),
+            namespace: options.namespace.clone().or_else(|| app.namespace.map(str::to_string)),
             app_id: spec.id.clone(),
             version,
-            owner_ref: app.controller_owner_ref(&()),
+            owner_ref: app.owner_ref,
         };
         let mut w = Warnings::default();
         check_runnable(spec, &mut w);
@@ -170,9 +170,14 @@ pub(crate) fn main_container(
     };
     let mut app_env = env::build_env(&input, &mut cx.w);
     // Docker `--env` parameters come before the app's env, which wins on a clash.
-    let mut vars = main.env.take().unwrap_or_default();
-    vars.retain(|d| !app_env.iter().any(|e| e.name == d.name));
-    vars.append(&mut app_env);
+    let vars = match main.env.take() {
+        Some(mut vars) if !vars.is_empty() => {
+            vars.retain(|d| !app_env.iter().any(|e| e.name == d.name));
+            vars.append(&mut app_env);
+            vars
+        }
+        _ => app_env,
+    };
     main.env = Some(env::finish_env(vars, &mut cx.w));
     let cports = ports::container_ports(app_ports);
     main.ports = (!cports.is_empty()).then_some(cports);

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::network::PortMapping;
-use super::values::{Extra, UnknownFields, join, push_extra};
+use super::values::{Extra, FieldPath, UnknownFields, join, push_extra};
 use super::volumes::Volume;
 
 /// The container of the app's tasks.
@@ -232,7 +232,7 @@ pub enum IpcMode {
 pub type Labels = BTreeMap<String, String>;
 
 impl UnknownFields for Container {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
         self.docker.unknown_fields(&join(path, "docker"), out);
         self.port_mappings.unknown_fields(&join(path, "portMappings"), out);
@@ -251,12 +251,12 @@ impl UnknownFields for Container {
 }
 
 impl UnknownFields for DockerSpec {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
         self.port_mappings.unknown_fields(&join(path, "portMappings"), out);
         if let Some(parameters) = &self.parameters {
             for (i, p) in parameters.iter().enumerate() {
-                push_extra(&p.extra, &format!("{}[{i}]", join(path, "parameters")), out);
+                push_extra(&p.extra, &FieldPath::Index(&join(path, "parameters"), i), out);
             }
         }
         if let Some(p) = &self.pull_config {

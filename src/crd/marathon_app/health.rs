@@ -4,7 +4,7 @@ use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::values::{Extra, UnknownFields, free_object_schema, join, push_extra};
+use super::values::{Extra, FieldPath, UnknownFields, free_object_schema, join, push_extra};
 
 /// A health check. Marathon kills and replaces tasks that fail it `maxConsecutiveFailures`
 /// times in a row after the grace period.
@@ -218,7 +218,7 @@ pub struct Check {
 }
 
 impl UnknownFields for HealthCheck {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
         if let Some(c) = &self.command {
             push_extra(&c.extra, &join(path, "command"), out);
@@ -227,13 +227,13 @@ impl UnknownFields for HealthCheck {
 }
 
 impl UnknownFields for ReadinessCheck {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
     }
 }
 
 impl UnknownFields for Check {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
     }
 }

@@ -5,7 +5,7 @@ use kube::KubeSchema;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-use super::values::{Extra, Scalar, UnknownFields, push_extra};
+use super::values::{Extra, FieldPath, Scalar, UnknownFields, push_extra};
 
 /// How Marathon replaces old tasks by new ones when the definition changes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -125,13 +125,13 @@ pub enum TaskLostBehavior {
 }
 
 impl UnknownFields for UpgradeStrategy {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
     }
 }
 
 impl UnknownFields for UnreachableStrategy {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         if let Self::Enabled(e) = self {
             push_extra(&e.extra, path, out);
         }
@@ -139,7 +139,7 @@ impl UnknownFields for UnreachableStrategy {
 }
 
 impl UnknownFields for Residency {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
     }
 }

@@ -46,7 +46,9 @@ pub use resources::{ExecutorResources, FetchUri, ResourceLimits, SecretSource, V
 pub use status::{
     DeploymentAction, DeploymentStatus, DeploymentStep, MarathonAppStatus, TaskFailure,
 };
-pub use values::{Constraint, EnvSecretRef, EnvValue, Extra, ResourceLimit, Scalar, UnknownFields};
+pub use values::{
+    Constraint, EnvSecretRef, EnvValue, Extra, FieldPath, ResourceLimit, Scalar, UnknownFields,
+};
 pub use volumes::{
     ExternalVolumeInfo, PersistentVolumeInfo, PersistentVolumeType, Volume, VolumeKind, VolumeMode,
 };
@@ -318,7 +320,7 @@ impl MarathonAppSpec {
     /// `container.docker.forcePull` or `healthChecks[1].foo`), sorted.
     pub fn unknown_fields(&self) -> Vec<String> {
         let mut out = Vec::new();
-        UnknownFields::unknown_fields(self, "", &mut out);
+        UnknownFields::unknown_fields(self, &FieldPath::Root, &mut out);
         out.sort();
         out
     }
@@ -367,7 +369,7 @@ impl MarathonAppSpec {
 }
 
 impl UnknownFields for MarathonAppSpec {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
         self.resource_limits.unknown_fields(&join(path, "resourceLimits"), out);
         self.executor_resources.unknown_fields(&join(path, "executorResources"), out);

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::container::Labels;
-use super::values::{Extra, UnknownFields, join, push_extra};
+use super::values::{Extra, FieldPath, UnknownFields, join, push_extra};
 
 /// Pattern of a port name (Marathon 1.11).
 const PORT_NAME: &str = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
@@ -197,32 +197,32 @@ pub struct DiscoveryPort {
 }
 
 impl UnknownFields for Network {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
     }
 }
 
 impl UnknownFields for PortDefinition {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
     }
 }
 
 impl UnknownFields for PortMapping {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
     }
 }
 
 impl UnknownFields for IpAddress {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
         if let Some(d) = &self.discovery {
             let path = join(path, "discovery");
             push_extra(&d.extra, &path, out);
             if let Some(ports) = &d.ports {
                 for (i, p) in ports.iter().enumerate() {
-                    push_extra(&p.extra, &format!("{}[{i}]", join(&path, "ports")), out);
+                    push_extra(&p.extra, &FieldPath::Index(&join(&path, "ports"), i), out);
                 }
             }
         }

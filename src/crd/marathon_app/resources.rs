@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::values::{
-    Extra, ResourceLimit, Scalar, UnknownFields, push_extra, resource_limit_schema,
+    Extra, FieldPath, ResourceLimit, Scalar, UnknownFields, push_extra, resource_limit_schema,
 };
 
 /// Upper bounds of the resources of each task (Marathon 1.10+).
@@ -111,7 +111,7 @@ pub struct VersionInfo {
 macro_rules! extra_only {
     ($($t:ty),*) => {$(
         impl UnknownFields for $t {
-            fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+            fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
                 push_extra(&self.extra, path, out);
             }
         }

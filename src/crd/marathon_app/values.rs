@@ -192,22 +192,63 @@ pub type Extra = BTreeMap<String, serde_json::Value>;
 /// Lists unknown field paths (`container.docker.foo`, `healthChecks[0].bar`) of a value.
 pub trait UnknownFields {
     /// Appends the paths of the fields this value (and its children) did not recognise, each
-    /// prefixed with `path` (empty for the root).
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>);
+    /// prefixed with `path` (the root for the whole spec).
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>);
 }
 
-/// Joins a parent path and a key (`"a"` + `"b"` = `"a.b"`, `""` + `"b"` = `"b"`).
-pub(crate) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+/// Where a value sits in the spec, written out only when an unknown field is found there
+/// (most apps have none: the scan then builds no string).
+#[derive(Clone, Copy, Debug)]
+pub enum FieldPath<'a> {
+    /// The spec itself.
+    Root,
+    /// A field of the parent.
+    Key(&'a FieldPath<'a>, &'a str),
+    /// An element of the parent list.
+    Index(&'a FieldPath<'a>, usize),
+}
+
+impl FieldPath<'_> {
+    /// Appends the path to `out`, which holds nothing else (a key under an empty path has no
+    /// dot before it).
+    fn write(&self, out: &mut String) {
+        match self {
+            Self::Root => {}
+            Self::Key(parent, key) => {
+                parent.write(out);
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Self::Index(parent, i) => {
+                use std::fmt::Write;
+                parent.write(out);
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
+
+    /// The path with `key` below it, as a string.
+    fn with_key(&self, key: &str) -> String {
+        let mut out = String::new();
+        FieldPath::Key(self, key).write(&mut out);
+        out
+    }
+}
+
+/// The path of field `key` under `path` (`"a"` + `"b"` = `"a.b"`, root + `"b"` = `"b"`).
+pub(crate) fn join<'a>(path: &'a FieldPath<'a>, key: &'a str) -> FieldPath<'a> {
+    FieldPath::Key(path, key)
 }
 
 /// Pushes the keys of `extra` under `path`.
-pub(crate) fn push_extra(extra: &Extra, path: &str, out: &mut Vec<String>) {
-    out.extend(extra.keys().map(|k| join(path, k)));
+pub(crate) fn push_extra(extra: &Extra, path: &FieldPath<'_>, out: &mut Vec<String>) {
+    out.extend(extra.keys().map(|k| path.with_key(k)));
 }
 
 impl<T: UnknownFields> UnknownFields for Option<T> {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         if let Some(value) = self {
             value.unknown_fields(path, out);
         }
@@ -215,15 +256,15 @@ impl<T: UnknownFields> UnknownFields for Option<T> {
 }
 
 impl<T: UnknownFields> UnknownFields for Box<T> {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         self.as_ref().unknown_fields(path, out);
     }
 }
 
 impl<T: UnknownFields> UnknownFields for Vec<T> {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         for (i, item) in self.iter().enumerate() {
-            item.unknown_fields(&format!("{path}[{i}]"), out);
+            item.unknown_fields(&FieldPath::Index(path, i), out);
         }
     }
 }
@@ -232,4 +273,25 @@ impl<T: UnknownFields> UnknownFields for Vec<T> {
 /// using the type is what `kubectl explain` shows.
 pub(crate) fn drop_description(schema: &mut Schema) {
     schema.remove("description");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_read_like_the_joined_strings() {
+        let root = FieldPath::Root;
+        let container = join(&root, "container");
+        let docker = join(&container, "docker");
+        let parameters = join(&docker, "parameters");
+        let second = FieldPath::Index(&parameters, 1);
+        assert_eq!(root.with_key("fancy"), "fancy");
+        assert_eq!(second.with_key("key"), "container.docker.parameters[1].key");
+        // A key under an empty key stays as the strings joined it ("" + "x" = "x").
+        let empty = join(&root, "");
+        assert_eq!(empty.with_key("x"), "x");
+        let list = FieldPath::Index(&root, 0);
+        assert_eq!(list.with_key("a"), "[0].a");
+    }
 }

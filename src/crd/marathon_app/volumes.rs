@@ -4,7 +4,9 @@ use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::values::{Constraint, Extra, UnknownFields, free_object_schema, join, push_extra};
+use super::values::{
+    Constraint, Extra, FieldPath, UnknownFields, free_object_schema, join, push_extra,
+};
 
 /// A volume mounted into the container. The kind follows from which key is present:
 /// `hostPath` (a directory of the node), `persistent` (a local persistent volume that makes the
@@ -173,7 +175,7 @@ pub struct ExternalVolumeInfo {
 }
 
 impl UnknownFields for Volume {
-    fn unknown_fields(&self, path: &str, out: &mut Vec<String>) {
+    fn unknown_fields(&self, path: &FieldPath<'_>, out: &mut Vec<String>) {
         push_extra(&self.extra, path, out);
         if let Some(p) = &self.persistent {
             push_extra(&p.extra, &join(path, "persistent"), out);
