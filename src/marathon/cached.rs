@@ -132,3 +132,51 @@ macro_rules! cached_form_of {
     };
 }
 pub(crate) use cached_form_of;
+
+/// Makes `$cached<K>` the cached form of any kind `K`: same API path and kind as `K`, its
+/// metadata and [`ReadMeta`] read from the fields `metadata` and `read`, and `of`, what the
+/// watch would cache of a full `K`.
+macro_rules! generic_cached_form {
+    ($cached:ident) => {
+        impl<K: serde::Serialize> $cached<K> {
+            /// What the watch would cache of `full` (through its JSON, as the watch reads it).
+            pub fn of(full: &K) -> Result<Self, $crate::marathon::cached::ConvertError> {
+                Ok(serde_json::from_value(serde_json::to_value(full)?)?)
+            }
+        }
+
+        impl<K: k8s_openapi::Resource> k8s_openapi::Resource for $cached<K> {
+            const API_VERSION: &'static str = K::API_VERSION;
+            const GROUP: &'static str = K::GROUP;
+            const KIND: &'static str = K::KIND;
+            const VERSION: &'static str = K::VERSION;
+            const URL_PATH_SEGMENT: &'static str = K::URL_PATH_SEGMENT;
+            type Scope = K::Scope;
+        }
+
+        impl<K: k8s_openapi::Resource> k8s_openapi::Metadata for $cached<K> {
+            type Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+            fn metadata(&self) -> &Self::Ty {
+                &self.metadata
+            }
+
+            fn metadata_mut(&mut self) -> &mut Self::Ty {
+                &mut self.metadata
+            }
+        }
+
+        impl<K: k8s_openapi::Resource> $crate::marathon::cached::MetaValues for $cached<K> {
+            fn read_meta(&self) -> Option<&$crate::marathon::cached::ReadMeta> {
+                Some(&self.read)
+            }
+        }
+
+        impl<K: k8s_openapi::Resource> $crate::marathon::cached::TrimmedMeta for $cached<K> {
+            fn read_meta_mut(&mut self) -> &mut $crate::marathon::cached::ReadMeta {
+                &mut self.read
+            }
+        }
+    };
+}
+pub(crate) use generic_cached_form;

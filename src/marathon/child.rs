@@ -6,9 +6,9 @@
 use std::marker::PhantomData;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::cached::{ConvertError, MetaValues, ReadMeta, TrimmedMeta};
+use super::cached::ReadMeta;
 
 /// A child of kind `K` read for its metadata only, as cached. Same API path and kind as `K`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -22,49 +22,12 @@ pub struct CachedChild<K> {
     kind: PhantomData<fn() -> K>,
 }
 
-impl<K: Serialize> CachedChild<K> {
-    /// What the watch would cache of `child` (through its JSON, as the watch reads it).
-    pub fn of(child: &K) -> Result<Self, ConvertError> {
-        Ok(serde_json::from_value(serde_json::to_value(child)?)?)
-    }
-}
-
-impl<K: k8s_openapi::Resource> k8s_openapi::Resource for CachedChild<K> {
-    const API_VERSION: &'static str = K::API_VERSION;
-    const GROUP: &'static str = K::GROUP;
-    const KIND: &'static str = K::KIND;
-    const VERSION: &'static str = K::VERSION;
-    const URL_PATH_SEGMENT: &'static str = K::URL_PATH_SEGMENT;
-    type Scope = K::Scope;
-}
-
-impl<K: k8s_openapi::Resource> k8s_openapi::Metadata for CachedChild<K> {
-    type Ty = ObjectMeta;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
-
-impl<K: k8s_openapi::Resource> MetaValues for CachedChild<K> {
-    fn read_meta(&self) -> Option<&ReadMeta> {
-        Some(&self.read)
-    }
-}
-
-impl<K: k8s_openapi::Resource> TrimmedMeta for CachedChild<K> {
-    fn read_meta_mut(&mut self) -> &mut ReadMeta {
-        &mut self.read
-    }
-}
+super::cached::generic_cached_form!(CachedChild);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::marathon::cached::MetaValues;
     use crate::translate::names::{ANNOTATION_APPLIED, LABEL_APP};
     use k8s_openapi::api::core::v1::Service;
     use kube::Resource;

@@ -7,9 +7,9 @@ use std::marker::PhantomData;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::cached::{ConvertError, MetaValues, ReadMeta, TrimmedMeta};
+use super::cached::ReadMeta;
 
 /// A workload of kind `K` (Deployment or StatefulSet), as cached. Same API path and kind as `K`.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -45,45 +45,7 @@ pub struct CachedWorkloadStatus {
     pub observed_generation: Option<i64>,
 }
 
-impl<K: Serialize> CachedWorkload<K> {
-    /// What the watch would cache of `workload` (through its JSON, as the watch reads it).
-    pub fn of(workload: &K) -> Result<Self, ConvertError> {
-        Ok(serde_json::from_value(serde_json::to_value(workload)?)?)
-    }
-}
-
-impl<K: k8s_openapi::Resource> k8s_openapi::Resource for CachedWorkload<K> {
-    const API_VERSION: &'static str = K::API_VERSION;
-    const GROUP: &'static str = K::GROUP;
-    const KIND: &'static str = K::KIND;
-    const VERSION: &'static str = K::VERSION;
-    const URL_PATH_SEGMENT: &'static str = K::URL_PATH_SEGMENT;
-    type Scope = K::Scope;
-}
-
-impl<K: k8s_openapi::Resource> k8s_openapi::Metadata for CachedWorkload<K> {
-    type Ty = ObjectMeta;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
-
-impl<K: k8s_openapi::Resource> MetaValues for CachedWorkload<K> {
-    fn read_meta(&self) -> Option<&ReadMeta> {
-        Some(&self.read)
-    }
-}
-
-impl<K: k8s_openapi::Resource> TrimmedMeta for CachedWorkload<K> {
-    fn read_meta_mut(&mut self) -> &mut ReadMeta {
-        &mut self.read
-    }
-}
+super::cached::generic_cached_form!(CachedWorkload);
 
 #[cfg(test)]
 mod tests {

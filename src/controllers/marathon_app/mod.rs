@@ -155,11 +155,19 @@ async fn degrade(
     error: Error,
 ) -> Error {
     ctx.events.publish(app, EventType::Warning, reason, message).await;
+    let (key, writes) = (memory::key_of(app), &ctx.memory.status_writes);
+    let cached_version = app.resource_version().unwrap_or_default();
+    if writes.cache_behind(&key, &cached_version) {
+        // The failure written moments ago is not in the cache yet; writing over the stale
+        // status would stamp new transition times. The watch brings it, and another look.
+        return error;
+    }
     let status = status::degraded(app.status.as_ref(), app.meta().generation, reason, message, now);
-    if app.status.as_ref() != Some(&status)
-        && let Err(write) = patch_status(app, ctx, &status).await
-    {
-        warn!(error = %write.chain(), "could not report the failure in status");
+    if app.status.as_ref() != Some(&status) {
+        match patch_status(app, ctx, &status).await {
+            Ok(stored) => writes.unseen(&key, &cached_version, stored.as_deref()),
+            Err(write) => warn!(error = %write.chain(), "could not report the failure in status"),
+        }
     }
     error
 }
