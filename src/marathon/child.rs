@@ -1,6 +1,6 @@
 //! Services, HorizontalPodAutoscalers and Ingresses as the caches keep them: the controllers
-//! read only their identity, marker (resourceVersion) and the two values of [`ReadMeta`]
-//! (whose app they are, and the fingerprint of what was applied). `PartialObjectMeta` kept
+//! read only their identity, marker (resourceVersion) and the values of [`ReadMeta`] (whose
+//! app they are, who owns them, and the fingerprint of what was applied). `PartialObjectMeta` kept
 //! the label and annotation maps and the type strings, about 2 KB per Service.
 
 use std::marker::PhantomData;
@@ -15,7 +15,7 @@ use super::cached::ReadMeta;
 pub struct CachedChild<K> {
     #[serde(default)]
     pub metadata: ObjectMeta,
-    /// The app label and applied fingerprint, moved here by the watch's trim.
+    /// The app label, applied fingerprint and owners' uids, moved here by the watch's trim.
     #[serde(skip)]
     pub read: ReadMeta,
     #[serde(skip)]

@@ -20,7 +20,7 @@ pub struct CachedRevision {
     pub revision: Option<i64>,
     #[serde(default)]
     pub data: RecordedVersion,
-    /// The app label, moved here by the watch's trim.
+    /// The app label and owners' uids, moved here by the watch's trim.
     #[serde(skip)]
     pub read: ReadMeta,
 }

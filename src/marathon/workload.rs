@@ -19,7 +19,7 @@ pub struct CachedWorkload<K> {
     #[serde(default)]
     pub spec: CachedWorkloadSpec,
     pub status: Option<CachedWorkloadStatus>,
-    /// The app label and applied fingerprint, moved here by the watch's trim.
+    /// The app label, applied fingerprint and owners' uids, moved here by the watch's trim.
     #[serde(skip)]
     pub read: ReadMeta,
     #[serde(skip)]
