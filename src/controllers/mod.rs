@@ -11,6 +11,7 @@ pub mod host_volume;
 pub mod leader;
 pub mod marathon_app;
 pub mod memory;
+mod resync;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -264,8 +265,10 @@ fn app_controller(
                     .collect::<Vec<_>>()
             },
         )
-        // The caches are complete before this runs: every app is looked at once on start.
+        // The caches are complete before this runs: every app is looked at once on start,
+        // then once per resync period, a slice at a time.
         .reconcile_all_on(futures::stream::once(futures::future::ready(())))
+        .reconcile_on(resync::trickle(caches.apps.clone(), marathon_app::RESYNC))
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
 }
 

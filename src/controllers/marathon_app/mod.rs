@@ -38,8 +38,9 @@ pub const ANNOTATION_RESTART: &str = "marathon-operator.dev/restart";
 pub const ANNOTATION_DELETE_VOLUMES: &str = "marathon-operator.dev/delete-volumes";
 pub use crate::translate::names::ANNOTATION_RESTARTED_AT;
 
-/// How often an app is looked at again when nothing happens (watches do the real work).
-const RESYNC: Duration = Duration::from_secs(300);
+/// How often an app is looked at again when nothing happens (watches do the real work); the
+/// looks are spread over the period (`resync::trickle`), not a timer per app.
+pub const RESYNC: Duration = Duration::from_secs(300);
 
 #[instrument(skip_all, fields(namespace = guard.namespace().unwrap_or_default(), name = guard.name_any()))]
 pub async fn reconcile(
@@ -231,9 +232,11 @@ async fn report_status(
             writes.unseen(&key, &cached_version, stored.as_deref());
         }
     }
-    let next = if rolling_out { ctx.config.status_interval } else { RESYNC };
-    let next = if applied.settling { next.min(crate::controllers::cache::SETTLE) } else { next };
-    Ok(Action::requeue(next))
+    // A converged app waits for a change (or its turn in the periodic resync).
+    let next = rolling_out.then_some(ctx.config.status_interval);
+    let settle = crate::controllers::cache::SETTLE;
+    let next = if applied.settling { Some(next.map_or(settle, |n| n.min(settle))) } else { next };
+    Ok(next.map_or_else(Action::await_change, Action::requeue))
 }
 
 /// The app's version state: from memory while its spec is the one last recorded, else
