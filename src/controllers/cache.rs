@@ -72,8 +72,10 @@ where
 /// object is unchanged, applying again would change nothing.
 #[derive(Clone, Debug)]
 struct Applied {
+    /// `kind/name` of the child.
+    child: Box<str>,
     desired: u64,
-    marker: String,
+    marker: Box<str>,
     at: Instant,
 }
 
@@ -91,10 +93,16 @@ pub enum Known {
     Unknown,
 }
 
-/// What was last applied, per app (`namespace/name`) and child (`kind/name`).
+/// What was last applied, per app (`namespace/name`) and child. An app has a few children:
+/// a short vector costs a fraction of a map per app.
 #[derive(Default)]
 pub struct AppliedMemory {
-    apps: PerApp<HashMap<String, Applied>>,
+    apps: PerApp<Vec<Applied>>,
+}
+
+/// The entry of `child` among an app's children.
+fn find<'a>(children: &'a [Applied], child: &str) -> Option<&'a Applied> {
+    children.iter().find(|applied| &*applied.child == child)
 }
 
 /// Whether a kind bumps `metadata.generation` on every spec change (then status updates do not
@@ -156,11 +164,11 @@ impl AppliedMemory {
         desired: u64,
         cached_marker: Option<&str>,
     ) -> Known {
-        let entry =
-            self.apps.with(|apps| apps.get(app).and_then(|c| c.get(&child(kind, name))).cloned());
+        let child = child(kind, name);
+        let entry = self.apps.with(|apps| apps.get(app).and_then(|c| find(c, &child)).cloned());
         let Some(applied) = entry.filter(|a| a.desired == desired) else { return Known::Unknown };
         match cached_marker {
-            Some(marker) if marker == applied.marker => Known::Unchanged,
+            Some(marker) if marker == &*applied.marker => Known::Unchanged,
             // A generation older than the one applied: the cache lags behind.
             Some(marker) if older_generation(kind, marker, &applied.marker) => Known::Settling,
             Some(_) => Known::Unknown,
@@ -183,7 +191,8 @@ impl AppliedMemory {
 
     /// Whether anything is remembered for this child (else the operator starts cold for it).
     pub fn knows(&self, app: &str, kind: &str, name: &str) -> bool {
-        self.apps.with(|apps| apps.get(app).is_some_and(|c| c.contains_key(&child(kind, name))))
+        let child = child(kind, name);
+        self.apps.with(|apps| apps.get(app).is_some_and(|c| find(c, &child).is_some()))
     }
 
     pub fn remember(
@@ -196,8 +205,12 @@ impl AppliedMemory {
     ) {
         self.apps.with(|apps| match marker {
             Some(marker) => {
+                let child = child(kind, name).into_boxed_str();
                 let children = apps.entry(app.to_owned()).or_default();
-                children.insert(child(kind, name), Applied { desired, marker, at: Instant::now() });
+                children.retain(|applied| applied.child != child);
+                let marker = marker.into_boxed_str();
+                children.push(Applied { child, desired, marker, at: Instant::now() });
+                children.shrink_to_fit();
             }
             None => forget_child(apps, app, &child(kind, name)),
         });
@@ -236,9 +249,9 @@ fn older_generation(kind: &str, cached: &str, applied: &str) -> bool {
     }
 }
 
-fn forget_child(apps: &mut HashMap<String, HashMap<String, Applied>>, app: &str, child: &str) {
+fn forget_child(apps: &mut HashMap<String, Vec<Applied>>, app: &str, child: &str) {
     if let Some(children) = apps.get_mut(app) {
-        children.remove(child);
+        children.retain(|applied| &*applied.child != child);
         if children.is_empty() {
             apps.remove(app);
         }

@@ -48,6 +48,8 @@ fn insert<K: MetaValues>(names: &mut Names, object: &K) {
         let names = names.entry(key).or_default();
         if let Err(at) = names.binary_search(&name) {
             names.insert(at, name);
+            // A first push reserves four; one name per app is the common case.
+            names.shrink_to_fit();
         }
     }
 }
