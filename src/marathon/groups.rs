@@ -408,7 +408,7 @@ fn available(app: &crate::crd::MarathonApp) -> bool {
 /// naming nothing do not hold it back (writes refuse them; a later deletion must not block).
 pub fn unavailable_dependencies(
     app: &crate::crd::MarathonApp,
-    others: &[crate::crd::MarathonApp],
+    others: &[&crate::crd::MarathonApp],
 ) -> Vec<String> {
     all_dependencies(app)
         .iter()

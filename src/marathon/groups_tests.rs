@@ -168,9 +168,9 @@ fn a_dependent_waits_for_its_unavailable_dependencies_only() {
         app_with("/cache/redis", &[], true),
         app_with("/other", &[], false),
     ];
-    assert_eq!(unavailable_dependencies(&web, &others), ["/shop/db"]);
+    assert_eq!(unavailable_dependencies(&web, &others.each_ref()), ["/shop/db"]);
     let others = [app_with("/shop/db", &[], true)];
-    assert!(unavailable_dependencies(&web, &others).is_empty());
+    assert!(unavailable_dependencies(&web, &others.each_ref()).is_empty());
 }
 
 fn settings(entries: &[(&str, &[&str], Option<bool>)]) -> Settings {
@@ -234,5 +234,5 @@ fn a_group_dependency_holds_back_every_app_of_the_group() {
     web.metadata.annotations =
         Some([(ANNOTATION_GROUP_SETTINGS.to_owned(), settings_annotation(&carried))].into());
     let others = [app_with("/infra/dns", &[], false), app_with("/infra/ntp", &[], true)];
-    assert_eq!(unavailable_dependencies(&web, &others), ["/infra/dns"]);
+    assert_eq!(unavailable_dependencies(&web, &others.each_ref()), ["/infra/dns"]);
 }

@@ -85,8 +85,9 @@ fn dependencies_pending(app: &MarathonApp, ctx: &Context) -> Option<Vec<String>>
     if observed >= generation || crate::marathon::groups::all_dependencies(app).is_empty() {
         return None;
     }
-    let apps: Vec<MarathonApp> =
-        ctx.caches.apps.state().iter().filter_map(|g| g.0.as_ref().ok().cloned()).collect();
+    // References into the cache: a copy of every app per look would be the cache again.
+    let cached = ctx.caches.apps.state();
+    let apps: Vec<&MarathonApp> = cached.iter().filter_map(|g| g.0.as_ref().ok()).collect();
     let waiting = crate::marathon::groups::unavailable_dependencies(app, &apps);
     (!waiting.is_empty()).then_some(waiting)
 }
