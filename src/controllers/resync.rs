@@ -25,9 +25,9 @@ where
     let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
     // A late tick (a busy runtime) looks at its slice once, not at every missed one at once.
     interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    IntervalStream::new(interval).zip(futures::stream::iter((0..SLICES).cycle())).flat_map(
-        move |(_, slice)| futures::stream::iter(due(&store, slice)),
-    )
+    IntervalStream::new(interval)
+        .zip(futures::stream::iter((0..SLICES).cycle()))
+        .flat_map(move |(_, slice)| futures::stream::iter(due(&store, slice)))
 }
 
 /// The objects whose look falls in `slice`.
@@ -66,7 +66,8 @@ mod tests {
                 namespace: Some(format!("ns-{}", i % 3)),
                 ..ObjectMeta::default()
             };
-            writer.apply_watcher_event(&Event::Apply(ConfigMap { metadata, ..ConfigMap::default() }));
+            writer
+                .apply_watcher_event(&Event::Apply(ConfigMap { metadata, ..ConfigMap::default() }));
         }
         reader
     }
@@ -76,7 +77,8 @@ mod tests {
 
     #[tokio::test]
     async fn every_object_is_looked_at_once_per_period() {
-        let looks: Vec<ObjectRef<ConfigMap>> = trickle(store_of(1000), QUICK).take(1000).collect().await;
+        let looks: Vec<ObjectRef<ConfigMap>> =
+            trickle(store_of(1000), QUICK).take(1000).collect().await;
         let mut times: HashMap<ObjectRef<ConfigMap>, usize> = HashMap::new();
         for reference in looks {
             *times.entry(reference).or_default() += 1;
