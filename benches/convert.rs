@@ -177,15 +177,18 @@ fn norway_yaml(converted: &Converted, out: &mut Vec<u8>) {
     objects.ingress.iter().for_each(|o| document(out, o));
 }
 
-/// The YAML writer alone, against serde_norway (libyaml's emitter, the writer before), on the
-/// same converted apps, one thread.
+/// The translation alone (as `convert` runs it for this output), then the YAML writer alone
+/// against serde_norway (libyaml's emitter, the writer before) on the same converted apps, one
+/// thread.
 fn compare_writers(text: &str, kind: OutputKind) {
     let mut collected = Collected::default();
     collected.read_value("bench", serde_json::from_str(text).expect("the dump parses"));
     let batch = Batch::check(collected);
     let options = TranslateOptions { namespace: Some("bench".into()), ..Default::default() };
-    let converted: Vec<_> =
-        batch.apps.iter().map(|app| convert_app(app, kind, &options).expect("converts")).collect();
+    let mut translation = Spent::default();
+    let converted: Vec<_> = stage(&mut translation, || {
+        batch.apps.iter().map(|app| convert_app(app, kind, &options).expect("converts")).collect()
+    });
     let (mut saphyr, mut norway) = (Spent::default(), Spent::default());
     let mut out = Vec::with_capacity(64 << 20);
     stage(&mut saphyr, || {
@@ -194,7 +197,8 @@ fn compare_writers(text: &str, kind: OutputKind) {
     out.clear();
     stage(&mut norway, || converted.iter().for_each(|c| norway_yaml(c, &mut out)));
     println!(
-        "  YAML writer alone, one thread, us/app CPU: serde-saphyr {:.1}, serde_norway (libyaml) {:.1}",
+        "  one thread, us/app CPU: translation alone {:.1}; YAML writer alone: serde-saphyr {:.1}, serde_norway (libyaml) {:.1}",
+        per_app(translation.cpu),
         per_app(saphyr.cpu),
         per_app(norway.cpu),
     );

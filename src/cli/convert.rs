@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::app::App;
 use super::args::OutputKind;
 use crate::crd::{MarathonApp, MarathonAppSpec};
-use crate::translate::{DesiredObjects, Subject, TranslateOptions, Warning, translate_subject};
+use crate::translate::{DesiredObjects, Subject, TranslateOptions, Warning, translate_boxed};
 
 /// Apps converted in parallel before their output is written: bounds the memory the rendered
 /// YAML of a huge dump takes while keeping every core busy.
@@ -106,17 +106,17 @@ pub fn convert_app<'a>(
         owner_ref: None,
         spec: &app.spec,
     };
-    let translation = translate_subject(subject, &[], options)
+    let (objects, translated) = translate_boxed(subject, &[], options)
         .map_err(|err| format!("app {} ({}): cannot be translated: {err}", app.id(), app.name))?;
     let mut warnings = app.warnings.clone();
-    warnings.extend(translation.warnings);
+    warnings.extend(translated);
     warnings.sort();
     warnings.dedup();
     let output = match kind {
         OutputKind::Marathonapp => {
             Output::Resource(Box::new(AppResource::of(app, options.namespace.as_deref())))
         }
-        OutputKind::K8s => Output::Objects(Box::new(translation.objects)),
+        OutputKind::K8s => Output::Objects(objects),
     };
     Ok(Converted { output, warnings })
 }
@@ -167,13 +167,13 @@ impl Converted<'_> {
         Ok(out)
     }
 
-    /// About the size of the YAML (corpus averages: 0.5 KB for a MarathonApp, 3.5 KB for the
-    /// objects), so most apps take one allocation. A MarathonApp stays under 1 KB: glibc
-    /// consolidates its fast bins before serving any request of 1 KB or more.
+    /// Room for the YAML of most apps (corpus averages: 0.5 KB for a MarathonApp, 3.5 KB for
+    /// the objects), so most apps take one allocation and no regrowth copy. The buffer lives
+    /// until its chunk is written; jemalloc serves these sizes from its small classes.
     fn yaml_size_hint(&self) -> usize {
         match &self.output {
-            Output::Resource(_) => 1000,
-            Output::Objects(_) => 4 * 1024,
+            Output::Resource(_) => 2 * 1024,
+            Output::Objects(_) => 8 * 1024,
         }
     }
 

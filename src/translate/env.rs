@@ -58,7 +58,14 @@ fn field(name: &str, path: &str) -> EnvVar {
 
 /// Scala's `Double.toString` for the values Marathon prints: `1.0`, `0.5`, `128.0`.
 fn scala_double(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.1}") } else { format!("{v}") }
+    if v.fract() != 0.0 || v.abs() >= 1e15 {
+        return format!("{v}");
+    }
+    if v == 0.0 && v.is_sign_negative() {
+        return "-0.0".to_string();
+    }
+    // Whole numbers below 1e15 are exact as i64; `{v:.1}` takes the slow exact float path.
+    format!("{}.0", v as i64)
 }
 
 /// Marathon's label key escaping: every run of `[^a-zA-Z0-9_]` becomes one `_`, then
@@ -91,17 +98,17 @@ pub(crate) fn escape_dollars(s: &str) -> String {
 
 /// Whether every Kubernetes release accepts `name` as an env variable name (`C_IDENTIFIER`-like:
 /// letters, digits, `_`, `-`, `.`, not starting with a digit).
+/// Bytes, not chars: every allowed character is ASCII, and no byte of a multi-byte character
+/// is, so both give the same answer without decoding UTF-8.
 fn is_classic_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.'))
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Whether any Kubernetes release accepts `name` (1.32+ accept printable ASCII except `=`).
 fn is_relaxed_env_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_graphic() || c == ' ')
-        && !name.contains('=')
+    !name.is_empty() && name.bytes().all(|b| (b.is_ascii_graphic() || b == b' ') && b != b'=')
 }
 
 /// The Kubernetes Secret and key holding a DC/OS secret store path: the path with `/` -> `.`
@@ -276,6 +283,11 @@ mod tests {
         assert_eq!(scala_double(1.0), "1.0");
         assert_eq!(scala_double(0.25), "0.25");
         assert_eq!(scala_double(128.0), "128.0");
+        for v in [0.0_f64, -0.0, 3.0, -7.0, 1e14, 999_999_999_999_999.0, 1e15, 0.1, 2.5e-7, 1e300] {
+            let formatted =
+                if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.1}") } else { format!("{v}") };
+            assert_eq!(scala_double(v), formatted, "{v}");
+        }
     }
 
     #[test]

@@ -46,10 +46,11 @@ fn is_host(host: &str) -> bool {
 }
 
 /// Builds the Ingress for `service` whose ports (by Marathon port index) are `port_names`.
-/// `classes` maps marathon-lb groups to ingress class names.
+/// `classes` maps marathon-lb groups to ingress class names. `meta` is called only when there
+/// is an Ingress (most apps have none).
 pub(crate) fn build_ingress(
     labels: &BTreeMap<String, String>,
-    meta: ObjectMeta,
+    meta: impl FnOnce() -> ObjectMeta,
     service: &str,
     port_names: &[String],
     classes: &BTreeMap<String, String>,
@@ -218,13 +219,14 @@ impl Rules<'_> {
     }
 
     /// The Ingress, or `None` when no port has a rule.
-    fn into_ingress(self, mut meta: ObjectMeta) -> Option<Ingress> {
+    fn into_ingress(self, meta: impl FnOnce() -> ObjectMeta) -> Option<Ingress> {
         let Self { service, rules, mut tls_hosts, redirect, class, .. } = self;
         if rules.is_empty() {
             return None;
         }
         tls_hosts.sort();
         tls_hosts.dedup();
+        let mut meta = meta();
         if redirect {
             meta.annotations.get_or_insert_default().insert(SSL_REDIRECT.into(), "true".into());
         }
@@ -289,9 +291,8 @@ mod tests {
         ]);
         let classes = BTreeMap::from([("external".to_string(), "nginx".to_string())]);
         let mut w = Warnings::default();
-        let ing =
-            build_ingress(&l, ObjectMeta::default(), "web", &["http".into()], &classes, &mut w)
-                .unwrap();
+        let ing = build_ingress(&l, ObjectMeta::default, "web", &["http".into()], &classes, &mut w)
+            .unwrap();
         let spec = ing.spec.unwrap();
         assert_eq!(spec.ingress_class_name.as_deref(), Some("nginx"));
         let rules = spec.rules.unwrap();
@@ -309,12 +310,12 @@ mod tests {
         let mut w = Warnings::default();
         let l = labels(&[("HAPROXY_0_VHOST", "a.example.com"), ("HAPROXY_0_ENABLED", "false")]);
         assert!(
-            build_ingress(&l, ObjectMeta::default(), "s", &["p".into()], &BTreeMap::new(), &mut w)
+            build_ingress(&l, ObjectMeta::default, "s", &["p".into()], &BTreeMap::new(), &mut w)
                 .is_none()
         );
         let l = labels(&[("HAPROXY_1_VHOST", "a.example.com")]);
         assert!(
-            build_ingress(&l, ObjectMeta::default(), "s", &["p".into()], &BTreeMap::new(), &mut w)
+            build_ingress(&l, ObjectMeta::default, "s", &["p".into()], &BTreeMap::new(), &mut w)
                 .is_none()
         );
         assert_eq!(w.finish().len(), 1);
@@ -325,7 +326,7 @@ mod tests {
         let mut w = Warnings::default();
         let l = labels(&[("HAPROXY_0_VHOST", "a.example.com")]);
         let ing =
-            build_ingress(&l, ObjectMeta::default(), "s", &["p".into()], &BTreeMap::new(), &mut w);
+            build_ingress(&l, ObjectMeta::default, "s", &["p".into()], &BTreeMap::new(), &mut w);
         assert!(ing.is_some());
         let w = w.finish();
         assert_eq!(w.len(), 1);

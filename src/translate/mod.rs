@@ -247,6 +247,18 @@ pub fn translate_subject(
     host_volumes: &[HostVolume],
     options: &TranslateOptions,
 ) -> Result<Translation, TranslateError> {
+    let (objects, warnings) = translate_boxed(app, host_volumes, options)?;
+    Ok(Translation { objects: *objects, warnings })
+}
+
+/// [`translate_subject`] with the objects left on the heap: they are 6.4 KB, and every move of
+/// them on the stack is a copy (7 % of the translation's time in `perf`, when they were built on
+/// the stack and returned inside a `Translation`).
+pub fn translate_boxed(
+    app: Subject<'_>,
+    host_volumes: &[HostVolume],
+    options: &TranslateOptions,
+) -> Result<(Box<DesiredObjects>, Vec<Warning>), TranslateError> {
     let mut cx = steps::Ctx::new(app, options)?;
     let (app_ports, host_network) = steps::resolve_ports(&mut cx);
     let (services, ingress) = steps::services_and_ingress(&mut cx, &app_ports);
@@ -258,8 +270,10 @@ pub fn translate_subject(
     extras::report(cx.spec, &mut cx.w);
     let rollout = steps::rollout(&mut cx, &storage)?;
     let claim_templates = std::mem::take(&mut storage.claim_templates);
-    let pvcs = std::mem::take(&mut storage.pvcs);
-    let mut objects = DesiredObjects { services, ingress, pvcs, ..DesiredObjects::default() };
+    let mut objects = Box::<DesiredObjects>::default();
+    objects.pvcs = std::mem::take(&mut storage.pvcs);
+    objects.services = services;
+    objects.ingress = ingress;
     let parts = workload::PodParts {
         main,
         storage,
@@ -272,8 +286,8 @@ pub fn translate_subject(
     steps::workload(&mut cx, parts, claim_templates, &app_ports, &rollout, &mut objects);
     // With autoscaling the HPA scales the MarathonApp (its scale subresource sets
     // `instances`), so the workload's replicas always follow `instances`: one writer each.
-    objects.hpa =
-        scaling::build_hpa(cx.spec, &cx.owner.app_name, cx.meta(&cx.workload_name), &mut cx.w);
+    let meta = || names::object_meta(&cx.owner, &cx.workload_name);
+    objects.hpa = scaling::build_hpa(cx.spec, &cx.owner.app_name, meta, &mut cx.w);
     objects.services.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    Ok(Translation { objects, warnings: cx.w.finish() })
+    Ok((objects, cx.w.finish()))
 }

@@ -19,7 +19,7 @@ const DEFAULT_CPU_TARGET: i32 = 80;
 pub(crate) fn build_hpa(
     spec: &MarathonAppSpec,
     app_name: &str,
-    meta: ObjectMeta,
+    meta: impl FnOnce() -> ObjectMeta,
     warnings: &mut Warnings,
 ) -> Option<HorizontalPodAutoscaler> {
     let auto = spec.kubernetes.as_ref()?.autoscaling.as_ref()?;
@@ -37,7 +37,7 @@ pub(crate) fn build_hpa(
     }
     let target = auto.target_cpu_utilization_percentage.unwrap_or(DEFAULT_CPU_TARGET).max(1);
     Some(HorizontalPodAutoscaler {
-        metadata: meta,
+        metadata: meta(),
         spec: HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {
                 api_version: Some(format!("{}/{}", crate::crd::GROUP, crate::crd::VERSION)),

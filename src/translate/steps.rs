@@ -121,7 +121,7 @@ pub(crate) fn services_and_ingress(
     let port_names: Vec<String> = app_ports.iter().map(|p| p.name.clone()).collect();
     let ingress = ingress::build_ingress(
         &cx.labels,
-        meta(&service),
+        || meta(&service),
         &service,
         &port_names,
         &cx.options.ingress_classes,
