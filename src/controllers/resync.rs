@@ -30,20 +30,24 @@ where
         .flat_map(move |(_, slice)| futures::stream::iter(due(&store, slice)))
 }
 
-/// The objects whose look falls in `slice`.
+/// The objects whose look falls in `slice` (a reference is made for those only).
 fn due<K>(store: &Store<K>, slice: u64) -> Vec<ObjectRef<K>>
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
-    let references = store.state().into_iter().map(|object| ObjectRef::from_obj(object.as_ref()));
-    references.filter(|reference| slice_of(reference) == slice).collect()
+    let objects = store.state();
+    let in_slice = |object: &&std::sync::Arc<K>| {
+        let meta = object.meta();
+        slice_of(meta.namespace.as_deref(), meta.name.as_deref().unwrap_or_default()) == slice
+    };
+    objects.iter().filter(in_slice).map(|object| ObjectRef::from_obj(object.as_ref())).collect()
 }
 
 /// The slice an object's periodic look falls in: a hash of its namespace and name, the same
 /// for every tick of this process.
-fn slice_of<K: Resource>(reference: &ObjectRef<K>) -> u64 {
+fn slice_of(namespace: Option<&str>, name: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
-    (&reference.namespace, &reference.name).hash(&mut hasher);
+    (namespace, name).hash(&mut hasher);
     hasher.finish() % SLICES
 }
 
