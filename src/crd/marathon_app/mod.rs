@@ -121,9 +121,11 @@ pub const ID_PATTERN: &str = r"^/?((([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
+// Only rules that read several fields sit here; a rule on one field sits on that field. The API
+// server runs every rule on every write, status writes included, and each field access on `spec`
+// rebuilds its table of 43 property schemas (apiserver 0.37 `unstructuredMap.Find`).
 #[x_kube(
     validation = Rule::new("!(has(self.cmd) && has(self.args) && size(self.args) > 0)").message("AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container' (cmd and args are mutually exclusive)").field_path(".args"),
-    validation = Rule::new("!self.id.matches('(^|/)(restart|tasks|versions|[.]|[.][.])$')").message("id must not end with any of the following reserved keywords: restart, tasks, versions, ., ..").field_path(".id"),
     validation = Rule::new("!has(self.portDefinitions) || size(self.portDefinitions) == 0 || !has(self.container) || ((!has(self.container.portMappings) || size(self.container.portMappings) == 0) && (!has(self.container.docker) || !has(self.container.docker.portMappings) || size(self.container.docker.portMappings) == 0)) || (has(self.networks) && self.networks.exists(n, !has(n.mode) || n.mode != 'host')) || has(self.ipAddress) || (has(self.container.docker) && has(self.container.docker.network) && self.container.docker.network in ['BRIDGE', 'USER'])").message("portDefinitions and container.portMappings are mutually exclusive with host networking (with bridge or container networking Marathon ignores portDefinitions)").field_path(".portDefinitions"),
     validation = Rule::new("!has(self.ports) || size(self.ports) == 0 || !has(self.portDefinitions) || self.ports == self.portDefinitions.map(p, has(p.port) ? p.port : 0) || (has(self.networks) && self.networks.exists(n, !has(n.mode) || n.mode != 'host')) || has(self.ipAddress) || (has(self.container) && has(self.container.docker) && has(self.container.docker.network) && self.container.docker.network in ['BRIDGE', 'USER'])").message("cannot specify both ports and port definitions (unless they name the same ports, as Marathon 1.4 and older wrote them; with bridge or container networking Marathon ignores both)").field_path(".ports"),
     validation = Rule::new("!has(self.networks) || self.networks.all(n, has(n.mode) && n.mode == 'host') || !self.networks.exists(n, has(n.mode) && n.mode == 'host')").message("host networking cannot be mixed with other network modes").field_path(".networks"),
@@ -131,13 +133,10 @@ pub const ID_PATTERN: &str = r"^/?((([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a
     validation = Rule::new("!has(self.networks) || size(self.networks) == 0 || !has(self.container) || !has(self.container.docker) || !has(self.container.docker.network)").message("must not specify both container.docker.network and networks").field_path(".networks"),
     validation = Rule::new("!has(self.networks) || size(self.networks) == 0 || !has(self.ipAddress)").message("must not specify both networks and ipAddress").field_path(".ipAddress"),
     validation = Rule::new("!has(self.networks) || !has(self.container) || (has(self.container.type) && self.container.type == 'MESOS') || self.networks.filter(n, !has(n.mode) || n.mode == 'container').size() <= 1").message("may only specify a single container network when using the Docker container engine").field_path(".networks"),
-    validation = Rule::new("!has(self.healthChecks) || self.healthChecks.filter(h, has(h.protocol) && h.protocol.startsWith('MESOS_')).size() <= 1").message("AppDefinition can contain at most one Mesos health check").field_path(".healthChecks"),
     validation = Rule::new("!has(self.gpus) || self.gpus == 0 || !has(self.container) || (has(self.container.type) && self.container.type == 'MESOS')").message("GPU resources only work with the Mesos containerizer").field_path(".gpus"),
     validation = Rule::new("!has(self.check) || !has(self.container) || (has(self.container.type) && self.container.type == 'MESOS')").message("check is not supported with the Docker containerizer").field_path(".check"),
     validation = Rule::new("!has(self.labels) || !('MARATHON_SINGLE_INSTANCE_APP' in self.labels) || self.labels['MARATHON_SINGLE_INSTANCE_APP'] != 'true' || !has(self.instances) || self.instances <= 1").message("Single instance app may only have one instance").field_path(".instances"),
     validation = Rule::new("!has(self.fetch) || size(self.fetch) == 0 || !has(self.uris) || size(self.uris) == 0 || self.uris == self.fetch.map(f, f.uri)").message("cannot specify both uris and fetch (unless uris lists the fetch URIs, as Marathon 1.4 and older wrote them)").field_path(".uris"),
-    validation = Rule::new("!has(self.portDefinitions) || self.portDefinitions.all(p, !has(p.name) || self.portDefinitions.filter(q, has(q.name) && q.name == p.name).size() == 1)").message("Port names must be unique.").field_path(".portDefinitions"),
-    validation = Rule::new("!has(self.portDefinitions) || self.portDefinitions.all(p, !has(p.port) || p.port == 0 || self.portDefinitions.filter(q, has(q.port) && q.port == p.port).size() == 1)").message("Ports must be unique.").field_path(".portDefinitions"),
     validation = Rule::new("!has(self.container) || !has(self.container.volumes) || self.container.volumes.all(v, !has(v.secret) || (has(self.secrets) && v.secret in self.secrets))").message("volume.secret must refer to an existing secret").field_path(".container.volumes"),
     validation = Rule::new("!has(self.container) || !has(self.container.docker) || !has(self.container.docker.pullConfig) || (has(self.secrets) && self.container.docker.pullConfig.secret in self.secrets)").message("pullConfig.secret must refer to an existing secret").field_path(".container.docker.pullConfig"),
 )]
@@ -147,6 +146,7 @@ pub struct MarathonAppSpec {
     /// last) and `.`; relative ids are resolved against the root. The last name must not be
     /// `restart`, `tasks` or `versions`.
     #[schemars(length(min = 1, max = 512), regex(pattern = ID_PATTERN))]
+    #[x_kube(validation = Rule::new("!self.matches('(^|/)(restart|tasks|versions|[.]|[.][.])$')").message("id must not end with any of the following reserved keywords: restart, tasks, versions, ., .."))]
     pub id: String,
     /// The command, run with `/bin/sh -c`. Mutually exclusive with `args`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -218,6 +218,10 @@ pub struct MarathonAppSpec {
     /// Only with host networking; use `container.portMappings` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
+    #[x_kube(
+        validation = Rule::new("self.all(p, !has(p.name) || self.filter(q, has(q.name) && q.name == p.name).size() == 1)").message("Port names must be unique."),
+        validation = Rule::new("self.all(p, !has(p.port) || p.port == 0 || self.filter(q, has(q.port) && q.port == p.port).size() == 1)").message("Ports must be unique."),
+    )]
     pub port_definitions: Option<Vec<PortDefinition>>,
     /// DEPRECATED: use `portDefinitions`. Port numbers of a host-networked app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,6 +238,7 @@ pub struct MarathonAppSpec {
     /// for new tasks to be healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.filter(h, has(h.protocol) && h.protocol.startsWith('MESOS_')).size() <= 1").message("AppDefinition can contain at most one Mesos health check"))]
     pub health_checks: Option<Vec<HealthCheck>>,
     /// A Mesos generic check, informational only (Mesos containerizer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
