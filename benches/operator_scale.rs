@@ -16,6 +16,10 @@
 //! time from a spec change of one app to its Deployment's update, and a restart of the operator
 //! on the converged apps (time until every app was checked, and what that cost).
 //!
+//! With `--floor`, a third phase per round: the plain client plus the two writes the operator's
+//! budget adds per app (its first revision and a status write), with no operator: the least
+//! an operator within the budget can cost here (`operator_scale/floor.rs`).
+//!
 //! Fake nodes (`bench-node-*`, run by kwok) are added for room for every pod and removed at
 //! the end.
 
@@ -23,6 +27,8 @@
 mod apps;
 #[path = "operator_scale/cluster.rs"]
 mod cluster;
+#[path = "operator_scale/floor.rs"]
+mod floor;
 #[path = "operator_scale/operator.rs"]
 mod operator;
 #[path = "support/testbed.rs"]
@@ -65,8 +71,14 @@ fn converged(app: &MarathonApp) -> bool {
     })
 }
 
-/// What a plain client does without the operator: apply the app, then each child object.
-async fn plain_apply(client: &Client, ns: &str, apps: &[MarathonApp]) -> usize {
+/// What a plain client does without the operator: apply the app, then each child object
+/// (with `budget_writes`, then also the two writes the operator's budget adds).
+async fn plain_apply(
+    client: &Client,
+    ns: &str,
+    apps: &[MarathonApp],
+    budget_writes: bool,
+) -> usize {
     let writes = std::sync::atomic::AtomicUsize::new(0);
     let writes = &writes;
     let params = PatchParams::apply("bench-plain").force();
@@ -94,6 +106,10 @@ async fn plain_apply(client: &Client, ns: &str, apps: &[MarathonApp]) -> usize {
                         .await
                         .expect("apply child");
                     writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                if budget_writes {
+                    let made = floor::budget_writes(&client, ns, &stored).await;
+                    writes.fetch_add(made, std::sync::atomic::Ordering::Relaxed);
                 }
             }
         })
@@ -128,13 +144,15 @@ async fn plain_phase(
     kubeconfig: &str,
     ns: &str,
     apps: &[MarathonApp],
+    budget_writes: bool,
 ) -> PlainRun {
     cluster::create_namespace(client, ns).await;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let done = tokio::spawn(cluster::wait_all(deployments, apps.len(), available, "plain"));
+    let label = if budget_writes { "floor" } else { "plain" };
+    let done = tokio::spawn(cluster::wait_all(deployments, apps.len(), available, label));
     let cpu = cluster::control_plane_cpu(kubeconfig);
     let started = Instant::now();
-    let plain_writes = plain_apply(client, ns, apps).await;
+    let plain_writes = plain_apply(client, ns, apps, budget_writes).await;
     let applied = started.elapsed();
     let converged = done.await.expect("plain watch") - started;
     let control_plane = cluster::cpu_since(&cpu, &cluster::control_plane_cpu(kubeconfig));
@@ -276,6 +294,8 @@ struct Options {
     apps: usize,
     rounds: usize,
     plain: bool,
+    /// Also run the floor phase (see `floor`) after the others in each round.
+    floor: bool,
 }
 
 /// `--apps N` (cargo passes `--bench` and filters too), else `BENCH_APPS`, else 1,000;
@@ -289,7 +309,8 @@ fn options() -> Options {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1000);
     let rounds = value("--rounds").and_then(|n| n.parse().ok()).unwrap_or(1);
-    Options { apps, rounds, plain: !args.iter().any(|a| a == "--no-plain") }
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    Options { apps, rounds, plain: !flag("--no-plain"), floor: flag("--floor") }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -345,6 +366,23 @@ fn print_round(round: usize, plain: Option<&PlainRun>, run: &OperatorRun, count:
     );
 }
 
+/// The floor phase of a round, and its ratio to the round's plain phase.
+fn print_floor(floor: &PlainRun, plain: Option<&PlainRun>) {
+    println!(
+        "  floor (plain + the budget's revision and status write, no operator): {:.2} writes per app, pods up after {:.2} s",
+        floor.writes_per_app,
+        floor.converged.as_secs_f64()
+    );
+    println!("  floor: control plane CPU s: {}", floor.control_plane);
+    if let Some(plain) = plain {
+        println!("  ratio floor / plain: {:.3}", ratio(&floor.converged, &plain.converged));
+    }
+}
+
+fn ratio(a: &Duration, b: &Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
 fn print_summary(plain: &[PlainRun], runs: &[OperatorRun]) {
     let secs = |d: &Duration| d.as_secs_f64();
     println!("median of {} rounds:", runs.len());
@@ -374,7 +412,7 @@ async fn main() {
     let nodes = cluster::add_nodes(&client, count).await;
     let apps: Vec<MarathonApp> = (0..count).map(|i| app(i, None)).collect();
     println!("operator_scale: {count} apps, concurrency {CONCURRENCY}, {} rounds", options.rounds);
-    let (mut plain_runs, mut runs) = (Vec::new(), Vec::new());
+    let (mut plain_runs, mut runs, mut floor_runs) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=options.rounds {
         let suffix = format!("{}-{round}", std::process::id());
         let (plain_ns, operator_ns) =
@@ -383,17 +421,31 @@ async fn main() {
         let plain_first = round % 2 == 1;
         let mut plain = None;
         if options.plain && plain_first {
-            plain = Some(plain_phase(&client, &kubeconfig, &plain_ns, &apps).await);
+            plain = Some(plain_phase(&client, &kubeconfig, &plain_ns, &apps, false).await);
         }
-        let wait = options.plain && !plain_first || round < options.rounds;
+        let wait = options.plain && !plain_first || round < options.rounds || options.floor;
         let run = operator_phase(&client, &kubeconfig, &operator_ns, &apps, wait).await;
         if options.plain && !plain_first {
-            plain = Some(plain_phase(&client, &kubeconfig, &plain_ns, &apps).await);
+            plain = Some(plain_phase(&client, &kubeconfig, &plain_ns, &apps, false).await);
         }
+        let floor_ns = format!("bench-floor-{suffix}");
+        let floor = match options.floor {
+            true => Some(plain_phase(&client, &kubeconfig, &floor_ns, &apps, true).await),
+            false => None,
+        };
         print_round(round, plain.as_ref(), &run, count);
+        if let Some(floor) = &floor {
+            print_floor(floor, plain.as_ref());
+        }
         plain_runs.extend(plain);
+        floor_runs.extend(floor);
         runs.push(run);
     }
     print_summary(&plain_runs, &runs);
+    if !floor_runs.is_empty() && floor_runs.len() == plain_runs.len() {
+        let ratios =
+            floor_runs.iter().zip(&plain_runs).map(|(f, p)| ratio(&f.converged, &p.converged));
+        println!("  floor / plain: median {:.3}", median(ratios.collect()));
+    }
     cluster::remove_nodes(&client, &nodes).await;
 }
