@@ -22,6 +22,9 @@ use super::{
 };
 use crate::crd::{HostVolume, MarathonAppSpec, UnreachableStrategy};
 
+/// The labels of an app without any.
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+
 /// What every step reads: the app, the options, the names and labels derived once.
 pub(crate) struct Ctx<'a> {
     pub spec: &'a MarathonAppSpec,
@@ -29,7 +32,8 @@ pub(crate) struct Ctx<'a> {
     pub owner: Owner,
     /// Name of the workload and its Services (shorter for StatefulSets).
     pub workload_name: String,
-    pub labels: BTreeMap<String, String>,
+    /// The app's Marathon labels (borrowed: most steps only read a few).
+    pub labels: &'a BTreeMap<String, String>,
     pub selector: BTreeMap<String, String>,
     pub resident: bool,
     /// Whether the objects are assembled or only the warnings and refusals wanted.
@@ -74,7 +78,7 @@ impl<'a> Ctx<'a> {
             options,
             owner,
             workload_name,
-            labels: spec.labels.clone().unwrap_or_default(),
+            labels: spec.labels.as_ref().unwrap_or(&NO_LABELS),
             selector: names::selector_labels(&label),
             resident,
             build,
@@ -127,7 +131,7 @@ pub(crate) fn services_and_ingress(
     let service = names::service_name(&cx.workload_name);
     let port_names: Vec<String> = app_ports.iter().map(|p| p.name.clone()).collect();
     let ingress = ingress::build_ingress(
-        &cx.labels,
+        cx.labels,
         || meta(&service),
         &service,
         &port_names,
@@ -169,7 +173,7 @@ pub(crate) fn main_container(
         mem: spec.effective_mem(),
         disk: spec.effective_disk(),
         gpus: f64::from(spec.gpus.unwrap_or(0)),
-        labels: &cx.labels,
+        labels: cx.labels,
         ports: app_ports,
         sandbox: &options.sandbox_path,
         env: spec.env.as_ref(),
@@ -341,7 +345,7 @@ pub(crate) fn workload(
         workload::pod_warnings(&cx.owner, parts, &mut cx.w);
         return;
     };
-    let template = workload::pod_template(&cx.owner, &cx.labels, parts, &mut cx.w);
+    let template = workload::pod_template(&cx.owner, cx.labels, parts, &mut cx.w);
     let Some(strategy) = stateful_strategy else {
         let strategy = if rollout.recreate {
             upgrade::recreate()
