@@ -123,10 +123,16 @@ pub fn convert_app<'a>(
             (Output::Objects(objects), warnings)
         }
     };
-    let mut warnings = app.warnings.clone();
-    warnings.extend(translated);
-    warnings.sort();
-    warnings.dedup();
+    // The translation's warnings are sorted and without duplicates already.
+    let warnings = if app.warnings.is_empty() {
+        translated
+    } else {
+        let mut warnings = app.warnings.clone();
+        warnings.extend(translated);
+        warnings.sort();
+        warnings.dedup();
+        warnings
+    };
     Ok(Converted { output, warnings })
 }
 
