@@ -14,6 +14,7 @@ use marathon_operator::translate::{
     ResourcePolicy, Subject, TranslateOptions, names, translate, translate_subject,
     translation_warnings,
 };
+use serde_json::json;
 use support::corpus;
 
 #[test]
@@ -92,4 +93,39 @@ fn warnings_only_translation_agrees_with_the_full_one() {
     println!("{compared} translations compared: {warned} with warnings, {refused} refused");
     assert!(compared >= 270, "expected the whole corpus three times, found {compared}");
     assert!(warned * 2 >= compared, "the corpus should exercise warnings: {warned} of {compared}");
+}
+
+/// Apps that reach the warnings the warnings-only path reports without assembling the objects:
+/// Docker `--label`s the pod cannot carry and a `--hostname` that is not a DNS label (the pod
+/// template), a resident app's upgrade strategy (the StatefulSet), clashing and unkeepable VIP
+/// ports (the Services).
+#[test]
+fn warnings_only_translation_agrees_on_the_skipped_objects() {
+    let apps = [
+        json!({"id": "/a", "cmd": "run", "version": "2024-01-01T00:00:00.000Z",
+            "container": {"type": "DOCKER", "docker": {"image": "nginx", "parameters": [
+                {"key": "label", "value": "marathon-operator.dev/app-version=x"},
+                {"key": "label", "value": "marathon-operator.dev/app-id=x"},
+                {"key": "label", "value": "bad key!=x"}, {"key": "label", "value": "ok=1"},
+                {"key": "hostname", "value": "Not_A_Label"}]}}}),
+        json!({"id": "/b", "cmd": "run", "instances": 3,
+            "upgradeStrategy": {"minimumHealthCapacity": 0.5, "maximumOverCapacity": 0.5},
+            "container": {"type": "MESOS", "volumes": [{"containerPath": "data", "mode": "RW",
+                "persistent": {"size": 10}}]}}),
+        json!({"id": "/c", "cmd": "run", "networks": [{"mode": "container/bridge"}],
+            "container": {"type": "DOCKER", "docker": {"image": "nginx"}, "portMappings": [
+                {"containerPort": 80, "servicePort": 10000, "labels": {"VIP_0": "web:80"}},
+                {"containerPort": 81, "servicePort": 10000, "labels": {"VIP_0": "10.0.0.1:80"}},
+                {"containerPort": 82, "labels": {"VIP_1": "not-a-vip"}}]}}),
+    ];
+    for json in apps {
+        let spec = MarathonAppSpec::from_marathon_json(json).unwrap();
+        let app = MarathonApp::new(&names::app_name(&spec.id), spec);
+        for options in option_sets() {
+            let full = translate_subject(Subject::of(&app), &[], &options).map(|t| t.warnings);
+            let only = translation_warnings(Subject::of(&app), &[], &options);
+            assert!(full.as_ref().is_ok_and(|w| w.len() >= 2), "{}: {full:?}", app.spec.id);
+            assert_eq!(only, full, "{} with {options:?}", app.spec.id);
+        }
+    }
 }
