@@ -6,12 +6,21 @@
 #![allow(clippy::unwrap_used)] // test code
 
 use marathon_operator::crd::{MarathonApp, MarathonAppSpec};
-use marathon_operator::translate::{TranslateError, TranslateOptions, translate};
+use marathon_operator::translate::{
+    Subject, TranslateError, TranslateOptions, translate, translation_warnings,
+};
 use serde_json::{Value, json};
 
+/// The full translation of `spec`; the warnings-only one (`convert --output marathonapp`) must
+/// refuse the same apps with the same error and warn the same about the others.
 fn run(spec: Value) -> Result<marathon_operator::translate::Translation, TranslateError> {
     let spec = MarathonAppSpec::from_marathon_json(spec).unwrap();
-    translate(&MarathonApp::new("x", spec), &[], &TranslateOptions::default())
+    let app = MarathonApp::new("x", spec);
+    let options = TranslateOptions::default();
+    let full = translate(&app, &[], &options);
+    let only = translation_warnings(Subject::of(&app), &[], &options);
+    assert_eq!(only, full.as_ref().map(|t| t.warnings.clone()).map_err(Clone::clone));
+    full
 }
 
 fn external(shared: bool, instances: i32) -> Value {

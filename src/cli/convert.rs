@@ -18,7 +18,9 @@ use serde_json::Value;
 use super::app::App;
 use super::args::OutputKind;
 use crate::crd::{MarathonApp, MarathonAppSpec};
-use crate::translate::{DesiredObjects, Subject, TranslateOptions, Warning, translate_boxed};
+use crate::translate::{
+    DesiredObjects, Subject, TranslateOptions, Warning, translate_boxed, translation_warnings,
+};
 
 /// Apps converted in parallel before their output is written: bounds the memory the rendered
 /// YAML of a huge dump takes while keeping every core busy.
@@ -92,7 +94,8 @@ pub fn marathon_app(app: &App, namespace: Option<&str>) -> MarathonApp {
 }
 
 /// Converts one app. The translation always runs, so both kinds of output report the same
-/// warnings and an app the operator could not run is an error in both.
+/// warnings and an app the operator could not run is an error in both; for a MarathonApp only
+/// its warnings and refusal are computed (the objects are not wanted).
 pub fn convert_app<'a>(
     app: &'a App,
     kind: OutputKind,
@@ -106,17 +109,29 @@ pub fn convert_app<'a>(
         owner_ref: None,
         spec: &app.spec,
     };
-    let (objects, translated) = translate_boxed(subject, &[], options)
-        .map_err(|err| format!("app {} ({}): cannot be translated: {err}", app.id(), app.name))?;
-    let mut warnings = app.warnings.clone();
-    warnings.extend(translated);
-    warnings.sort();
-    warnings.dedup();
-    let output = match kind {
+    let refused = |err| format!("app {} ({}): cannot be translated: {err}", app.id(), app.name);
+    let (output, translated) = match kind {
         OutputKind::Marathonapp => {
-            Output::Resource(Box::new(AppResource::of(app, options.namespace.as_deref())))
+            let warnings = translation_warnings(subject, &[], options).map_err(refused)?;
+            (
+                Output::Resource(Box::new(AppResource::of(app, options.namespace.as_deref()))),
+                warnings,
+            )
         }
-        OutputKind::K8s => Output::Objects(objects),
+        OutputKind::K8s => {
+            let (objects, warnings) = translate_boxed(subject, &[], options).map_err(refused)?;
+            (Output::Objects(objects), warnings)
+        }
+    };
+    // The translation's warnings are sorted and without duplicates already.
+    let warnings = if app.warnings.is_empty() {
+        translated
+    } else {
+        let mut warnings = app.warnings.clone();
+        warnings.extend(translated);
+        warnings.sort();
+        warnings.dedup();
+        warnings
     };
     Ok(Converted { output, warnings })
 }

@@ -175,7 +175,10 @@ fn label_vars(labels: &BTreeMap<String, String>, vars: &mut Vec<EnvVar>) {
 
 /// The variables Marathon sets for every task (`taskContextEnv` and `portsEnv`).
 fn builtin_vars(input: &EnvInput<'_>) -> Vec<EnvVar> {
-    let mut vars: Vec<EnvVar> = Vec::with_capacity(16 + input.ports.len() * 3);
+    // Room for every variable, the labels' and the app's own included: an `EnvVar` is a few
+    // hundred bytes, and each regrowth copies them all.
+    let room = 16 + input.ports.len() * 3 + input.labels.len() + input.env.map_or(0, |e| e.len());
+    let mut vars: Vec<EnvVar> = Vec::with_capacity(room);
     port_vars(input.ports, &mut vars);
     // HOST: the address at which PORT<n> answers, i.e. the pod IP (the node IP under
     // hostNetwork), not the node name that Marathon gave.

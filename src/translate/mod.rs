@@ -139,7 +139,7 @@ pub struct Translation {
 }
 
 /// Why an app cannot be translated at all.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq)]
 pub enum TranslateError {
     #[error("app id {0:?} has no path segment")]
     EmptyId(String),
@@ -259,7 +259,39 @@ pub fn translate_boxed(
     host_volumes: &[HostVolume],
     options: &TranslateOptions,
 ) -> Result<(Box<DesiredObjects>, Vec<Warning>), TranslateError> {
-    let mut cx = steps::Ctx::new(app, options)?;
+    let (objects, warnings) = run(app, host_volumes, options, Build::Objects)?;
+    Ok((objects.unwrap_or_default(), warnings))
+}
+
+/// The warnings and the refusal of [`translate_subject`], without the objects: the same steps
+/// and rules run, but the Kubernetes objects that only carry what they decided (the workload,
+/// the Services, their metadata) are not assembled. For `convert --output marathonapp`, which
+/// translates for the warnings and refusals alone.
+pub fn translation_warnings(
+    app: Subject<'_>,
+    host_volumes: &[HostVolume],
+    options: &TranslateOptions,
+) -> Result<Vec<Warning>, TranslateError> {
+    Ok(run(app, host_volumes, options, Build::WarningsOnly)?.1)
+}
+
+/// What a run of the steps assembles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Build {
+    /// The objects and the warnings.
+    Objects,
+    /// The warnings (and refusals) alone.
+    WarningsOnly,
+}
+
+/// The steps of a translation; the objects are `None` for [`Build::WarningsOnly`].
+fn run(
+    app: Subject<'_>,
+    host_volumes: &[HostVolume],
+    options: &TranslateOptions,
+    build: Build,
+) -> Result<(Option<Box<DesiredObjects>>, Vec<Warning>), TranslateError> {
+    let mut cx = steps::Ctx::new(app, options, build)?;
     let (app_ports, host_network) = steps::resolve_ports(&mut cx);
     let (services, ingress) = steps::services_and_ingress(&mut cx, &app_ports);
     let mut extras = container::PodExtras::default();
@@ -270,10 +302,12 @@ pub fn translate_boxed(
     extras::report(cx.spec, &mut cx.w);
     let rollout = steps::rollout(&mut cx, &storage)?;
     let claim_templates = std::mem::take(&mut storage.claim_templates);
-    let mut objects = Box::<DesiredObjects>::default();
-    objects.pvcs = std::mem::take(&mut storage.pvcs);
-    objects.services = services;
-    objects.ingress = ingress;
+    let mut objects = (build == Build::Objects).then(Box::<DesiredObjects>::default);
+    if let Some(objects) = objects.as_mut() {
+        objects.pvcs = std::mem::take(&mut storage.pvcs);
+        objects.services = services;
+        objects.ingress = ingress;
+    }
     let parts = workload::PodParts {
         main,
         storage,
@@ -283,11 +317,14 @@ pub fn translate_boxed(
         pull_secret,
         host_network,
     };
-    steps::workload(&mut cx, parts, claim_templates, &app_ports, &rollout, &mut objects);
+    steps::workload(&mut cx, parts, claim_templates, &app_ports, &rollout, objects.as_deref_mut());
     // With autoscaling the HPA scales the MarathonApp (its scale subresource sets
     // `instances`), so the workload's replicas always follow `instances`: one writer each.
     let meta = || names::object_meta(&cx.owner, &cx.workload_name);
-    objects.hpa = scaling::build_hpa(cx.spec, &cx.owner.app_name, meta, &mut cx.w);
-    objects.services.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    let hpa = scaling::build_hpa(cx.spec, &cx.owner.app_name, meta, &mut cx.w);
+    if let Some(objects) = objects.as_mut() {
+        objects.hpa = hpa;
+        objects.services.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    }
     Ok((objects, cx.w.finish()))
 }

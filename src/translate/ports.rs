@@ -282,15 +282,14 @@ fn parse_vip(value: &str) -> Option<(Option<&str>, i32)> {
     Some(((!is_ip).then_some(host), port))
 }
 
-/// The app's Services: one ClusterIP Service with every port (named after the app), plus one
-/// per named VIP (named after the VIP). `meta` builds metadata for a Service name.
-pub(crate) fn build_services(
+/// The ports of the app's Services by Service name: the app's own (named after the app) with
+/// every port, and one per named VIP (named after the VIP); clashes and VIPs that cannot be
+/// kept are reported.
+pub(crate) fn service_ports_by_name(
     app: &str,
     ports: &[AppPort],
-    selector: &BTreeMap<String, String>,
-    meta: &dyn Fn(&str) -> ObjectMeta,
     warnings: &mut Warnings,
-) -> Vec<Service> {
+) -> BTreeMap<String, Vec<ServicePort>> {
     let main = service_name(app);
     let mut by_name: BTreeMap<String, Vec<ServicePort>> = BTreeMap::new();
     for p in ports {
@@ -332,6 +331,16 @@ pub(crate) fn build_services(
             }
         }
     }
+    by_name
+}
+
+/// The app's Services, one ClusterIP Service per name of [`service_ports_by_name`] that has
+/// ports. `meta` builds metadata for a Service name.
+pub(crate) fn build_services(
+    by_name: BTreeMap<String, Vec<ServicePort>>,
+    selector: &BTreeMap<String, String>,
+    meta: &dyn Fn(&str) -> ObjectMeta,
+) -> Vec<Service> {
     by_name
         .into_iter()
         .filter(|(_, ports)| !ports.is_empty())
@@ -450,7 +459,7 @@ mod tests {
         let ports = resolve(NetMode::Container, &[r, ip], false, &mut w);
         let sel = BTreeMap::new();
         let meta = |n: &str| ObjectMeta { name: Some(n.into()), ..ObjectMeta::default() };
-        let svcs = build_services("web", &ports, &sel, &meta, &mut w);
+        let svcs = build_services(service_ports_by_name("web", &ports, &mut w), &sel, &meta);
         let names: Vec<_> = svcs.iter().map(|s| s.metadata.name.clone().unwrap()).collect();
         assert_eq!(names, ["nginx-vip", "web"]);
         assert_eq!(svcs[0].spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port, 10080);
@@ -464,7 +473,8 @@ mod tests {
         r.labels.insert("VIP_0".into(), "/web:80".into());
         let ports = resolve(NetMode::Container, &[r], false, &mut w);
         let meta = |n: &str| ObjectMeta { name: Some(n.into()), ..ObjectMeta::default() };
-        let svcs = build_services("web", &ports, &BTreeMap::new(), &meta, &mut w);
+        let by_name = service_ports_by_name("web", &ports, &mut w);
+        let svcs = build_services(by_name, &BTreeMap::new(), &meta);
         assert_eq!(svcs.len(), 1);
         let got: Vec<(String, i32)> = svcs[0]
             .spec

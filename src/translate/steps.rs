@@ -17,10 +17,13 @@ use super::upgrade::{self, Kind};
 use super::warnings::Warnings;
 use super::workload::{self, PodParts};
 use super::{
-    DesiredObjects, Subject, TranslateError, TranslateOptions, ingress, network, probes,
+    Build, DesiredObjects, Subject, TranslateError, TranslateOptions, ingress, network, probes,
     subject_label,
 };
 use crate::crd::{HostVolume, MarathonAppSpec, UnreachableStrategy};
+
+/// The labels of an app without any.
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
 
 /// What every step reads: the app, the options, the names and labels derived once.
 pub(crate) struct Ctx<'a> {
@@ -29,9 +32,12 @@ pub(crate) struct Ctx<'a> {
     pub owner: Owner,
     /// Name of the workload and its Services (shorter for StatefulSets).
     pub workload_name: String,
-    pub labels: BTreeMap<String, String>,
+    /// The app's Marathon labels (borrowed: most steps only read a few).
+    pub labels: &'a BTreeMap<String, String>,
     pub selector: BTreeMap<String, String>,
     pub resident: bool,
+    /// Whether the objects are assembled or only the warnings and refusals wanted.
+    pub build: Build,
     pub w: Warnings,
 }
 
@@ -39,6 +45,7 @@ impl<'a> Ctx<'a> {
     pub(crate) fn new(
         app: Subject<'a>,
         options: &'a TranslateOptions,
+        build: Build,
     ) -> Result<Self, TranslateError> {
         let spec = app.spec;
         if spec.id.trim_matches('/').is_empty() {
@@ -71,9 +78,10 @@ impl<'a> Ctx<'a> {
             options,
             owner,
             workload_name,
-            labels: spec.labels.clone().unwrap_or_default(),
+            labels: spec.labels.as_ref().unwrap_or(&NO_LABELS),
             selector: names::selector_labels(&label),
             resident,
+            build,
             w,
         })
     }
@@ -115,12 +123,15 @@ pub(crate) fn services_and_ingress(
     app_ports: &[AppPort],
 ) -> (Vec<Service>, Option<Ingress>) {
     let meta = |name: &str| names::object_meta(&cx.owner, name);
-    let services =
-        ports::build_services(&cx.workload_name, app_ports, &cx.selector, &meta, &mut cx.w);
+    let by_name = ports::service_ports_by_name(&cx.workload_name, app_ports, &mut cx.w);
+    let services = match cx.build {
+        Build::Objects => ports::build_services(by_name, &cx.selector, &meta),
+        Build::WarningsOnly => Vec::new(),
+    };
     let service = names::service_name(&cx.workload_name);
     let port_names: Vec<String> = app_ports.iter().map(|p| p.name.clone()).collect();
     let ingress = ingress::build_ingress(
-        &cx.labels,
+        cx.labels,
         || meta(&service),
         &service,
         &port_names,
@@ -162,7 +173,7 @@ pub(crate) fn main_container(
         mem: spec.effective_mem(),
         disk: spec.effective_disk(),
         gpus: f64::from(spec.gpus.unwrap_or(0)),
-        labels: &cx.labels,
+        labels: cx.labels,
         ports: app_ports,
         sandbox: &options.sandbox_path,
         env: spec.env.as_ref(),
@@ -179,8 +190,10 @@ pub(crate) fn main_container(
         _ => app_env,
     };
     main.env = Some(env::finish_env(vars, &mut cx.w));
-    let cports = ports::container_ports(app_ports);
-    main.ports = (!cports.is_empty()).then_some(cports);
+    if cx.build == Build::Objects {
+        let cports = ports::container_ports(app_ports);
+        main.ports = (!cports.is_empty()).then_some(cports);
+    }
     let probes = probes::build(
         spec.health_checks.as_deref().unwrap_or_default(),
         spec.readiness_checks.as_deref().unwrap_or_default(),
@@ -316,18 +329,24 @@ pub(crate) fn rollout(cx: &mut Ctx<'_>, storage: &Storage) -> Result<Rollout, Tr
     })
 }
 
-/// The Deployment, or the StatefulSet with its headless Service.
+/// The Deployment, or the StatefulSet with its headless Service, put into `objects`; with no
+/// `objects` ([`Build::WarningsOnly`]) only what they would warn about is reported.
 pub(crate) fn workload(
     cx: &mut Ctx<'_>,
     parts: PodParts,
     claim_templates: Vec<k8s_openapi::api::core::v1::PersistentVolumeClaim>,
     app_ports: &[AppPort],
     rollout: &Rollout,
-    objects: &mut DesiredObjects,
+    objects: Option<&mut DesiredObjects>,
 ) {
-    let template = workload::pod_template(&cx.owner, &cx.labels, parts, &mut cx.w);
     let instances = rollout.instances;
-    if !cx.resident {
+    let stateful_strategy = cx.resident.then(|| stateful_set_strategy(cx, rollout));
+    let Some(objects) = objects else {
+        workload::pod_warnings(&cx.owner, parts, &mut cx.w);
+        return;
+    };
+    let template = workload::pod_template(&cx.owner, cx.labels, parts, &mut cx.w);
+    let Some(strategy) = stateful_strategy else {
         let strategy = if rollout.recreate {
             upgrade::recreate()
         } else {
@@ -341,7 +360,7 @@ pub(crate) fn workload(
             template,
         ));
         return;
-    }
+    };
     let headless = ports::headless_name(&cx.workload_name);
     objects.services.push(ports::build_headless(
         &cx.workload_name,
@@ -349,7 +368,23 @@ pub(crate) fn workload(
         &cx.selector,
         cx.meta(&headless),
     ));
-    let strategy = upgrade::stateful_set_strategy(instances, rollout.min_health);
+    objects.stateful_set = Some(workload::build_stateful_set(
+        &cx.owner,
+        &cx.workload_name,
+        &headless,
+        instances,
+        strategy,
+        template,
+        claim_templates,
+    ));
+}
+
+/// A StatefulSet's update strategy, and what of the upgrade strategy it cannot honour.
+fn stateful_set_strategy(
+    cx: &mut Ctx<'_>,
+    rollout: &Rollout,
+) -> k8s_openapi::api::apps::v1::StatefulSetUpdateStrategy {
+    let strategy = upgrade::stateful_set_strategy(rollout.instances, rollout.min_health);
     if strategy.rolling_update.as_ref().is_some_and(|r| r.max_unavailable.is_some()) {
         cx.w.push(
             "upgradeStrategy.minimumHealthCapacity",
@@ -362,13 +397,5 @@ pub(crate) fn workload(
             "a StatefulSet cannot surge; old instances stop first",
         );
     }
-    objects.stateful_set = Some(workload::build_stateful_set(
-        &cx.owner,
-        &cx.workload_name,
-        &headless,
-        instances,
-        strategy,
-        template,
-        claim_templates,
-    ));
+    strategy
 }

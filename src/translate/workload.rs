@@ -55,23 +55,53 @@ fn template_meta(
             serde_json::to_string(&rest).unwrap_or_default(),
         );
     }
-    for (k, v) in &extras.annotations {
-        if annotations.contains_key(k) || k == ANNOTATION_MARATHON_LABELS {
-            // The operator's own annotations say which app a pod belongs to.
-            warnings.push(
-                "container.docker.parameters",
-                format!("label {k:?} is reserved by the operator; ignored"),
-            );
-        } else if is_label_key(k) {
-            annotations.insert(k.clone(), v.clone());
-        } else {
-            warnings.push(
-                "container.docker.parameters",
-                format!("label {k:?} is not a valid annotation key; ignored"),
-            );
-        }
+    for (k, v) in extras.annotations.iter().filter(|(k, _)| extra_annotation(owner, k, warnings)) {
+        annotations.insert(k.clone(), v.clone());
     }
     ObjectMeta { labels: Some(out), annotations: Some(annotations), ..ObjectMeta::default() }
+}
+
+/// Whether the pod may carry the annotation `key` of a Docker `--label` parameter; reported
+/// when not. The operator's own annotations (the app's id and version, the labels that are not
+/// valid Kubernetes labels) say which app a pod belongs to: they are reserved.
+fn extra_annotation(owner: &Owner, key: &str, warnings: &mut Warnings) -> bool {
+    let reserved = key == ANNOTATION_APP_ID
+        || key == ANNOTATION_MARATHON_LABELS
+        || (key == ANNOTATION_APP_VERSION && owner.version.is_some());
+    if reserved {
+        warnings.push(
+            "container.docker.parameters",
+            format!("label {key:?} is reserved by the operator; ignored"),
+        );
+    } else if !is_label_key(key) {
+        warnings.push(
+            "container.docker.parameters",
+            format!("label {key:?} is not a valid annotation key; ignored"),
+        );
+    }
+    !reserved && is_label_key(key)
+}
+
+/// The pod's hostname (a Docker `--hostname` parameter) if it is a DNS label; reported if not.
+fn pod_hostname(hostname: Option<String>, warnings: &mut Warnings) -> Option<String> {
+    hostname.filter(|h| {
+        let ok = h.len() <= 63 && super::names::app_name(h) == *h;
+        if !ok {
+            warnings.push(
+                "container.docker.parameters",
+                format!("hostname {h:?} is not a DNS label; ignored"),
+            );
+        }
+        ok
+    })
+}
+
+/// What [`pod_template`] would report about `parts`, without assembling the pod.
+pub(crate) fn pod_warnings(owner: &Owner, parts: PodParts, warnings: &mut Warnings) {
+    for key in parts.extras.annotations.keys() {
+        extra_annotation(owner, key, warnings);
+    }
+    pod_hostname(parts.extras.hostname, warnings);
 }
 
 /// Everything the pod spec is assembled from.
@@ -97,16 +127,7 @@ pub(crate) fn pod_template(
     main.volume_mounts = Some(std::mem::take(&mut parts.storage.mounts));
     let affinity = parts.placement.affinity();
     let p = parts.placement;
-    let hostname = parts.extras.hostname.filter(|h| {
-        let ok = h.len() <= 63 && super::names::app_name(h) == *h;
-        if !ok {
-            warnings.push(
-                "container.docker.parameters",
-                format!("hostname {h:?} is not a DNS label; ignored"),
-            );
-        }
-        ok
-    });
+    let hostname = pod_hostname(parts.extras.hostname, warnings);
     PodTemplateSpec {
         metadata: Some(metadata),
         spec: Some(PodSpec {
