@@ -8,8 +8,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
+use marathon_operator::crd::condition::{AVAILABLE, PROGRESSING, SCHEDULED, TRUE};
 use marathon_operator::crd::{MarathonApp, MarathonAppStatus};
 use marathon_operator::marathon::versions::{format_version, new_revision};
+use marathon_operator::translate::names;
 
 /// Creates the app's first revision and writes a converged app's status, as the operator
 /// would; returns the writes made (2).
@@ -36,7 +38,7 @@ fn converged_status(app: &MarathonApp, version: &str) -> MarathonAppStatus {
     let generation = app.metadata.generation;
     let condition = |type_: &str, reason: &str, message: &str| Condition {
         type_: type_.to_owned(),
-        status: "True".to_owned(),
+        status: TRUE.to_owned(),
         reason: reason.to_owned(),
         message: message.to_owned(),
         observed_generation: generation,
@@ -45,12 +47,12 @@ fn converged_status(app: &MarathonApp, version: &str) -> MarathonAppStatus {
     MarathonAppStatus {
         observed_generation: generation,
         conditions: Some(vec![
-            condition("Available", "TasksRunning", "1 of 1 instances available"),
-            condition("Progressing", "DeploymentComplete", "version is rolled out"),
-            condition("Scheduled", "Scheduled", "every task is placed on a node"),
+            condition(AVAILABLE, "TasksRunning", "1 of 1 instances available"),
+            condition(PROGRESSING, "DeploymentComplete", "version is rolled out"),
+            condition(SCHEDULED, "Scheduled", "every task is placed on a node"),
         ]),
         replicas: Some(1),
-        selector: Some(format!("app.kubernetes.io/instance={}", app.name_any())),
+        selector: Some(names::selector_string(&app.name_any())),
         tasks_running: Some(1),
         tasks_staged: Some(0),
         tasks_healthy: Some(1),

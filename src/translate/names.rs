@@ -200,6 +200,12 @@ pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(LABEL_APP.to_string(), name.to_string())])
 }
 
+/// [`selector_labels`] as a label selector string, as the scale subresource reports it.
+pub fn selector_string(name: &str) -> String {
+    let labels = selector_labels(name);
+    labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
 /// What `object_meta()` needs to know about the owning app.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Owner {

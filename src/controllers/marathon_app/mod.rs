@@ -210,7 +210,7 @@ async fn report_status(
         workload: applied.workload.clone(),
         pods: &pods,
         restart: app.annotations().get(ANNOTATION_RESTART).map(String::as_str),
-        selector: selector_string(&applied.base_name),
+        selector: names::selector_string(&applied.base_name),
         warnings,
         untranslated: app.spec.unknown_fields(),
         now,
@@ -263,15 +263,6 @@ async fn record_version(
     let recorded = RecordedVersions { uid, spec, versions: versions.clone() };
     ctx.memory.versions.with(|known| known.insert(key, recorded));
     Ok(versions)
-}
-
-/// The label selector of the app's pods, as the scale subresource reports it.
-fn selector_string(base_name: &str) -> String {
-    names::selector_labels(base_name)
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// Writes the status; returns the app's `resourceVersion` after the write.
