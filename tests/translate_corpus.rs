@@ -117,6 +117,14 @@ fn warnings_only_translation_agrees_on_the_skipped_objects() {
                 {"containerPort": 80, "servicePort": 10000, "labels": {"VIP_0": "web:80"}},
                 {"containerPort": 81, "servicePort": 10000, "labels": {"VIP_0": "10.0.0.1:80"}},
                 {"containerPort": 82, "labels": {"VIP_1": "not-a-vip"}}]}}),
+        // Env names each warning of the environment: Docker `--env`, the app's env (one of them
+        // replacing a Docker one), a port name; unset secrets and invalid values.
+        json!({"id": "/d", "cmd": "run", "labels": {"a.b-c": "v"},
+            "portDefinitions": [{"port": 0, "name": "http-api"}],
+            "env": {"1ST": "x", "A B": "y", "SAME": "app", "S": {"secret": "missing"}},
+            "container": {"type": "DOCKER", "docker": {"image": "nginx", "parameters": [
+                {"key": "env", "value": "SAME=docker"}, {"key": "env", "value": "X=Y=Z"},
+                {"key": "e", "value": "=empty"}]}}}),
     ];
     for json in apps {
         let spec = MarathonAppSpec::from_marathon_json(json).unwrap();

@@ -89,22 +89,11 @@ pub(crate) fn resources(
         requests.insert(GPU_RESOURCE.to_string(), Quantity(gpus.to_string()));
         limits.insert(GPU_RESOURCE.to_string(), Quantity(gpus.to_string()));
     }
-    let rl = spec.resource_limits.as_ref();
-    // Some(Some(x)): a limit; Some(None): "unlimited"; None: not given, the policy decides.
-    let cpu_limit = match limit("cpus", rl.and_then(|r| r.cpus.as_ref()), cpus, warnings) {
-        Some(given) => given,
-        None if policy == ResourcePolicy::LimitsEqualRequests && cpus > 0.0 => Some(cpus),
-        None => None,
-    };
-    if let Some(value) = cpu_limit.filter(|v| *v > 0.0) {
+    let (cpu_limit, mem_limit) = cpu_and_memory_limits(spec, policy, warnings);
+    if let Some(value) = cpu_limit {
         limits.insert("cpu".to_string(), cpu(value));
     }
-    let mem_limit = match limit("mem", rl.and_then(|r| r.mem.as_ref()), mem, warnings) {
-        Some(given) => given,
-        None if mem > 0.0 => Some(mem),
-        None => None,
-    };
-    if let Some(value) = mem_limit.filter(|v| *v > 0.0) {
+    if let Some(value) = mem_limit {
         limits.insert("memory".to_string(), mebibytes(value));
     }
     ResourceRequirements {
@@ -114,16 +103,45 @@ pub(crate) fn resources(
     }
 }
 
+/// The CPU and memory limits (cores, MiB; `None`: no limit) that `resourceLimits` and `policy`
+/// give, warning about what cannot be honoured: every warning [`resources`] gives.
+pub(crate) fn cpu_and_memory_limits(
+    spec: &MarathonAppSpec,
+    policy: ResourcePolicy,
+    warnings: &mut Warnings,
+) -> (Option<f64>, Option<f64>) {
+    let (cpus, mem) = (spec.effective_cpus(), spec.effective_mem());
+    let rl = spec.resource_limits.as_ref();
+    // Some(Some(x)): a limit; Some(None): "unlimited"; None: not given, the policy decides.
+    let cpu_limit = match limit("cpus", rl.and_then(|r| r.cpus.as_ref()), cpus, warnings) {
+        Some(given) => given,
+        None if policy == ResourcePolicy::LimitsEqualRequests && cpus > 0.0 => Some(cpus),
+        None => None,
+    };
+    let mem_limit = match limit("mem", rl.and_then(|r| r.mem.as_ref()), mem, warnings) {
+        Some(given) => given,
+        None if mem > 0.0 => Some(mem),
+        None => None,
+    };
+    (cpu_limit.filter(|v| *v > 0.0), mem_limit.filter(|v| *v > 0.0))
+}
+
 /// `user` as a numeric uid: `root` is 0, digits are the uid; names cannot be resolved.
 fn uid(user: &str) -> Option<i64> {
     if user == "root" { Some(0) } else { user.parse().ok() }
 }
 
+/// The image the app names, if any.
+pub(crate) fn app_image(spec: &MarathonAppSpec) -> Option<&str> {
+    let docker = spec.container.as_ref()?.docker.as_ref()?;
+    (!docker.image.is_empty()).then_some(docker.image.as_str())
+}
+
 /// The image the app runs in, and whether it came from the app.
 pub(crate) fn image(spec: &MarathonAppSpec, base_image: &str) -> (String, bool) {
-    match spec.container.as_ref().and_then(|c| c.docker.as_ref()) {
-        Some(d) if !d.image.is_empty() => (d.image.clone(), true),
-        _ => (base_image.to_string(), false),
+    match app_image(spec) {
+        Some(image) => (image.to_string(), true),
+        None => (base_image.to_string(), false),
     }
 }
 
@@ -208,16 +226,15 @@ fn shell_command(cmd: &str, grace: Option<i64>, warnings: &mut Warnings) -> Vec<
 /// The image of a Docker-containerizer app, which Marathon announces as
 /// `MARATHON_APP_DOCKER_IMAGE` (not for Mesos-containerizer apps with a Docker image).
 pub(crate) fn docker_image(spec: &MarathonAppSpec) -> Option<&str> {
-    let image = spec.container.as_ref()?.docker.as_ref()?.image.as_str();
-    (spec.container_type() == Some(ContainerType::Docker) && !image.is_empty()).then_some(image)
+    app_image(spec).filter(|_| spec.container_type() == Some(ContainerType::Docker))
 }
 
-/// Builds the main container (without env, ports, probes and mounts, added by the caller).
+/// Builds the main container (without env, ports, probes, mounts and resources, added by the
+/// caller).
 pub(crate) fn build_container(
     spec: &MarathonAppSpec,
     base_image: &str,
     sandbox: &str,
-    policy: ResourcePolicy,
     extras: &mut PodExtras,
     warnings: &mut Warnings,
 ) -> Container {
@@ -259,7 +276,6 @@ pub(crate) fn build_container(
             "the Mesos containerizer's host filesystem is replaced by the base image",
         );
     }
-    c.resources = Some(resources(spec, policy, warnings));
     c
 }
 
@@ -431,14 +447,7 @@ mod tests {
         let s = spec(
             serde_json::json!({"id": "/a", "cmd": null, "args": ["--port", "80"], "container": {"docker": {"image": "nginx"}}}),
         );
-        let c = build_container(
-            &s,
-            "busybox",
-            "/mnt/mesos/sandbox",
-            ResourcePolicy::LimitsEqualRequests,
-            &mut x,
-            &mut w,
-        );
+        let c = build_container(&s, "busybox", "/mnt/mesos/sandbox", &mut x, &mut w);
         assert_eq!(c.command, None);
         assert_eq!(c.args.unwrap(), ["--port", "80"]);
     }
@@ -448,7 +457,7 @@ mod tests {
         let mut w = Warnings::default();
         let mut x = PodExtras::default();
         let build = |json, w: &mut Warnings, x: &mut PodExtras| {
-            build_container(&spec(json), "busybox", "/s", ResourcePolicy::NoCpuLimit, x, w)
+            build_container(&spec(json), "busybox", "/s", x, w)
         };
         let c = build(
             serde_json::json!({"id": "/a", "cmd": "python3 -m http.server $PORT0"}),
@@ -489,14 +498,7 @@ mod tests {
         let s = spec(serde_json::json!({"id": "/a", "cmd": "run", "container": {"docker": {
             "image": "x", "privileged": true, "forcePullImage": true,
             "parameters": [{"key": "cap-add", "value": "SYS_ADMIN"}, {"key": "log-driver", "value": "none"}, {"key": "label", "value": "a=b"}]}}}));
-        let c = build_container(
-            &s,
-            "busybox",
-            "/s",
-            ResourcePolicy::LimitsEqualRequests,
-            &mut x,
-            &mut w,
-        );
+        let c = build_container(&s, "busybox", "/s", &mut x, &mut w);
         let sc = c.security_context.unwrap();
         assert_eq!(sc.privileged, Some(true));
         assert_eq!(sc.capabilities.unwrap().add.unwrap(), ["SYS_ADMIN"]);

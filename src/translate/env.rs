@@ -45,14 +45,63 @@ fn plain(name: impl Into<String>, value: impl Into<String>) -> EnvVar {
     EnvVar { name: name.into(), value: Some(value.into()), value_from: None }
 }
 
-fn field(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector { field_path: path.into(), api_version: None }),
-            ..EnvVarSource::default()
-        }),
+/// Where the environment's variables go: the container's list, or [`NameCheck`] when only the
+/// warnings are wanted. The names decide every warning of the environment, the values none, so
+/// a value is computed only by a sink that keeps it.
+pub(crate) trait EnvSink {
+    /// A variable with a plain value.
+    fn plain<N: Into<String> + AsRef<str>>(&mut self, name: N, value: impl FnOnce() -> String);
+    /// A variable read from the pod's own fields (downward API).
+    fn field(&mut self, name: &str, path: &str);
+    /// A variable of the app's `env`: it replaces any earlier one of the same name.
+    fn replace(&mut self, var: EnvVar);
+}
+
+impl EnvSink for Vec<EnvVar> {
+    fn plain<N: Into<String> + AsRef<str>>(&mut self, name: N, value: impl FnOnce() -> String) {
+        self.push(EnvVar { name: name.into(), value: Some(value()), value_from: None });
+    }
+
+    fn field(&mut self, name: &str, path: &str) {
+        self.push(EnvVar {
+            name: name.into(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector { field_path: path.into(), api_version: None }),
+                ..EnvVarSource::default()
+            }),
+        });
+    }
+
+    fn replace(&mut self, var: EnvVar) {
+        self.retain(|v| v.name != var.name);
+        self.push(var);
+    }
+}
+
+/// The names of the variables alone, each checked as it comes ([`super::Build::WarningsOnly`]):
+/// what [`finish_env`] would warn about the list, whose names are the names given here (a
+/// replaced variable keeps its name; the same warning twice is one).
+#[derive(Debug, Default)]
+pub(crate) struct NameCheck(pub Warnings);
+
+impl NameCheck {
+    pub(crate) fn name(&mut self, name: &str) {
+        name_is_settable(name, &mut self.0);
+    }
+}
+
+impl EnvSink for NameCheck {
+    fn plain<N: Into<String> + AsRef<str>>(&mut self, name: N, _: impl FnOnce() -> String) {
+        self.name(name.as_ref());
+    }
+
+    fn field(&mut self, name: &str, _: &str) {
+        self.name(name);
+    }
+
+    fn replace(&mut self, var: EnvVar) {
+        self.name(&var.name);
     }
 }
 
@@ -101,10 +150,23 @@ pub(crate) fn escape_dollars(s: &str) -> String {
 /// Bytes, not chars: every allowed character is ASCII, and no byte of a multi-byte character
 /// is, so both give the same answer without decoding UTF-8.
 fn is_classic_env_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    let bytes = name.as_bytes();
+    bytes.first().is_some_and(|b| !b.is_ascii_digit())
+        && bytes.iter().all(|&b| CLASSIC_NAME_BYTE[usize::from(b)])
 }
+
+/// The bytes of a classic variable name (letters, digits, `_`, `-`, `.`), as a table: one load
+/// per byte of the names every app's environment has.
+static CLASSIC_NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.';
+        b += 1;
+    }
+    table
+};
 
 /// Whether any Kubernetes release accepts `name` (1.32+ accept printable ASCII except `=`).
 fn is_relaxed_env_name(name: &str) -> bool {
@@ -142,66 +204,68 @@ pub(crate) fn secret_selector(
 
 /// `PORT<n>`, `PORT_<declared or assigned port>`, `PORT_<NAME>` (upper-cased, other characters
 /// kept, as `EnvironmentHelper.portsEnv` does), `PORT` and `PORTS`.
-fn port_vars(ports: &[AppPort], vars: &mut Vec<EnvVar>) {
-    let numbers: Vec<String> = ports.iter().map(|p| p.container_port.to_string()).collect();
-    for (i, (p, n)) in ports.iter().zip(&numbers).enumerate() {
-        vars.push(plain(format!("PORT{i}"), n.clone()));
+fn port_vars(ports: &[AppPort], vars: &mut impl EnvSink) {
+    for (i, p) in ports.iter().enumerate() {
+        let number = || p.container_port.to_string();
+        vars.plain(format!("PORT{i}"), number);
         // A dynamic port is announced under the number it got, as Marathon does.
         let key = if p.declared > 0 { p.declared } else { p.container_port };
-        vars.push(plain(format!("PORT_{key}"), n.clone()));
+        vars.plain(format!("PORT_{key}"), number);
         if let Some(name) = &p.marathon_name {
-            vars.push(plain(format!("PORT_{}", name.to_uppercase()), n.clone()));
+            vars.plain(format!("PORT_{}", name.to_uppercase()), number);
         }
     }
-    if let Some(first) = numbers.first() {
-        vars.push(plain("PORT", first.clone()));
-        vars.push(plain("PORTS", numbers.join(",")));
+    if let Some(first) = ports.first() {
+        vars.plain("PORT", || first.container_port.to_string());
+        vars.plain("PORTS", || {
+            let numbers: Vec<String> = ports.iter().map(|p| p.container_port.to_string()).collect();
+            numbers.join(",")
+        });
     }
 }
 
 /// `MARATHON_APP_LABELS` and `MARATHON_APP_LABEL_<KEY>` with Marathon's escaping and limits.
-fn label_vars(labels: &BTreeMap<String, String>, vars: &mut Vec<EnvVar>) {
+fn label_vars(labels: &BTreeMap<String, String>, vars: &mut impl EnvSink) {
     let mut keys = Vec::new();
     for (k, v) in labels {
         if jvm_len(k) >= MAX_LABEL_KEY || jvm_len(v) >= MAX_LABEL_VALUE {
             continue;
         }
         let key = label_key(k);
-        vars.push(plain(format!("MARATHON_APP_LABEL_{key}"), v.clone()));
+        vars.plain(format!("MARATHON_APP_LABEL_{key}"), || v.clone());
         keys.push(key);
     }
-    vars.push(plain("MARATHON_APP_LABELS", keys.join(" ")));
+    vars.plain("MARATHON_APP_LABELS", || keys.join(" "));
+}
+
+/// Room for every variable of the list [`build_env`] gives, the labels' and the app's own
+/// included: an `EnvVar` is a few hundred bytes, and each regrowth copies them all.
+pub(crate) fn env_capacity(input: &EnvInput<'_>) -> usize {
+    16 + input.ports.len() * 3 + input.labels.len() + input.env.map_or(0, |e| e.len())
 }
 
 /// The variables Marathon sets for every task (`taskContextEnv` and `portsEnv`).
-fn builtin_vars(input: &EnvInput<'_>) -> Vec<EnvVar> {
-    // Room for every variable, the labels' and the app's own included: an `EnvVar` is a few
-    // hundred bytes, and each regrowth copies them all.
-    let room = 16 + input.ports.len() * 3 + input.labels.len() + input.env.map_or(0, |e| e.len());
-    let mut vars: Vec<EnvVar> = Vec::with_capacity(room);
-    port_vars(input.ports, &mut vars);
+fn builtin_vars(input: &EnvInput<'_>, vars: &mut impl EnvSink) {
+    port_vars(input.ports, vars);
     // HOST: the address at which PORT<n> answers, i.e. the pod IP (the node IP under
     // hostNetwork), not the node name that Marathon gave.
-    vars.push(field("HOST", "status.podIP"));
-    vars.push(plain("MARATHON_APP_ID", input.app_id));
+    vars.field("HOST", "status.podIP");
+    vars.plain("MARATHON_APP_ID", || input.app_id.to_string());
     if let Some(v) = input.version {
-        vars.push(plain("MARATHON_APP_VERSION", v));
+        vars.plain("MARATHON_APP_VERSION", || v.to_string());
     }
     if let Some(image) = input.docker_image {
-        vars.push(plain("MARATHON_APP_DOCKER_IMAGE", image));
+        vars.plain("MARATHON_APP_DOCKER_IMAGE", || image.to_string());
     }
-    vars.push(plain("MARATHON_APP_RESOURCE_CPUS", scala_double(input.cpus)));
-    vars.push(plain("MARATHON_APP_RESOURCE_MEM", scala_double(input.mem)));
-    vars.push(plain("MARATHON_APP_RESOURCE_DISK", scala_double(input.disk)));
-    vars.push(plain("MARATHON_APP_RESOURCE_GPUS", format!("{}", input.gpus.round() as i64)));
-    vars.push(plain(
-        "MARATHON_APP_ENFORCE_GROUP_ROLE",
-        if input.enforce_group_role { "TRUE" } else { "FALSE" },
-    ));
-    label_vars(input.labels, &mut vars);
-    vars.push(field("MESOS_TASK_ID", "metadata.name"));
-    vars.push(plain("MESOS_SANDBOX", input.sandbox));
-    vars
+    vars.plain("MARATHON_APP_RESOURCE_CPUS", || scala_double(input.cpus));
+    vars.plain("MARATHON_APP_RESOURCE_MEM", || scala_double(input.mem));
+    vars.plain("MARATHON_APP_RESOURCE_DISK", || scala_double(input.disk));
+    vars.plain("MARATHON_APP_RESOURCE_GPUS", || format!("{}", input.gpus.round() as i64));
+    let enforce = if input.enforce_group_role { "TRUE" } else { "FALSE" };
+    vars.plain("MARATHON_APP_ENFORCE_GROUP_ROLE", || enforce.to_string());
+    label_vars(input.labels, vars);
+    vars.field("MESOS_TASK_ID", "metadata.name");
+    vars.plain("MESOS_SANDBOX", || input.sandbox.to_string());
 }
 
 /// One entry of the app's `env`, or `None` (warned) when it cannot be set.
@@ -238,17 +302,37 @@ fn app_var(
     }
 }
 
-/// The container environment: built-in variables, then the app's `env` (which wins).
-pub(crate) fn build_env(input: &EnvInput<'_>, warnings: &mut Warnings) -> Vec<EnvVar> {
-    let mut vars = builtin_vars(input);
-    let Some(env) = input.env else { return vars };
+/// The container environment: built-in variables, then the app's `env` (which wins), into
+/// `vars`.
+pub(crate) fn build_env(input: &EnvInput<'_>, vars: &mut impl EnvSink, warnings: &mut Warnings) {
+    builtin_vars(input, vars);
+    let Some(env) = input.env else { return };
     for (name, value) in env {
         if let Some(var) = app_var(name, value, input.secrets, warnings) {
-            vars.retain(|v| v.name != *name);
-            vars.push(var);
+            vars.replace(var);
         }
     }
-    vars
+}
+
+/// Whether the API server accepts `name`: refused names are warned as left out, names only
+/// newer API servers accept are warned about.
+fn name_is_settable(name: &str, warnings: &mut Warnings) -> bool {
+    // Classic names (almost all) are a subset of relaxed ones: one pass for them.
+    if is_classic_env_name(name) {
+        return true;
+    }
+    if !is_relaxed_env_name(name) {
+        warnings.push(
+            format!("env.{name}"),
+            "Kubernetes refuses this variable name (empty, '=' or not printable ASCII); not set",
+        );
+        return false;
+    }
+    warnings.push(
+        format!("env.{name}"),
+        "only Kubernetes 1.32 and later accept this variable name (letters, digits, '_', '-', '.', not starting with a digit, work everywhere)",
+    );
+    true
 }
 
 /// Makes the final list safe for Kubernetes: values with `$` escaped, names the API server
@@ -256,18 +340,8 @@ pub(crate) fn build_env(input: &EnvInput<'_>, warnings: &mut Warnings) -> Vec<En
 pub(crate) fn finish_env(mut vars: Vec<EnvVar>, warnings: &mut Warnings) -> Vec<EnvVar> {
     // In place: an EnvVar is a few hundred bytes, and most are kept.
     vars.retain_mut(|var| {
-        if !is_relaxed_env_name(&var.name) {
-            warnings.push(
-                format!("env.{}", var.name),
-                "Kubernetes refuses this variable name (empty, '=' or not printable ASCII); not set",
-            );
+        if !name_is_settable(&var.name, warnings) {
             return false;
-        }
-        if !is_classic_env_name(&var.name) {
-            warnings.push(
-                format!("env.{}", var.name),
-                "only Kubernetes 1.32 and later accept this variable name (letters, digits, '_', '-', '.', not starting with a digit, work everywhere)",
-            );
         }
         if let Some(value) = var.value.as_mut().filter(|v| v.contains('$')) {
             *value = escape_dollars(value);
@@ -313,7 +387,7 @@ mod tests {
 
     #[test]
     fn label_limits_follow_marathon() {
-        let mut vars = Vec::new();
+        let mut vars: Vec<EnvVar> = Vec::new();
         let labels = BTreeMap::from([
             ("ok".to_string(), "v".to_string()),
             ("long-value".to_string(), "x".repeat(MAX_LABEL_VALUE)),
@@ -345,7 +419,7 @@ mod tests {
 
     #[test]
     fn port_variables_follow_environment_helper() {
-        let mut vars = Vec::new();
+        let mut vars: Vec<EnvVar> = Vec::new();
         port_vars(&[port(Some("http-api"), 8080, 8080), port(None, 0, 10001)], &mut vars);
         let got: Vec<(&str, &str)> =
             vars.iter().map(|v| (v.name.as_str(), v.value.as_deref().unwrap())).collect();
@@ -371,6 +445,16 @@ mod tests {
         assert_eq!(vars[0].value.as_deref(), Some("$$(HOME) and $$$$ and $$PORT0"));
         assert_eq!(vars[1].value.as_deref(), Some("plain"));
         assert!(w.finish().is_empty());
+    }
+
+    #[test]
+    fn classic_names_are_letters_digits_and_three_marks() {
+        for c in (0..0x300).filter_map(char::from_u32) {
+            let classic = c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+            assert_eq!(is_classic_env_name(&format!("A{c}")), classic, "{c:?}");
+            assert_eq!(is_classic_env_name(&c.to_string()), classic && !c.is_ascii_digit());
+        }
+        assert!(!is_classic_env_name(""));
     }
 
     #[test]

@@ -56,9 +56,15 @@ pub fn stable_hash(input: &str) -> String {
 /// Rewrites `raw` into `[a-z0-9-]`, collapsing runs of other characters to one `-` and
 /// trimming `-` at both ends. Returns the text and whether anything was lost.
 fn sanitize(raw: &str) -> (String, bool) {
+    sanitize_with(raw, false)
+}
+
+/// [`sanitize`]; with `slash_is_dash`, of `raw` with every `/` replaced by `-` first.
+fn sanitize_with(raw: &str, slash_is_dash: bool) -> (String, bool) {
     let mut out = String::with_capacity(raw.len());
     let mut lossy = false;
     for ch in raw.chars() {
+        let ch = if slash_is_dash && ch == '/' { '-' } else { ch };
         let mapped = match ch {
             'a'..='z' | '0'..='9' | '-' => ch,
             'A'..='Z' => {
@@ -99,8 +105,11 @@ fn with_hash(name: &str, key: &str, max: usize) -> String {
 /// A DNS-1123 name of at most `max` characters for a slash-separated path: an app id
 /// (`/prod/web/frontend` -> `prod-web-frontend`) or any other compound name (PVs, StatefulSets).
 pub fn slash_path_name(id: &str, max: usize) -> String {
-    let joined = id.trim_matches('/').replace('/', "-");
-    let (clean, lossy) = sanitize(&joined);
+    // A name already (the workload's, given again for its Service): what the rewrite gives.
+    if is_short_label(id, max) {
+        return id.to_string();
+    }
+    let (clean, lossy) = sanitize_with(id.trim_matches('/'), true);
     // A slash-only mapping is reversible up to the `/a/b` vs `/a-b` ambiguity the caller
     // checks; anything else rewritten gets a hash so `/a.b` and `/a/b` stay apart.
     if clean.is_empty() || lossy {
@@ -108,6 +117,16 @@ pub fn slash_path_name(id: &str, max: usize) -> String {
     } else {
         shorten(&clean, id, max)
     }
+}
+
+/// Whether `name` is `[a-z0-9-]` of at most `max` characters, not starting or ending with `-`:
+/// [`slash_path_name`] gives such a name back unchanged.
+fn is_short_label(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The resource name of a Marathon app id, at most 63 characters.
@@ -240,7 +259,30 @@ pub fn object_meta(owner: &Owner, name: &str) -> ObjectMeta {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// [`slash_path_name`] as first written: the slashes replaced, then the whole rewrite.
+    fn slash_path_name_as_written(id: &str, max: usize) -> String {
+        let joined = id.trim_matches('/').replace('/', "-");
+        let (clean, lossy) = sanitize(&joined);
+        if clean.is_empty() || lossy {
+            with_hash(&clean, id, max.min(clean.len() + HASH_LEN + 1).max(HASH_LEN))
+        } else {
+            shorten(&clean, id, max)
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn slash_path_names_keep_their_definition(
+            id in "[a-zA-Z0-9/._ -]{0,70}|[a-z0-9-]{0,70}",
+            max in prop::sample::select(vec![MAX_PORT_NAME, MAX_STATEFUL_SET, MAX_LABEL]),
+        ) {
+            prop_assert_eq!(slash_path_name(&id, max), slash_path_name_as_written(&id, max));
+        }
+    }
 
     fn is_dns1123_label(s: &str) -> bool {
         !s.is_empty()

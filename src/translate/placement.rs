@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::names::{is_label_key, is_label_value};
 use super::warnings::Warnings;
+use crate::crd::Constraint;
 
 /// Everything placement contributes to the pod spec.
 #[derive(Debug, Default)]
@@ -136,12 +137,12 @@ fn spread(
 
 /// Translates `constraints`; `selector` selects the app's pods.
 pub(crate) fn constraints(
-    list: &[Vec<String>],
+    list: &[Constraint],
     selector: &BTreeMap<String, String>,
     out: &mut Placement,
     warnings: &mut Warnings,
 ) {
-    for (i, c) in list.iter().enumerate() {
+    for (i, Constraint(c)) in list.iter().enumerate() {
         let path = format!("constraints[{i}]");
         let (Some(field), Some(op)) = (c.first(), c.get(1)) else {
             warnings.push(path, "constraint needs a field and an operator; ignored");
@@ -268,8 +269,8 @@ mod tests {
     use super::*;
 
     fn run(c: &[&[&str]]) -> (Placement, Vec<super::super::Warning>) {
-        let list: Vec<Vec<String>> =
-            c.iter().map(|c| c.iter().map(|s| s.to_string()).collect()).collect();
+        let list: Vec<Constraint> =
+            c.iter().map(|c| Constraint(c.iter().map(|s| s.to_string()).collect())).collect();
         let sel = BTreeMap::from([("app".to_string(), "x".to_string())]);
         let mut p = Placement::default();
         let mut w = Warnings::default();

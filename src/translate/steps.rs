@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, Service};
+use k8s_openapi::api::core::v1::{Container, EnvVar, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -93,7 +93,7 @@ impl<'a> Ctx<'a> {
 
 /// Marathon would reject an app with nothing to run; the base image's own command runs.
 fn check_runnable(spec: &MarathonAppSpec, w: &mut Warnings) {
-    let has_image = container::image(spec, "").1;
+    let has_image = container::app_image(spec).is_some();
     let has_cmd = spec.cmd.as_deref().is_some_and(|c| !c.trim().is_empty());
     if !has_image && !has_cmd && spec.args.as_ref().is_none_or(Vec::is_empty) {
         w.push(
@@ -160,7 +160,6 @@ pub(crate) fn main_container(
         spec,
         &options.base_image,
         &options.sandbox_path,
-        options.resource_policy,
         extras,
         &mut cx.w,
     );
@@ -179,20 +178,18 @@ pub(crate) fn main_container(
         env: spec.env.as_ref(),
         secrets: spec.secrets.as_ref(),
     };
-    let mut app_env = env::build_env(&input, &mut cx.w);
-    // Docker `--env` parameters come before the app's env, which wins on a clash.
-    let vars = match main.env.take() {
-        Some(mut vars) if !vars.is_empty() => {
-            vars.retain(|d| !app_env.iter().any(|e| e.name == d.name));
-            vars.append(&mut app_env);
-            vars
-        }
-        _ => app_env,
-    };
-    main.env = Some(env::finish_env(vars, &mut cx.w));
     if cx.build == Build::Objects {
+        main.env = Some(container_env(main.env.take(), &input, &mut cx.w));
         let cports = ports::container_ports(app_ports);
         main.ports = (!cports.is_empty()).then_some(cports);
+        main.resources = Some(container::resources(spec, options.resource_policy, &mut cx.w));
+    } else {
+        // The names and the limits alone: the values and the requests decide no warning.
+        let mut names = env::NameCheck::default();
+        main.env.iter().flatten().for_each(|docker| names.name(&docker.name));
+        env::build_env(&input, &mut names, &mut cx.w);
+        cx.w.append(names.0);
+        container::cpu_and_memory_limits(spec, options.resource_policy, &mut cx.w);
     }
     let probes = probes::build(
         spec.health_checks.as_deref().unwrap_or_default(),
@@ -204,6 +201,26 @@ pub(crate) fn main_container(
     main.liveness_probe = probes.liveness;
     main.readiness_probe = probes.readiness;
     main
+}
+
+/// The main container's environment: its Docker `--env` parameters, then the app's
+/// environment, which wins on a clash.
+fn container_env(
+    docker: Option<Vec<EnvVar>>,
+    input: &env::EnvInput<'_>,
+    w: &mut Warnings,
+) -> Vec<EnvVar> {
+    let mut app_env = Vec::with_capacity(env::env_capacity(input));
+    env::build_env(input, &mut app_env, w);
+    let vars = match docker {
+        Some(mut vars) if !vars.is_empty() => {
+            vars.retain(|d| !app_env.iter().any(|e| e.name == d.name));
+            vars.append(&mut app_env);
+            vars
+        }
+        _ => app_env,
+    };
+    env::finish_env(vars, w)
 }
 
 /// Volumes, mounts, claims and the fetch init container.
@@ -237,9 +254,8 @@ pub(crate) fn storage(cx: &mut Ctx<'_>, host_volumes: &[HostVolume]) -> Storage 
 pub(crate) fn placement(cx: &mut Ctx<'_>) -> Placement {
     let spec = cx.spec;
     let mut out = Placement::default();
-    let constraints: Vec<Vec<String>> =
-        spec.constraints.iter().flatten().map(|c| c.0.clone()).collect();
-    placement::constraints(&constraints, &cx.selector, &mut out, &mut cx.w);
+    let constraints = spec.constraints.as_deref().unwrap_or_default();
+    placement::constraints(constraints, &cx.selector, &mut out, &mut cx.w);
     placement::roles(
         spec.accepted_resource_roles.as_deref().unwrap_or_default(),
         spec.role.as_deref(),

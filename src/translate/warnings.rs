@@ -21,6 +21,11 @@ impl Warnings {
         self.0.push(Warning { path: path.into(), reason: reason.into() });
     }
 
+    /// Takes over every warning of `other`.
+    pub(crate) fn append(&mut self, mut other: Warnings) {
+        self.0.append(&mut other.0);
+    }
+
     /// Sorted by path then reason, duplicates removed, so output is deterministic whatever
     /// order the builders ran in.
     pub(crate) fn finish(mut self) -> Vec<Warning> {
