@@ -121,7 +121,7 @@ fn warnings_only_translation_agrees_on_the_skipped_objects() {
         // replacing a Docker one), a port name; unset secrets and invalid values.
         json!({"id": "/d", "cmd": "run", "labels": {"a.b-c": "v"},
             "portDefinitions": [{"port": 0, "name": "http-api"}],
-            "env": {"1ST": "x", "A B": "y", "SAME": "app", "S": {"secret": "missing"}},
+            "env": {"1ST": "x", "A B": "y", "SAME": "app", "S": {"secret": "missing"}, "N": 5},
             "container": {"type": "DOCKER", "docker": {"image": "nginx", "parameters": [
                 {"key": "env", "value": "SAME=docker"}, {"key": "env", "value": "X=Y=Z"},
                 {"key": "e", "value": "=empty"}]}}}),
