@@ -106,7 +106,7 @@ fn with_hash(name: &str, key: &str, max: usize) -> String {
 /// (`/prod/web/frontend` -> `prod-web-frontend`) or any other compound name (PVs, StatefulSets).
 pub fn slash_path_name(id: &str, max: usize) -> String {
     // A name already (the workload's, given again for its Service): what the rewrite gives.
-    if is_short_label(id, max) {
+    if is_dns_label(id, max) {
         return id.to_string();
     }
     let (clean, lossy) = sanitize_with(id.trim_matches('/'), true);
@@ -119,9 +119,9 @@ pub fn slash_path_name(id: &str, max: usize) -> String {
     }
 }
 
-/// Whether `name` is `[a-z0-9-]` of at most `max` characters, not starting or ending with `-`:
-/// [`slash_path_name`] gives such a name back unchanged.
-fn is_short_label(name: &str, max: usize) -> bool {
+/// Whether `name` is a DNS-1123 label of at most `max` characters: `[a-z0-9-]`, not starting or
+/// ending with `-` ([`slash_path_name`] gives such a name back unchanged).
+pub(crate) fn is_dns_label(name: &str, max: usize) -> bool {
     !name.is_empty()
         && name.len() <= max
         && !name.starts_with('-')
@@ -189,17 +189,7 @@ pub fn is_label_key(key: &str) -> bool {
         None => (None, key),
     };
     let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.split('.').all(|part| {
-                !part.is_empty()
-                    && part.len() <= MAX_LABEL
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && !part.starts_with('-')
-                    && !part.ends_with('-')
-            })
+        !p.is_empty() && p.len() <= 253 && p.split('.').all(|part| is_dns_label(part, MAX_LABEL))
     });
     prefix_ok && !name.is_empty() && is_label_value(name)
 }

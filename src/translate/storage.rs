@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::env::{escape_dollars, secret_ref};
-use super::names::{MAX_LABEL, child_name};
+use super::names::{MAX_LABEL, child_name, is_dns_label};
 use super::warnings::Warnings;
 use crate::crd::{HostVolume, MarathonAppSpec, Volume as AppVolume, VolumeKind, VolumeMode};
 
@@ -65,13 +65,7 @@ fn claim_spec(size: Quantity, class: Option<String>, mode: &str) -> PersistentVo
 /// A DNS-1123 subdomain (the rule for StorageClass names): at most 253 characters, dot-separated
 /// lower-case alphanumeric labels with inner `-`.
 fn is_dns_subdomain(name: &str) -> bool {
-    name.len() <= 253
-        && name.split('.').all(|part| {
-            !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !part.starts_with('-')
-                && !part.ends_with('-')
-        })
+    name.len() <= 253 && name.split('.').all(|part| is_dns_label(part, 253))
 }
 
 /// Mount path of a Marathon container path: relative paths live in the sandbox.

@@ -85,7 +85,7 @@ fn extra_annotation(owner: &Owner, key: &str, warnings: &mut Warnings) -> bool {
 /// The pod's hostname (a Docker `--hostname` parameter) if it is a DNS label; reported if not.
 fn pod_hostname(hostname: Option<String>, warnings: &mut Warnings) -> Option<String> {
     hostname.filter(|h| {
-        let ok = h.len() <= 63 && super::names::app_name(h) == *h;
+        let ok = super::names::is_dns_label(h, super::names::MAX_LABEL);
         if !ok {
             warnings.push(
                 "container.docker.parameters",
